@@ -1,0 +1,7 @@
+"""``python -m twitchscope.dashboard`` runs the command line."""
+
+import sys
+
+from twitchscope.dashboard.cli import main
+
+sys.exit(main())

@@ -1,0 +1,27 @@
+"""Shared fixtures: small synthetic recordings with a seeded RNG and awkward rates."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+SHARED = REPO_ROOT.parent / "shared"
+
+
+@pytest.fixture
+def rng() -> np.random.Generator:
+    """A fresh, seeded random generator for each test."""
+    return np.random.default_rng(0)
+
+
+@pytest.fixture(autouse=True)
+def _restore_log_level():
+    """Fail no test silently for changing the package logger's level: restore it."""
+    logger = logging.getLogger("twitchscope")
+    level = logger.level
+    yield
+    logger.setLevel(level)

@@ -91,13 +91,11 @@ def events_to_annotations(
 def relative_onsets(annotations: mne.Annotations, first_time: float) -> np.ndarray:
     """Onsets in seconds from the first sample of the Raw the annotations belong to.
 
-    MNE stores onsets against ``orig_time`` (the measurement date) when it is set,
-    and against the first sample otherwise; ``first_time`` is ``raw.first_time``.
+    MNE stores a Raw's onsets against ``orig_time`` (the measurement date) when it is
+    set, and against sample 0 of the acquisition otherwise; in both cases the first
+    sample of the Raw lies at ``raw.first_time`` (non-zero after ``crop``).
     """
-    onsets = np.asarray(annotations.onset, dtype=float)
-    if annotations.orig_time is not None:
-        onsets = onsets - first_time
-    return onsets
+    return np.asarray(annotations.onset, dtype=float) - first_time
 
 
 def annotations_to_events(

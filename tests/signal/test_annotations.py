@@ -80,17 +80,21 @@ def test_make_raw_and_read_events_back(events: RecordingEvents, meas_date, rng) 
     assert back.twitches[0].onset_s == pytest.approx(1.5)
 
 
-def test_cropped_raw_keeps_onsets_relative_to_first_sample(events: RecordingEvents) -> None:
+@pytest.mark.parametrize("meas_date", [None, dt.datetime(2026, 1, 1, tzinfo=dt.UTC)])
+def test_cropped_raw_keeps_onsets_relative_to_first_sample(
+    events: RecordingEvents, meas_date
+) -> None:
     raw = make_raw(
         np.zeros((2, int(8 * SFREQ))),
         sfreq=SFREQ,
         ch_names=["a", "b"],
         events=events,
-        meas_date=dt.datetime(2026, 1, 1, tzinfo=dt.UTC),
+        meas_date=meas_date,
     )
     cropped = raw.copy().crop(tmin=0.5)
     back = recording_events(cropped)
     assert back.sites[0].onset_s == pytest.approx(0.5, abs=1 / SFREQ)
+    assert back.twitches[0].onset_s == pytest.approx(1.0, abs=1 / SFREQ)
 
 
 def test_fif_round_trip_keeps_extras(events: RecordingEvents, tmp_path: Path) -> None:

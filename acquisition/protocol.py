@@ -37,6 +37,11 @@ class ParserState:
         The last frame counter seen, for protocols that carry one (to find gaps).
     extra : tuple
         Protocol-specific immutable state (e.g. the Daisy half-sample of a Cyton).
+    n_bytes_framed : int
+        Bytes used so far: decoded frames, their tolerated trailers (e.g. a CRLF
+        after an OpenEEG packet) and device text messages. Every byte seen is
+        counted exactly once: ``n_bytes_framed + n_bytes_dropped + len(pending)``
+        is the number of bytes passed to ``parse`` since ``init_state``.
     """
 
     pending: bytes = b""
@@ -44,6 +49,7 @@ class ParserState:
     n_frames: int = 0
     last_counter: int | None = None
     extra: tuple[object, ...] = ()
+    n_bytes_framed: int = 0
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,0 +1,346 @@
+"""Regenerate ``bench/RESULTS.md``: detector accuracy on the development corpus, speed, memory.
+
+Usage (from the repository root)::
+
+    .venv/bin/python bench/run_detector_bench.py [--corpus-bench ../shared/bench] [--minutes 30]
+
+Sections:
+
+1. accuracy: ``score.py --cli .venv/bin/twitchscope --all-modes`` (channel-agnostic,
+   span-gated, channel-aware tables with per-confounder, per-rate and per-SNR rows);
+2. throughput of the detector alone (8 channels, 2 kHz, 10 s chunks, one core), as a
+   multiple of real time;
+3. per-block latency for 20 ms blocks (median, p99, max);
+4. end to end on a long EDF (8 ch, 2 kHz, ``--minutes``, written to a temporary
+   folder): ``twitchscope detect`` wall time and peak RSS, against reading the same file
+   with MNE plus a minimal SciPy detector (band-pass + notch, TKEO, MAD threshold).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+CLI = ROOT / ".venv" / "bin" / "twitchscope"
+PY = ROOT / ".venv" / "bin" / "python"
+
+
+def synthetic(sfreq: float, seconds: float, n_ch: int = 8, seed: int = 0) -> np.ndarray:
+    """Noise + hum + a twitch-like burst every 2 s (volts)."""
+    rng = np.random.default_rng(seed)
+    n = int(seconds * sfreq)
+    t = np.arange(n) / sfreq
+    x = 3e-6 * rng.standard_normal((n_ch, n)) + 5e-6 * np.sin(2 * np.pi * 50 * t)
+    burst_n = int(0.1 * sfreq)
+    env = np.exp(-np.arange(burst_n) / (0.03 * sfreq))
+    for a in range(int(3 * sfreq), n - burst_n, int(2 * sfreq)):
+        x[a % n_ch, a : a + burst_n] += 30e-6 * env * rng.standard_normal(burst_n)
+    return x
+
+
+def bench_throughput() -> dict[str, float]:
+    from twitchscope.signal.config import DetectorConfig
+    from twitchscope.signal.detector import detect_array, detect_step, init_detector_state
+    from twitchscope.signal.model import SampleBlock
+
+    sfreq, seconds = 2000.0, 120.0
+    x = synthetic(sfreq, seconds)
+    names = tuple(f"EMG{i}" for i in range(8))
+    cfg = DetectorConfig(mains="50")
+    detect_array(x[:, : int(10 * sfreq)], sfreq=sfreq, ch_names=names, config=cfg)  # warm up
+    t0 = time.process_time()
+    tw, _ = detect_array(x, sfreq=sfreq, ch_names=names, config=cfg, chunk_s=10.0)
+    cpu = time.process_time() - t0
+    # per-block latency, 20 ms blocks
+    state = init_detector_state(cfg, sfreq=sfreq, ch_names=names)
+    n = int(0.02 * sfreq)
+    lat, cpu_lat = [], []
+    for a in range(0, x.shape[1], n):
+        block = SampleBlock(data=x[:, a : a + n], sfreq=sfreq, first_sample=a, ch_names=names)
+        t1, c1 = time.perf_counter(), time.process_time()
+        _, state = detect_step(cfg, block, state)
+        lat.append(time.perf_counter() - t1)
+        cpu_lat.append(time.process_time() - c1)
+    lat_ms = np.array(lat[int(5 / 0.02) :]) * 1000  # after warm-up
+    cpu_ms = np.array(cpu_lat[int(5 / 0.02) :]) * 1000
+    return {
+        "seconds": seconds,
+        "cpu_s": cpu,
+        "x_realtime": seconds / cpu,
+        "n_twitches": len(tw),
+        "lat_median_ms": float(np.median(lat_ms)),
+        "lat_p99_ms": float(np.percentile(lat_ms, 99)),
+        "lat_max_ms": float(lat_ms.max()),
+        "cpu_median_ms": float(np.median(cpu_ms)),
+        "cpu_p99_ms": float(np.percentile(cpu_ms, 99)),
+        "cpu_max_ms": float(cpu_ms.max()),
+        "load": os.getloadavg()[0],
+    }
+
+
+MINIMAL_SCIPY = r"""
+import sys, time, numpy as np, mne
+from scipy import signal
+t0 = time.perf_counter()
+raw = mne.io.read_raw_edf(sys.argv[1], preload=True, verbose="error")
+x = raw.get_data(); fs = raw.info["sfreq"]
+sos = np.vstack([signal.butter(4, [20, 450], "bandpass", fs=fs, output="sos"),
+                 signal.tf2sos(*signal.iirnotch(50, 30, fs=fs))])
+y = signal.sosfilt(sos, x, axis=-1)
+psi = np.abs(y[:, 1:-1] ** 2 - y[:, :-2] * y[:, 2:])
+env = signal.sosfilt(signal.butter(2, 50, fs=fs, output="sos"), psi, axis=-1)
+med = np.median(env, axis=1, keepdims=True)
+mad = np.median(np.abs(env - med), axis=1, keepdims=True)
+on = (env > med + 3 * 1.4826 * mad).any(axis=0)
+edges = np.flatnonzero(np.diff(on.astype(np.int8)))
+print(f"{time.perf_counter() - t0:.3f} {edges.size // 2}")
+"""
+
+
+def bench_end_to_end(minutes: float) -> dict[str, float]:
+    from twitchscope.signal.annotations import make_raw
+    from twitchscope.signal.writers import write_recording
+
+    sfreq = 2000.0
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "long.edf"
+        # written in 1-minute pieces concatenated by MNE would need it all in memory anyway;
+        # the writer needs the whole Raw: this is the bench's memory, not the detector's
+        x = synthetic(sfreq, minutes * 60.0, seed=1)
+        raw = make_raw(x, sfreq=sfreq, ch_names=[f"EMG{i}" for i in range(8)])
+        del x
+        write_recording(raw, path)
+        del raw
+        size_mb = path.stat().st_size / 1e6
+        # /usr/bin/time reports the child's own peak RSS (ru_maxrss of a child forked from
+        # this big process and exec'ed would keep this process's high-water mark)
+        ours_cmd = [str(CLI), "detect", str(path), "--out", str(Path(tmp) / "ev.csv")]
+        ref_cmd = [str(PY), "-c", MINIMAL_SCIPY, str(path)]
+        for cmd in (ours_cmd, ref_cmd):  # warm the page cache and the imports once each
+            subprocess.run(cmd, capture_output=True, text=True, check=True)
+        t0 = time.perf_counter()
+        proc = subprocess.run(
+            ["/usr/bin/time", "-f", "%M %U %S", *ours_cmd],
+            capture_output=True,
+            text=True,
+            check=True,
+        )
+        ours_s = time.perf_counter() - t0
+        rss, user, system = proc.stderr.strip().splitlines()[-1].split()
+        ours_rss, ours_cpu = float(rss) / 1024, float(user) + float(system)
+        t0 = time.perf_counter()
+        ref = subprocess.run(
+            ["/usr/bin/time", "-f", "%M %U %S", *ref_cmd],
+            capture_output=True,
+            text=True,
+            check=True,
+        )
+        ref_wall = time.perf_counter() - t0
+        ref_inner = ref.stdout.split()[0]
+        rss, user, system = ref.stderr.strip().splitlines()[-1].split()
+        ref_rss, ref_cpu = float(rss) / 1024, float(user) + float(system)
+    return {
+        "minutes": minutes,
+        "edf_mb": size_mb,
+        "ours_s": ours_s,
+        "ours_rss_mb": ours_rss,
+        "ours_cpu_s": ours_cpu,
+        "ref_cpu_s": ref_cpu,
+        "ref_s": ref_wall,
+        "ref_inner_s": float(ref_inner),
+        "ref_rss_mb": ref_rss,
+    }
+
+
+def run_scorer(bench_dir: Path) -> str:
+    proc = subprocess.run(
+        [str(PY), str(bench_dir / "score.py"), "--cli", str(CLI), "--all-modes"],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    return proc.stdout
+
+
+def targets_table(scores: str) -> str:
+    """Development-corpus targets against the scorer's tables (agnostic, gated, aware)."""
+    overall = [ln.split("|") for ln in scores.splitlines() if ln.startswith("| overall ")]
+    snr = {}
+    for ln in scores.splitlines():
+        cells = [c.strip() for c in ln.split("|")]
+        if len(cells) == 6 and cells[1] in ("3-5", "5-10", "10-20", ">=20") and cells[1] not in snr:
+            snr[cells[1]] = (int(cells[2]), float(cells[3]))
+    if len(overall) < 2 or len(snr) < 4:
+        return "(scorer output incomplete: targets table not built)"
+    agn, gated = overall[0], overall[1]
+    n10 = snr["10-20"][0] + snr[">=20"][0]
+    r10 = (snr["10-20"][0] * snr["10-20"][1] + snr[">=20"][0] * snr[">=20"][1]) / n10
+    rows = [
+        ("F1, channel-agnostic, no span gating", agn[8].strip(), ">= 0.80"),
+        ("F1, span-gated", gated[8].strip(), ">= 0.85"),
+        ("recall at SNR >= 10", f"{r10:.3f}", ">= 0.95"),
+        ("recall at SNR 5-10", f"{snr['5-10'][1]:.3f}", ">= 0.80"),
+        ("false detections per minute", agn[11].strip(), "<= 0.5"),
+        ("median abs onset error, ms", agn[9].strip(), "<= 5"),
+    ]
+    lines = ["| target | measured | goal |", "|---|---|---|"]
+    lines += [f"| {a} | {b} | {c} |" for a, b, c in rows]
+    return "\n".join(lines)
+
+
+def optional_comparisons(ours_cpu_s: float) -> str:
+    """Time NeuroKit2 and BioSPPy onset detectors on the throughput data (dev extras)."""
+    import warnings
+
+    sfreq, seconds = 2000.0, 120.0
+    x = synthetic(sfreq, seconds)
+    rest = x[0, : int(2 * sfreq)]
+    candidates = []
+    try:
+        import neurokit2 as nk
+
+        def nk_run(s: np.ndarray) -> None:
+            cleaned = nk.emg_clean(s, sampling_rate=int(sfreq))
+            amp = nk.emg_amplitude(cleaned)
+            nk.emg_activation(emg_amplitude=amp, sampling_rate=int(sfreq))
+
+        candidates.append(
+            (f"NeuroKit2 {nk.__version__} emg_clean + emg_amplitude + emg_activation", nk_run)
+        )
+    except ImportError:
+        candidates.append(("NeuroKit2: not installed (optional dev extra), skipped", None))
+    try:
+        import biosppy
+        from biosppy.signals import emg
+
+        n20 = int(0.02 * sfreq)
+        candidates += [
+            (
+                f"BioSPPy {biosppy.__version__} hodges_bui_onset_detector",
+                lambda s: emg.hodges_bui_onset_detector(
+                    signal=s, rest=rest, sampling_rate=sfreq, size=int(0.05 * sfreq), threshold=3
+                ),
+            ),
+            (
+                f"BioSPPy {biosppy.__version__} solnik_onset_detector",
+                lambda s: emg.solnik_onset_detector(
+                    signal=s, rest=rest, sampling_rate=sfreq, threshold=3, active_state_duration=n20
+                ),
+            ),
+            (
+                f"BioSPPy {biosppy.__version__} bonato_onset_detector",
+                lambda s: emg.bonato_onset_detector(
+                    signal=s,
+                    rest=rest,
+                    sampling_rate=sfreq,
+                    threshold=3,
+                    active_state_duration=n20,
+                    samples_above_fail=1,
+                    fail_size=5,
+                ),
+            ),
+        ]
+    except ImportError:
+        candidates.append(("BioSPPy: not installed (optional dev extra), skipped", None))
+    lines = [
+        f"Same 8-channel 2 kHz {seconds:g} s signal as the throughput row, one channel at a time "
+        "(these are single-channel onset detectors without artefact classification); CPU time.",
+        "",
+        "| detector | CPU s | x real time | CPU time / ours |",
+        "|---|---|---|---|",
+        f"| twitchscope (this detector, 8 ch) | {ours_cpu_s:.2f} | {seconds / ours_cpu_s:.0f} | 1.00 |",
+    ]
+    for name, fn in candidates:
+        if fn is None:
+            lines.append(f"| {name} | - | - | - |")
+            continue
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            t0 = time.process_time()
+            try:
+                for ch in range(x.shape[0]):
+                    fn(x[ch])
+            except Exception as exc:  # a third-party failure is a result, not a crash
+                lines.append(f"| {name} | failed: {type(exc).__name__} | - | - |")
+                continue
+            cpu = time.process_time() - t0
+        lines.append(f"| {name} | {cpu:.2f} | {seconds / cpu:.0f} | {cpu / ours_cpu_s:.2f} |")
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--corpus-bench", type=Path, default=ROOT.parent / "shared" / "bench")
+    ap.add_argument("--minutes", type=float, default=30.0)
+    ap.add_argument("--out", type=Path, default=ROOT / "bench" / "RESULTS.md")
+    args = ap.parse_args(argv)
+    if hasattr(os, "sched_setaffinity"):
+        os.sched_setaffinity(0, {min(os.sched_getaffinity(0))})  # one core
+    cmd = " ".join(["python bench/run_detector_bench.py", *(argv or sys.argv[1:])])
+    print("scoring the development corpus ...", flush=True)
+    scores = run_scorer(args.corpus_bench)
+    print("throughput and latency ...", flush=True)
+    tp = bench_throughput()
+    print(tp, flush=True)
+    print(f"end to end on a {args.minutes:g}-minute EDF ...", flush=True)
+    e2e = bench_end_to_end(args.minutes)
+    print(e2e, flush=True)
+    print("NeuroKit2 / BioSPPy timings ...", flush=True)
+    others = optional_comparisons(tp["cpu_s"])
+    summary = [ln for ln in scores.splitlines() if ln.startswith("SUMMARY")]
+    text = f"""# Twitch detector benchmarks
+
+Regenerated by `{cmd}` on {time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())}
+(machine: {os.cpu_count()} cores, pinned to one; Python {sys.version.split()[0]}).
+
+## Speed and memory
+
+| measure | value | target |
+|---|---|---|
+| detection throughput, 8 ch at 2 kHz, 10 s chunks, one core (CPU time) | {tp["x_realtime"]:.0f}x real time | >= 500x |
+| per-block CPU time, 20 ms blocks, median / p99 / max | {tp["cpu_median_ms"]:.3f} / {tp["cpu_p99_ms"]:.3f} / {tp["cpu_max_ms"]:.3f} ms | p99 <= 2 ms |
+| per-block wall time, same blocks, median / p99 / max | {tp["lat_median_ms"]:.3f} / {tp["lat_p99_ms"]:.3f} / {tp["lat_max_ms"]:.3f} ms | (load average {tp["load"]:.1f} on the machine) |
+| `twitchscope detect` on a {e2e["minutes"]:g}-min 8-ch 2 kHz EDF ({e2e["edf_mb"]:.0f} MB): wall / CPU (user+sys) | {e2e["ours_s"]:.1f} s / {e2e["ours_cpu_s"]:.1f} s | <= 1.5x reference |
+| reference: MNE read (preload) + minimal SciPy detector: wall / CPU | {e2e["ref_s"]:.1f} s / {e2e["ref_cpu_s"]:.1f} s | |
+| ratio ours / reference: wall / CPU | {e2e["ours_s"] / e2e["ref_s"]:.2f} / {e2e["ours_cpu_s"] / e2e["ref_cpu_s"]:.2f} | <= 1.5 |
+| peak RSS of `twitchscope detect` | {e2e["ours_rss_mb"]:.0f} MB | <= 300 MB |
+| peak RSS of the reference (whole file in memory) | {e2e["ref_rss_mb"]:.0f} MB | |
+
+### Optional comparisons (dev extras)
+
+{others}
+
+## Accuracy on the development corpus
+
+{chr(10).join(summary)}
+
+{targets_table(scores)}
+
+What was tuned on this corpus (everything else is a literature default or a
+physiological argument; see `signal/config.py`): `k_on` 4.5 (literature 3),
+`glr_min` 20, `merge_gap_s` 60 ms (literature 30 ms; twitches are 20-50 Hz discharge
+trains), `lf_ratio_max` 0.3, `mains_line_ratio_min` 20, the RMS envelope with 20 Hz
+smoothing instead of TKEO at >= 1 kHz (TKEO: F1 0.70 against 0.80), and the mains
+estimator (mean line prominence over 3 harmonics). Weak twitches (SNR 3-5) are mostly
+missed (16 of 53 found on 2026-11-24; 4 of 23 at 250/256 Hz, where the decimation filter
+leaves little of their band): their envelope hardly rises above the noise envelope.
+
+```
+{scores.strip()}
+```
+"""
+    args.out.write_text(text)
+    print(f"wrote {args.out}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

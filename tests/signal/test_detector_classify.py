@@ -1,0 +1,111 @@
+"""Classification: each confounder is rejected with its reason code; a twitch is accepted."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.signal import ltr_synth as syn
+from twitchscope.signal.config import DetectorConfig
+from twitchscope.signal.detector import detect_array
+from twitchscope.signal.model import RejectReason
+
+SFREQ = 1000.0
+CONFIG = DetectorConfig(mains="50")
+
+
+def _run(data):
+    return detect_array(data, sfreq=SFREQ, ch_names=["A"], config=CONFIG, chunk_s=0.5)
+
+
+def _near(items, t, tol=0.3):
+    return [x for x in items if abs(x.onset_s - t) <= tol]
+
+
+def test_twitch_accepted_with_onset_and_no_rejection():
+    data = syn.background(sfreq=SFREQ, duration_s=8)
+    data = syn.add(
+        data, syn.emg_burst(sfreq=SFREQ, duration_s=0.08, peak_v=40e-6), sfreq=SFREQ, onset_s=5.0
+    )
+    twitches, rejected = _run(data)
+    assert len(twitches) == 1
+    assert abs(twitches[0].onset_s - 5.0) <= 0.005
+    assert not _near(rejected, 5.0)
+
+
+def test_pop_rejected_as_pop():
+    data = syn.add(
+        syn.background(sfreq=SFREQ, duration_s=8), syn.pop(sfreq=SFREQ), sfreq=SFREQ, onset_s=5.0
+    )
+    twitches, rejected = _run(data)
+    assert not _near(twitches, 5.0)
+    assert {r.reason for r in _near(rejected, 5.0)} == {RejectReason.POP}
+
+
+def test_two_second_contraction_rejected_as_sustained():
+    data = syn.add(
+        syn.background(sfreq=SFREQ, duration_s=10),
+        syn.sustained(sfreq=SFREQ),
+        sfreq=SFREQ,
+        onset_s=5.0,
+    )
+    twitches, rejected = _run(data)
+    assert not [t for t in twitches if 4.9 <= t.onset_s <= 7.1]
+    sus = [r for r in rejected if r.reason is RejectReason.SUSTAINED]
+    assert sus and sus[0].duration_s > 1.0
+
+
+def test_qrs_train_rejected_as_ecg_once_regular():
+    data = syn.background(sfreq=SFREQ, duration_s=14)
+    beats = [4.0 + 0.8 * i for i in range(12)]
+    for t in beats:
+        data = syn.add(data, syn.qrs(sfreq=SFREQ), sfreq=SFREQ, onset_s=t)
+    twitches, rejected = _run(data)
+    assert not twitches
+    late = [r for r in rejected if r.onset_s > beats[3]]
+    assert len(late) >= 6
+    assert all(r.reason is RejectReason.ECG for r in late)
+
+
+def test_motion_rejected_as_low_frequency_artifact():
+    data = syn.add(
+        syn.background(sfreq=SFREQ, duration_s=8), syn.motion(sfreq=SFREQ), sfreq=SFREQ, onset_s=5.0
+    )
+    twitches, rejected = _run(data)
+    assert not _near(twitches, 5.2, tol=0.5)
+    assert {r.reason for r in _near(rejected, 5.2, tol=0.5)} == {RejectReason.LOW_FREQ_ARTIFACT}
+
+
+def test_mains_surge_rejected_as_mains():
+    surge = syn.mains_surge(sfreq=SFREQ, onset_s=5.0)
+    data = syn.add(syn.background(sfreq=SFREQ, duration_s=9), surge, sfreq=SFREQ, onset_s=5.0)
+    twitches, rejected = _run(data)
+    assert not [t for t in twitches if 4.9 <= t.onset_s <= 6.5]
+    found = [r for r in rejected if 4.9 <= r.onset_s <= 6.5]
+    assert found
+    assert {r.reason for r in found} == {RejectReason.MAINS}
+
+
+@pytest.mark.parametrize("sfreq", [250.0, 256.0, 500.0, 2000.0])
+def test_twitch_found_at_every_rate(sfreq):
+    data = syn.background(sfreq=sfreq, duration_s=8, mains_hz=60.0)
+    burst = syn.emg_burst(sfreq=sfreq, duration_s=0.1, peak_v=40e-6)
+    data = syn.add(data, burst, sfreq=sfreq, onset_s=5.0)
+    twitches, _ = detect_array(data, sfreq=sfreq, ch_names=["A"], config=DetectorConfig())
+    assert [round(t.onset_s, 1) for t in twitches] == [5.0]
+    assert abs(twitches[0].onset_s - 5.0) <= 0.015
+
+
+def test_trunk_preset_rejects_qrs_train_and_keeps_the_twitch():
+    from twitchscope.signal.config import preset
+
+    config = preset("trunk", mains="50")
+    data = syn.background(sfreq=SFREQ, duration_s=14)
+    for i in range(12):
+        data = syn.add(
+            data, syn.qrs(sfreq=SFREQ, amplitude_v=150e-6), sfreq=SFREQ, onset_s=4.0 + 0.8 * i
+        )
+    burst = syn.emg_burst(sfreq=SFREQ, duration_s=0.1, peak_v=40e-6, rise_s=0.003)
+    data = syn.add(data, burst, sfreq=SFREQ, onset_s=9.5)
+    twitches, rejected = detect_array(data, sfreq=SFREQ, ch_names=["A"], config=config)
+    assert len(twitches) == 1 and abs(twitches[0].onset_s - 9.5) <= 0.015
+    assert all(r.reason is RejectReason.ECG for r in rejected if r.onset_s > 7.0)

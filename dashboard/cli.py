@@ -27,6 +27,8 @@ log = logging.getLogger("twitchscope")
 COMMAND_MODULES: tuple[str, ...] = (
     "twitchscope.dashboard.cmd_info",
     "twitchscope.dashboard.cmd_convert",
+    "twitchscope.dashboard.cmd_recover",
+    "twitchscope.dashboard.cmd_record",
     "twitchscope.dashboard.cmd_detect",
     "twitchscope.dashboard.cmd_simulate",
     "twitchscope.dashboard.cmd_ports",

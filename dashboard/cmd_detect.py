@@ -15,9 +15,9 @@ from collections import Counter
 from dataclasses import replace
 from pathlib import Path
 
+from twitchscope.dashboard.cli_options import add_detector_options, detector_config
 from twitchscope.dashboard.cmd_info import add_read_options
 from twitchscope.signal.annotations import recording_events, set_recording_events
-from twitchscope.signal.config import PRESETS, preset
 from twitchscope.signal.detector import (
     DetectionOutput,
     detect_step,
@@ -51,18 +51,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument(
         "--out", type=Path, default=None, metavar="EVENTS", help="events file (.csv or .json)"
     )
-    p.add_argument(
-        "--mains",
-        default="auto",
-        choices=("50", "60", "auto"),
-        help="mains frequency to notch (default: estimate from the first 2 s)",
-    )
-    p.add_argument(
-        "--preset",
-        default="limb",
-        choices=sorted(PRESETS),
-        help="limb (20 Hz high-pass) or trunk (30 Hz 4th-order high-pass, ECG-prone muscles)",
-    )
+    add_detector_options(p)
     p.add_argument(
         "--rejected",
         type=Path,
@@ -95,7 +84,8 @@ def run(args: argparse.Namespace) -> int:
         raise FileFormatError(
             f"{args.annotate.name}: --annotate writes .fif or .edf, got {args.annotate.suffix!r}."
         )
-    config = preset(args.preset, mains=args.mains)
+    config = detector_config(args)
+    assert config is not None  # detection is not optional here
     raw = read_recording(args.input, sfreq=args.sfreq, board=args.board, preload=False)
     sites = recording_events(raw).sites
     sfreq = float(raw.info["sfreq"])

@@ -1,0 +1,68 @@
+"""Whole-file analysis for the review page (no Streamlit): detection and conditioned traces."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from numpy.typing import NDArray
+
+from twitchscope.dashboard.sources import Recording
+from twitchscope.dashboard.stream_view import condition_array, display_mains
+from twitchscope.signal.config import DetectorConfig
+from twitchscope.signal.detector import detect_step, flush, init_detector_state
+from twitchscope.signal.model import RejectedCandidate, SampleBlock, Twitch, attribute_to_sites
+
+__all__ = ["Analysis", "analyse_recording"]
+
+_CHUNK_S = 10.0
+
+
+@dataclass(frozen=True, eq=False, slots=True)
+class Analysis:
+    """Detection over a whole recording and its conditioned traces.
+
+    Parameters
+    ----------
+    twitches : tuple of Twitch
+        Accepted twitches, attributed to the recording's needle sites.
+    rejected : tuple of RejectedCandidate
+        Candidates the detector did not count, with reasons.
+    mains_hz : float
+        Mains frequency the detector used.
+    conditioned : array, shape (n_channels, n_samples)
+        The recording filtered as the detector sees it, volts (read-only).
+    """
+
+    twitches: tuple[Twitch, ...]
+    rejected: tuple[RejectedCandidate, ...]
+    mains_hz: float
+    conditioned: NDArray[np.float64]
+
+
+def analyse_recording(recording: Recording, config: DetectorConfig) -> Analysis:
+    """Run the streaming detector over the whole recording, in chunks, and condition it."""
+    sfreq, names = recording.sfreq, recording.ch_names
+    state = init_detector_state(config, sfreq=sfreq, ch_names=names, sites=recording.events.sites)
+    twitches: list[Twitch] = []
+    rejected: list[RejectedCandidate] = []
+    chunk = max(1, int(round(_CHUNK_S * sfreq)))
+    for a in range(0, recording.n_samples, chunk):
+        block = SampleBlock(
+            data=recording.data[:, a : a + chunk], sfreq=sfreq, first_sample=a, ch_names=names
+        )
+        out, state = detect_step(config, block, state)
+        twitches.extend(out.twitches)
+        rejected.extend(out.rejected)
+    out, state = flush(config, state)
+    twitches.extend(out.twitches)
+    rejected.extend(out.rejected)
+    mains = display_mains(config, state.mains_hz)
+    conditioned = condition_array(recording.data, sfreq=sfreq, config=config, mains_hz=mains)
+    conditioned.setflags(write=False)
+    return Analysis(
+        twitches=tuple(attribute_to_sites(twitches, recording.events.sites)),
+        rejected=tuple(rejected),
+        mains_hz=mains,
+        conditioned=conditioned,
+    )

@@ -1,0 +1,119 @@
+"""End to end in a real headless browser: ``twitchscope dashboard`` on the simulated amplifier.
+
+Debian's ``chromium`` driven by Playwright (``executable_path``: Playwright's own
+browser download cannot work offline). The dashboard runs as a subprocess on a free
+localhost port; the test waits until a twitch is flagged and saves
+``docs/screenshot.png`` (the README's picture).
+"""
+
+from __future__ import annotations
+
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+pytestmark = pytest.mark.browser
+
+CHROMIUM = Path("/usr/bin/chromium")
+SCREENSHOT = Path(__file__).resolve().parents[2] / "docs" / "screenshot.png"
+ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+TWITCHES_JS = """() => {
+  const m = [...document.querySelectorAll('[data-testid="stMetric"]')]
+    .find(e => e.innerText.trim().startsWith(LABEL));
+  if (!m) return false;
+  const v = parseInt(m.querySelector('[data-testid="stMetricValue"]').innerText);
+  return v > 0;
+}"""
+
+
+ONE_CHART_JS = """() => {
+  const plots = document.querySelectorAll('.js-plotly-plot');
+  return plots.length === 1 && plots[0].querySelectorAll('path.js-line').length > 0
+    && [...plots[0].querySelectorAll('.annotation-text')].some(a => a.textContent.includes('▲'));
+}"""
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@pytest.fixture
+def dashboard_url(tmp_path):
+    """``twitchscope dashboard`` on a free port; stopped (terminate, then kill) afterwards."""
+    port = _free_port()
+    log = (tmp_path / "server.log").open("w")
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "twitchscope.dashboard", "dashboard", "--port", str(port)],
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
+    url = f"http://127.0.0.1:{port}/"
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                with urllib.request.urlopen(url + "_stcore/health", timeout=1) as r:
+                    if r.read() == b"ok":
+                        break
+            except OSError:
+                pass
+            if proc.poll() is not None or time.monotonic() > deadline:
+                log.flush()
+                pytest.fail(f"dashboard did not start:\n{(tmp_path / 'server.log').read_text()}")
+            time.sleep(0.2)
+        yield url
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(10)
+        log.close()
+
+
+def test_dashboard_flags_a_twitch_in_a_real_browser(dashboard_url) -> None:
+    if not CHROMIUM.exists():
+        pytest.fail("this test needs Debian's chromium: apt-get install -y chromium")
+    from playwright.sync_api import expect, sync_playwright
+
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=ARGS)
+        try:
+            page = browser.new_page(viewport={"width": 1400, "height": 1500})
+            page.goto(dashboard_url)
+            expect(page.get_by_role("heading", name="Live")).to_be_visible(timeout=60_000)
+            page.wait_for_function(TWITCHES_JS.replace("LABEL", "'Twitches'"), timeout=60_000)
+            expect(page.locator(".js-plotly-plot").first).to_be_visible(timeout=20_000)
+            # the twitch is in the event table too
+            expect(page.get_by_test_id("stDataFrame").first).to_be_visible(timeout=20_000)
+            # Streamlit re-mounts the chart on each update: shoot when exactly one is drawn,
+            # with the flagged twitch's marker in view
+            SCREENSHOT.parent.mkdir(exist_ok=True)
+            deadline = time.monotonic() + 45
+            while True:
+                if page.evaluate(ONE_CHART_JS):
+                    page.screenshot(path=str(SCREENSHOT))
+                    if page.evaluate(ONE_CHART_JS):
+                        break
+                if time.monotonic() > deadline:
+                    pytest.fail("the trace chart never showed a flagged twitch")
+                page.wait_for_timeout(60)
+        finally:
+            browser.close()
+    assert SCREENSHOT.stat().st_size > 20_000

@@ -29,7 +29,9 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.typing import NDArray
 
-__all__ = ["FrameLayout", "FrameScan", "scan_frames", "counter_gaps"]
+from twitchscope.acquisition.protocol import ParsedChunk, ParserState, empty_chunk
+
+__all__ = ["FrameLayout", "FrameScan", "scan_frames", "counter_gaps", "parse_be16_frames"]
 
 _WAIT = -1
 #: an overlapping later frame whose counter is 1 ahead, or up to _CUT_AHEAD ahead and itself
@@ -437,3 +439,46 @@ def counter_gaps(
     idx = np.flatnonzero(lost)
     gaps = tuple((int(i), int(lost[i])) for i in idx)
     return gaps, int(counters[-1])
+
+
+def parse_be16_frames(
+    data: bytes,
+    state: ParserState,
+    *,
+    layout: FrameLayout,
+    n_channels: int,
+    first_sample_byte: int,
+    counter_byte: int,
+    offset_counts: float,
+    volts_per_count: float,
+) -> tuple[ParsedChunk, ParserState]:
+    """Parse fixed frames of big-endian 16-bit samples with a one-byte counter.
+
+    The shared ``parse`` of OpenEEG P2 and Chords packets: channel ``i`` is the
+    big-endian pair at ``first_sample_byte + 2 i``; ``counter_byte`` holds the
+    packet counter (jumps become gaps). ``state.extra`` is ``(after_frame,)``.
+    Never mutates ``state``.
+    """
+    if not data:
+        return empty_chunk(n_channels), state
+    buf = state.pending + bytes(data)
+    after_frame = bool(state.extra[0]) if state.extra else False
+    scan = scan_frames(buf, layout, after_frame=after_frame, last_counter=state.last_counter)
+    f = scan.frames
+    hi = f[:, first_sample_byte : first_sample_byte + 2 * n_channels : 2].astype(np.int64)
+    lo = f[:, first_sample_byte + 1 : first_sample_byte + 1 + 2 * n_channels : 2]
+    raw = (hi << 8) | lo
+    samples = np.asarray((raw.T - offset_counts) * volts_per_count, dtype=np.float64)
+    gaps, last = counter_gaps(f[:, counter_byte].astype(np.int64), state.last_counter)
+    chunk = ParsedChunk(
+        samples=samples, aux=np.zeros((0, f.shape[0])), gaps=gaps, messages=scan.messages
+    )
+    new_state = ParserState(
+        pending=buf[scan.rest :],
+        n_bytes_dropped=state.n_bytes_dropped + scan.n_dropped,
+        n_frames=state.n_frames + f.shape[0],
+        last_counter=last,
+        extra=(scan.after_frame,),
+        n_bytes_framed=state.n_bytes_framed + scan.n_used,
+    )
+    return chunk, new_state

@@ -20,8 +20,8 @@ from typing import Final
 import numpy as np
 from numpy.typing import NDArray
 
-from twitchscope.acquisition.fixed_frames import FrameLayout, counter_gaps, scan_frames
-from twitchscope.acquisition.protocol import DeviceSpec, ParsedChunk, ParserState, empty_chunk
+from twitchscope.acquisition.fixed_frames import FrameLayout, parse_be16_frames
+from twitchscope.acquisition.protocol import DeviceSpec, ParsedChunk, ParserState
 from twitchscope.signal.checks import check_ch_names, check_positive, check_sfreq
 from twitchscope.signal.errors import ConfigError
 
@@ -119,30 +119,16 @@ class OpenEEGParser:
 
     def parse(self, data: bytes, state: ParserState) -> tuple[ParsedChunk, ParserState]:
         """Decode ``data`` after ``state`` (never mutates ``state``)."""
-        n_ch = self.spec.n_channels
-        if not data:
-            return empty_chunk(n_ch), state
-        buf = state.pending + bytes(data)
-        scan = scan_frames(
-            buf, self.layout, after_frame=bool(state.extra[0]), last_counter=state.last_counter
+        return parse_be16_frames(
+            data,
+            state,
+            layout=self.layout,
+            n_channels=self.spec.n_channels,
+            first_sample_byte=4,
+            counter_byte=3,
+            offset_counts=self.offset_counts,
+            volts_per_count=self.volts_per_count,
         )
-        f = scan.frames
-        raw = (f[:, 4 : 4 + 2 * n_ch : 2].astype(np.int64) << 8) | f[:, 5 : 5 + 2 * n_ch : 2]
-        samples = np.asarray((raw.T - self.offset_counts) * self.volts_per_count, dtype=np.float64)
-        counters = f[:, 3].astype(np.int64)
-        gaps, last = counter_gaps(counters, state.last_counter)
-        chunk = ParsedChunk(
-            samples=samples, aux=np.zeros((0, f.shape[0])), gaps=gaps, messages=scan.messages
-        )
-        new_state = ParserState(
-            pending=buf[scan.rest :],
-            n_bytes_dropped=state.n_bytes_dropped + scan.n_dropped,
-            n_frames=state.n_frames + f.shape[0],
-            last_counter=last,
-            extra=(scan.after_frame,),
-            n_bytes_framed=state.n_bytes_framed + scan.n_used,
-        )
-        return chunk, new_state
 
 
 def encode(

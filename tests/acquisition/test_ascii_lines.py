@@ -2,13 +2,8 @@
 
 from __future__ import annotations
 
-import os
-import threading
-import tty
-
 import numpy as np
 import pytest
-import serial
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -162,7 +157,7 @@ def test_encoder_parser_round_trip_is_bit_exact(seed: int, fmt, decimals: int, f
     assert state.pending == b"" and state.n_bytes_dropped == 0 and state.n_bytes_framed == len(data)
 
 
-def test_timestamp_column_gives_gaps_and_wraps() -> None:
+def test_timestamp_column_gives_gaps_and_wraps(pty_roundtrip) -> None:
     parser = AsciiLinesParser(
         **OPTS, index_column="timestamp", counter_modulo=2**32, discard_first_line=False
     )
@@ -246,33 +241,10 @@ def test_parse_is_pure() -> None:
     assert sa == sb and COUNTED.parse(b"", s0)[1] is s0
 
 
-def _through_pty(data: bytes) -> bytes:
-    master, slave = os.openpty()
-    tty.setraw(slave)
-    port = serial.Serial(os.ttyname(slave), baudrate=115200, timeout=2)
-    try:
-        writer = threading.Thread(
-            target=lambda: [os.write(master, data[i : i + 1000]) for i in range(0, len(data), 1000)]
-        )
-        writer.start()
-        got = bytearray()
-        while len(got) < len(data):
-            piece = port.read(len(data) - len(got))
-            if not piece:
-                break
-            got += piece
-        writer.join(5)
-        return bytes(got)
-    finally:
-        port.close()
-        os.close(slave)
-        os.close(master)
-
-
-def test_stream_through_a_real_pty_and_pyserial() -> None:
+def test_stream_through_a_real_pty_and_pyserial(pty_roundtrip) -> None:
     parser = AsciiLinesParser(**OPTS, index_column="counter")
     data = _damaged_stream(7, 600, ",", True)
-    received = _through_pty(data)
+    received = pty_roundtrip(data, baudrate=115200)
     assert received == data
     direct, s_direct = parser.parse(data, parser.init_state())
     chunks, s_port = parse_pieces(parser, split_at(received, range(0, len(received), 97)))

@@ -5,13 +5,8 @@ The resync property runs derandomized (see test_cyton.py for why).
 
 from __future__ import annotations
 
-import os
-import threading
-import tty
-
 import numpy as np
 import pytest
-import serial
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -158,7 +153,7 @@ def test_encoder_parser_round_trip_is_bit_exact_for_every_board(seed: int, board
     assert state.n_bytes_dropped == 0 and chunk.gaps == ()
 
 
-def test_counter_jumps_give_gaps_and_board_text_is_a_message() -> None:
+def test_counter_jumps_give_gaps_and_board_text_is_a_message(pty_roundtrip) -> None:
     c = _codes(2, 8)
     data = _enc(_volts(c[:, :4]), 100) + b"UNO-R3\r\n" + _enc(_volts(c[:, 4:]), 110)
     for cut in range(0, len(data) + 1, 3):
@@ -195,32 +190,9 @@ def test_parse_is_pure() -> None:
     assert PARSER.parse(b"", s0)[1] is s0
 
 
-def _through_pty(data: bytes) -> bytes:
-    master, slave = os.openpty()
-    tty.setraw(slave)
-    port = serial.Serial(os.ttyname(slave), baudrate=230400, timeout=2)
-    try:
-        writer = threading.Thread(
-            target=lambda: [os.write(master, data[i : i + 1000]) for i in range(0, len(data), 1000)]
-        )
-        writer.start()
-        got = bytearray()
-        while len(got) < len(data):
-            piece = port.read(len(data) - len(got))
-            if not piece:
-                break
-            got += piece
-        writer.join(5)
-        return bytes(got)
-    finally:
-        port.close()
-        os.close(slave)
-        os.close(master)
-
-
-def test_stream_through_a_real_pty_and_pyserial() -> None:
+def test_stream_through_a_real_pty_and_pyserial(pty_roundtrip) -> None:
     data = _damaged_stream(7, 400)
-    received = _through_pty(data)
+    received = pty_roundtrip(data, baudrate=230400)
     assert received == data
     direct, s_direct = PARSER.parse(data, PARSER.init_state())
     chunks, s_port = parse_pieces(PARSER, split_at(received, range(0, len(received), 301)))

@@ -7,13 +7,8 @@ fuzz run) lose to a look-alike; a fixed example set keeps CI deterministic.
 
 from __future__ import annotations
 
-import os
-import threading
-import tty
-
 import numpy as np
 import pytest
-import serial
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -172,7 +167,7 @@ def test_encoder_parser_round_trip_is_bit_exact(seed: int, gains: list[int]) -> 
     assert len(state.pending) == 33 * (51 - chunk.n_samples)
 
 
-def test_last_packet_waits_only_when_a_header_byte_could_start_inside_it() -> None:
+def test_last_packet_waits_only_when_a_header_byte_could_start_inside_it(pty_roundtrip) -> None:
     quiet = encode(PARSER.spec, np.zeros((8, 3)))  # no 0xA0 inside: out at once
     chunk, state = PARSER.parse(quiet, PARSER.init_state())
     assert chunk.n_samples == 3 and state.pending == b""
@@ -325,33 +320,9 @@ def test_channel_settings_command_and_gains() -> None:
     assert int.from_bytes(data[23:26], "big", signed=True) == 1000
 
 
-def _through_pty(data: bytes) -> bytes:
-    """Write ``data`` on a pty master and read it back with pyserial on the slave."""
-    master, slave = os.openpty()
-    tty.setraw(slave)
-    port = serial.Serial(os.ttyname(slave), baudrate=115200, timeout=2)
-    try:
-        writer = threading.Thread(
-            target=lambda: [os.write(master, data[i : i + 1000]) for i in range(0, len(data), 1000)]
-        )
-        writer.start()
-        got = bytearray()
-        while len(got) < len(data):
-            piece = port.read(len(data) - len(got))
-            if not piece:
-                break
-            got += piece
-        writer.join(5)
-        return bytes(got)
-    finally:
-        port.close()
-        os.close(slave)
-        os.close(master)
-
-
-def test_stream_through_a_real_pty_and_pyserial() -> None:
+def test_stream_through_a_real_pty_and_pyserial(pty_roundtrip) -> None:
     data = _damaged_stream(7, 300)
-    received = _through_pty(data)
+    received = pty_roundtrip(data, baudrate=115200)
     assert received == data
     direct, s_direct = PARSER.parse(data, PARSER.init_state())
     port_chunks, s_port = parse_pieces(PARSER, split_at(received, range(0, len(received), 777)))

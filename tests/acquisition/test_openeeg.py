@@ -5,13 +5,8 @@ The resync property runs derandomized (see test_cyton.py for why).
 
 from __future__ import annotations
 
-import os
-import threading
-import tty
-
 import numpy as np
 import pytest
-import serial
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -141,7 +136,7 @@ def test_encoder_parser_round_trip_is_bit_exact(seed: int, n_ch: int, crlf: bool
     assert state.n_bytes_dropped == 0 and state.n_bytes_framed == len(data)
 
 
-def test_crlf_after_packets_is_framed_not_dropped_in_any_split() -> None:
+def test_crlf_after_packets_is_framed_not_dropped_in_any_split(pty_roundtrip) -> None:
     data = encode(PARSER.spec, _volts(_codes(1, 5)), crlf=True)
     for cut in range(len(data) + 1):
         chunk, state = parse_pieces(PARSER, [data[:cut], data[cut:]])
@@ -186,32 +181,9 @@ def test_bad_options_raise_config_error() -> None:
         OpenEEGParser(sfreq=0)
 
 
-def _through_pty(data: bytes) -> bytes:
-    master, slave = os.openpty()
-    tty.setraw(slave)
-    port = serial.Serial(os.ttyname(slave), baudrate=57600, timeout=2)
-    try:
-        writer = threading.Thread(
-            target=lambda: [os.write(master, data[i : i + 1000]) for i in range(0, len(data), 1000)]
-        )
-        writer.start()
-        got = bytearray()
-        while len(got) < len(data):
-            piece = port.read(len(data) - len(got))
-            if not piece:
-                break
-            got += piece
-        writer.join(5)
-        return bytes(got)
-    finally:
-        port.close()
-        os.close(slave)
-        os.close(master)
-
-
-def test_stream_through_a_real_pty_and_pyserial() -> None:
+def test_stream_through_a_real_pty_and_pyserial(pty_roundtrip) -> None:
     data = _damaged_stream(7, 400, True)
-    received = _through_pty(data)
+    received = pty_roundtrip(data, baudrate=57600)
     assert received == data
     direct, s_direct = PARSER.parse(data, PARSER.init_state())
     chunks, s_port = parse_pieces(PARSER, split_at(received, range(0, len(received), 513)))

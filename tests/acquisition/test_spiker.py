@@ -2,13 +2,8 @@
 
 from __future__ import annotations
 
-import os
-import threading
-import tty
-
 import numpy as np
 import pytest
-import serial
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -172,7 +167,7 @@ def test_encoder_parser_round_trip_is_bit_exact(seed: int, n_ch: int) -> None:
     assert state.pending == b"\x80" and state.n_bytes_dropped == 0
 
 
-def test_byte_layout_matches_the_firmware() -> None:
+def test_byte_layout_matches_the_firmware(pty_roundtrip) -> None:
     # s = 0x2A5 = 0b10_1010_0101: high 3 bits 0b101, low 7 bits 0b0100101; first byte flagged
     data = encode(PARSERS[2].spec, _volts(np.array([[0x2A5], [0x07F]])))
     assert data == bytes([0x80 | 0b101, 0b0100101, 0x00, 0x7F])
@@ -208,33 +203,10 @@ def test_parse_is_pure() -> None:
     assert sa == sb and parser.parse(b"", s0)[1] is s0
 
 
-def _through_pty(data: bytes) -> bytes:
-    master, slave = os.openpty()
-    tty.setraw(slave)
-    port = serial.Serial(os.ttyname(slave), baudrate=SPIKER_BAUDRATE, timeout=2)
-    try:
-        writer = threading.Thread(
-            target=lambda: [os.write(master, data[i : i + 1000]) for i in range(0, len(data), 1000)]
-        )
-        writer.start()
-        got = bytearray()
-        while len(got) < len(data):
-            piece = port.read(len(data) - len(got))
-            if not piece:
-                break
-            got += piece
-        writer.join(5)
-        return bytes(got)
-    finally:
-        port.close()
-        os.close(slave)
-        os.close(master)
-
-
-def test_stream_through_a_real_pty_and_pyserial() -> None:
+def test_stream_through_a_real_pty_and_pyserial(pty_roundtrip) -> None:
     parser = PARSERS[2]
     data = _damaged_stream(7, 2000, 2)
-    received = _through_pty(data)
+    received = pty_roundtrip(data, baudrate=SPIKER_BAUDRATE)
     assert received == data
     direct, s_direct = parser.parse(data, parser.init_state())
     chunks, s_port = parse_pieces(parser, split_at(received, range(0, len(received), 257)))

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from twitchscope.acquisition.chunks import parse_pieces, split_at
@@ -146,6 +146,7 @@ def test_damaged_packets_are_lost_alone_and_become_gaps(
     seed=st.integers(0, 2**16),
     gains=st.lists(st.sampled_from([1, 2, 4, 6, 8, 12, 24]), min_size=8, max_size=8),
 )
+@example(seed=152, gains=[1] * 8)  # header bytes in payloads delay two packets
 @settings(max_examples=30, deadline=None)
 def test_encoder_parser_round_trip_is_bit_exact(seed: int, gains: list[int]) -> None:
     parser = CytonParser(gains=gains)
@@ -153,18 +154,34 @@ def test_encoder_parser_round_trip_is_bit_exact(seed: int, gains: list[int]) -> 
     x = np.random.default_rng(seed).uniform(-1, 1, (8, 50)) * scale * 2**22
     acc = np.random.default_rng(seed + 1).uniform(-3.9, 3.9, (3, 50))
     data = encode(parser.spec, x, gains=gains, aux=acc, first_counter=seed % 256)
-    # one more packet: a last packet with a header byte in its payload waits for the next one
+    # three more packets: a packet whose payload holds a header byte waits until the
+    # bytes after it settle where the next frame starts (a delay, never a loss)
     tail = encode(
-        parser.spec, x[:, :1], gains=gains, aux=acc[:, :1], first_counter=(seed + 50) % 256
+        parser.spec, x[:, :3], gains=gains, aux=acc[:, :3], first_counter=(seed + 50) % 256
     )
     chunk, state = parser.parse(data + tail, parser.init_state())
-    assert chunk.n_samples in (50, 51)
+    assert 50 <= chunk.n_samples <= 53
     got, got_aux = chunk.samples[:, :50], chunk.aux[:, :50]
     assert np.max(np.abs(got - x) / scale) <= 0.5
     assert np.max(np.abs(got_aux - acc)) <= ACCEL_G_PER_COUNT / 2
     assert encode(parser.spec, got, gains=gains, aux=got_aux, first_counter=seed % 256) == data
     assert state.n_bytes_dropped == 0 and chunk.gaps == ()
-    assert len(state.pending) == 33 * (51 - chunk.n_samples)
+    assert len(state.pending) == 33 * (53 - chunk.n_samples)
+
+
+def test_a_clean_stream_is_delayed_never_cut_by_header_bytes_in_payloads() -> None:
+    """Regression (seed 152): two packets wait for the third; nothing is lost."""
+    gains = [1] * 8
+    parser = CytonParser(gains=gains)
+    scale = np.array([volts_per_count(g) for g in gains])[:, None]
+    x = np.random.default_rng(152).uniform(-1, 1, (8, 53)) * scale * 2**22
+    data = encode(parser.spec, x, gains=gains, first_counter=152)
+    first, state = parser.parse(data[: 51 * 33], parser.init_state())
+    rest, state = parser.parse(data[51 * 33 :], state)
+    assert first.n_samples + rest.n_samples >= 51
+    both = np.concatenate([first.samples, rest.samples], axis=1)
+    assert np.max(np.abs(both - x[:, : both.shape[1]]) / scale) <= 0.5
+    assert state.n_bytes_dropped == 0
 
 
 def test_last_packet_waits_only_when_a_header_byte_could_start_inside_it(pty_roundtrip) -> None:

@@ -119,7 +119,14 @@ def run(args: argparse.Namespace) -> int:
     env[ENV_SOURCE] = value
     env[ENV_PROTOCOL] = args.protocol
     where = "the simulated amplifier" if kind == "simulated" else value
-    print(f"twitchscope dashboard on http://{args.host}:{args.port}/ ({where}); Ctrl-C stops it.")
+    print(
+        f"twitchscope dashboard on http://{args.host}:{args.port}/ ({where}); Ctrl-C stops it.",
+        flush=True,
+    )
+    if os.name == "posix":
+        # Become the server: a signal sent to this process (Ctrl-C, SIGTERM from a
+        # supervisor or a test) reaches Streamlit itself, and no orphan is left behind.
+        os.execve(cmd[0], cmd, env)
     proc = subprocess.Popen(cmd, env=env)
     try:
         return proc.wait()

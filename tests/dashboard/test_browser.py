@@ -8,6 +8,8 @@ localhost port; the test waits until a twitch is flagged and saves
 
 from __future__ import annotations
 
+import os
+import signal
 import socket
 import subprocess
 import sys
@@ -61,6 +63,7 @@ def dashboard_url(tmp_path):
         [sys.executable, "-m", "twitchscope.dashboard", "dashboard", "--port", str(port)],
         stdout=log,
         stderr=subprocess.STDOUT,
+        start_new_session=True,  # its own process group: nothing can outlive the test
     )
     url = f"http://127.0.0.1:{port}/"
     try:
@@ -78,11 +81,11 @@ def dashboard_url(tmp_path):
             time.sleep(0.2)
         yield url
     finally:
-        proc.terminate()
+        os.killpg(proc.pid, signal.SIGTERM)
         try:
             proc.wait(10)
         except subprocess.TimeoutExpired:
-            proc.kill()
+            os.killpg(proc.pid, signal.SIGKILL)
             proc.wait(10)
         log.close()
 

@@ -2,8 +2,9 @@
 
 Debian's ``chromium`` driven by Playwright (``executable_path``: Playwright's own
 browser download cannot work offline). The dashboard runs as a subprocess on a free
-localhost port; the test waits until a twitch is flagged and saves
-``docs/screenshot.png`` (the README's picture).
+localhost port; the test waits until a twitch is flagged and saves a screenshot
+in the test's temporary folder. ``TWITCHSCOPE_SCREENSHOT=docs/screenshot.png`` makes it
+save the README's picture there instead.
 """
 
 from __future__ import annotations
@@ -22,7 +23,6 @@ import pytest
 pytestmark = pytest.mark.browser
 
 CHROMIUM = Path("/usr/bin/chromium")
-SCREENSHOT = Path(__file__).resolve().parents[2] / "docs" / "screenshot.png"
 ARGS = [
     "--no-sandbox",
     "--disable-gpu",
@@ -90,10 +90,12 @@ def dashboard_url(tmp_path):
         log.close()
 
 
-def test_dashboard_flags_a_twitch_in_a_real_browser(dashboard_url) -> None:
+def test_dashboard_flags_a_twitch_in_a_real_browser(dashboard_url, tmp_path) -> None:
     if not CHROMIUM.exists():
         pytest.fail("this test needs Debian's chromium: apt-get install -y chromium")
     from playwright.sync_api import expect, sync_playwright
+
+    screenshot = Path(os.environ.get("TWITCHSCOPE_SCREENSHOT") or tmp_path / "screenshot.png")
 
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=ARGS)
@@ -107,11 +109,11 @@ def test_dashboard_flags_a_twitch_in_a_real_browser(dashboard_url) -> None:
             expect(page.get_by_test_id("stDataFrame").first).to_be_visible(timeout=20_000)
             # Streamlit re-mounts the chart on each update: shoot when exactly one is drawn,
             # with the flagged twitch's marker in view
-            SCREENSHOT.parent.mkdir(exist_ok=True)
+            screenshot.parent.mkdir(parents=True, exist_ok=True)
             deadline = time.monotonic() + 45
             while True:
                 if page.evaluate(ONE_CHART_JS):
-                    page.screenshot(path=str(SCREENSHOT))
+                    page.screenshot(path=str(screenshot))
                     if page.evaluate(ONE_CHART_JS):
                         break
                 if time.monotonic() > deadline:
@@ -119,4 +121,4 @@ def test_dashboard_flags_a_twitch_in_a_real_browser(dashboard_url) -> None:
                 page.wait_for_timeout(60)
         finally:
             browser.close()
-    assert SCREENSHOT.stat().st_size > 20_000
+    assert screenshot.stat().st_size > 20_000

@@ -19,8 +19,9 @@ Rules (lit §2 confounder table; thresholds in :class:`DetectorConfig`):
     complexes leaking through the high-pass on trunk and shoulder muscles.
 ``mains``
     a candidate whose conditioned signal has a mains line standing far out of the
-    neighbouring spectrum (``mains_line_ratio_min``): the residue of a hum surge that the
-    notches are still ringing out.
+    neighbouring spectrum (``mains_line_ratio_min``) and whose line power explains a
+    part of the burst's excess power (``mains_share_min``): the residue of a hum surge
+    that the notches are still ringing out, not a burst of EMG on a steady residual hum.
 """
 
 from __future__ import annotations
@@ -88,10 +89,14 @@ def classify_candidate(
             f"{feats.step_ratio:.2f} of its excursion",
             ecg,
         )
-    if feats.mains_line_ratio >= config.mains_line_ratio_min:
+    if (
+        feats.mains_line_ratio >= config.mains_line_ratio_min
+        and feats.mains_share >= config.mains_share_min
+    ):
         return (
             RejectReason.MAINS,
-            f"a mains line stands {feats.mains_line_ratio:.0f}x above its neighbourhood",
+            f"a mains line stands {feats.mains_line_ratio:.0f}x above its neighbourhood "
+            f"and carries {feats.mains_share:.0%} of the burst's excess power",
             ecg,
         )
     if lf_dominated:

@@ -25,10 +25,14 @@ import logging
 import math
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING
 
 import numpy as np
 from numpy.typing import NDArray
 from scipy import signal
+
+if TYPE_CHECKING:
+    import mne
 
 from twitchscope.signal.checks import check_ch_names, check_sfreq
 from twitchscope.signal.classify import (
@@ -294,10 +298,9 @@ def flush(config: DetectorConfig, state: DetectorState) -> tuple[DetectionOutput
     out = DetectionOutput()
     if state.probe is not None:
         probe = state.probe
+        mains: float = 50.0  # too short a stream to estimate: the common case
         if probe.shape[1] >= int(0.5 * state.sfreq):
             mains = estimate_mains(probe, sfreq=state.sfreq)
-        else:
-            mains = 50.0
         state = _with_filters(config, state, mains)
         if probe.shape[1]:
             out, state = _process(config, probe, state)
@@ -368,6 +371,7 @@ def _process(
     out = DetectionOutput()
     a = first
     baseline, active = state.baseline, state.active
+    assert baseline is not None and active is not None  # set with the filters
     while a < first + n:
         seg_idx = a // seg_n
         b = min((seg_idx + 1) * seg_n, first + n)
@@ -379,7 +383,7 @@ def _process(
         else:
             thr_on, thr_off, med = thr
             act_ch, active = _hysteresis(e, thr_on, thr_off, active)
-        any_act = act_ch.any(axis=0)
+        any_act = np.asarray(act_ch.any(axis=0), dtype=bool)
         baseline = update_baseline(
             config,
             baseline,
@@ -597,7 +601,7 @@ def detect_array(
 
 
 def detect_raw(
-    raw: object,
+    raw: mne.io.BaseRaw,
     config: DetectorConfig | None = None,
     *,
     chunk_s: float = DEFAULT_CHUNK_S,
@@ -610,16 +614,16 @@ def detect_raw(
     from twitchscope.signal.annotations import recording_events
 
     config = config or DetectorConfig()
-    sfreq = float(raw.info["sfreq"])  # type: ignore[attr-defined]
-    names = tuple(raw.ch_names)  # type: ignore[attr-defined]
-    sites = recording_events(raw).sites  # type: ignore[arg-type]
+    sfreq = float(raw.info["sfreq"])
+    names = tuple(raw.ch_names)
+    sites = recording_events(raw).sites
     chunk = max(1, int(round(chunk_s * sfreq)))
-    n_times = int(raw.n_times)  # type: ignore[attr-defined]
+    n_times = int(raw.n_times)
 
     def blocks() -> Iterator[SampleBlock]:
         for a in range(0, n_times, chunk):
             b = min(a + chunk, n_times)
-            data = raw.get_data(start=a, stop=b)  # type: ignore[attr-defined]
+            data = raw.get_data(start=a, stop=b)
             yield SampleBlock(data=data, sfreq=sfreq, first_sample=a, ch_names=names)
 
     return detect_blocks(config, blocks(), sfreq=sfreq, ch_names=names, sites=sites)

@@ -21,6 +21,7 @@ __all__ = [
     "refine_onset",
     "median_frequency",
     "mains_line_ratio",
+    "mains_line_stats",
     "measure_candidate",
 ]
 
@@ -83,6 +84,7 @@ class CandidateFeatures:
     glr: float
     mains_line_ratio: float
     duration_s: float
+    mains_share: float = 1.0  # share of the burst's excess power in the mains lines
 
 
 def refine_onset(x: NDArray[np.float64], *, noise_var: float, lo: int, hi: int) -> int:
@@ -134,12 +136,27 @@ def mains_line_ratio(x: NDArray[np.float64], *, sfreq: float, lines_hz: tuple[fl
     mains surge that the notches are still ringing out sits exactly on the line and gives
     tens to thousands (a steady residual hum also stands out, less). Returns the largest.
     """
+    return mains_line_stats(x, sfreq=sfreq, lines_hz=lines_hz)[0]
+
+
+def mains_line_stats(
+    x: NDArray[np.float64], *, sfreq: float, lines_hz: tuple[float, ...]
+) -> tuple[float, float]:
+    """``(ratio, line_power)`` of the mains lines in ``x``.
+
+    ``ratio`` is what :func:`mains_line_ratio` returns. ``line_power`` is the mean power
+    (V^2) that all the lines carry above their neighbourhood, i.e. the mean square of the
+    mains residue in ``x`` (0 without lines).
+    """
     if not lines_hz or x.size < 16:
-        return 0.0
-    spec = np.abs(np.fft.rfft((x - x.mean()) * np.hanning(x.size))) ** 2
+        return 0.0, 0.0
+    win = np.hanning(x.size)
+    spec = np.abs(np.fft.rfft((x - x.mean()) * win)) ** 2
     freqs = np.fft.rfftfreq(x.size, 1.0 / sfreq)
     df = freqs[1]
-    best = 0.0
+    # one-sided periodogram bins in power units: they sum to about the mean square of x
+    to_power = 2.0 / (x.size * float(np.sum(win**2)))
+    best, line_power = 0.0, 0.0
     for f in lines_hz:
         dist = np.abs(freqs - f)
         line = dist <= max(1.5, df)
@@ -149,7 +166,8 @@ def mains_line_ratio(x: NDArray[np.float64], *, sfreq: float, lines_hz: tuple[fl
         ref = float(np.median(spec[flank]))
         if ref > 0:
             best = max(best, float(spec[line].mean()) / ref)
-    return best
+        line_power += max(float(np.sum(spec[line] - ref)), 0.0) * to_power
+    return best, line_power
 
 
 def measure_candidate(config: DetectorConfig, w: CandidateWindow) -> CandidateFeatures:
@@ -222,6 +240,14 @@ def measure_candidate(config: DetectorConfig, w: CandidateWindow) -> CandidateFe
     excursion = float(np.max(np.abs(seg_lf))) if seg_lf.size else 0.0
     step = float(np.max(np.abs(seg_lf[lag:] - seg_lf[:-lag]))) if seg_lf.size > lag else 0.0
     step_ratio = step / excursion if excursion > 0 else 0.0
+    # mains residue in the last mains_window_s, and the share of the burst's excess power
+    # it could explain (a surge ringing out of the notches: most of it; EMG on a steady
+    # residual hum: little)
+    win_lo = max(0, x.size - int(round(config.mains_window_s * sf)))
+    mains_ratio, line_power = mains_line_stats(x[win_lo:], sfreq=sf, lines_hz=w.mains_lines_hz)
+    tail = x[max(onset_idx, win_lo) : offset_idx]  # the burst's part inside that window
+    tail_excess = float(np.mean(tail**2)) - noise_var if tail.size else 0.0
+    mains_share = min(line_power / tail_excess, 1.0) if tail_excess > 0 else 1.0
     return CandidateFeatures(
         onset_s=(w.first_sample + onset_idx) / sf,
         offset_s=(w.first_sample + offset_idx) / sf,
@@ -237,11 +263,8 @@ def measure_candidate(config: DetectorConfig, w: CandidateWindow) -> CandidateFe
         lf_ratio=lf_ratio,
         step_ratio=step_ratio,
         power_ratio=ratio,
-        mains_line_ratio=mains_line_ratio(
-            x[max(0, x.size - int(round(config.mains_window_s * sf))) :],
-            sfreq=sf,
-            lines_hz=w.mains_lines_hz,
-        ),
+        mains_line_ratio=mains_ratio,
         glr=glr,
         duration_s=(w.end - w.start) / sf,
+        mains_share=mains_share,
     )

@@ -85,6 +85,26 @@ def test_mains_surge_rejected_as_mains():
     assert {r.reason for r in found} == {RejectReason.MAINS}
 
 
+def test_twitch_on_the_hum_left_by_a_surge_is_kept():
+    # a surge switched off at 5 s leaves the notches ringing: the line still stands out
+    # of the spectrum when a twitch comes 0.9 s later, but it explains little of the burst
+    data = syn.background(sfreq=SFREQ, duration_s=9)
+    surge = syn.mains_surge(sfreq=SFREQ, onset_s=4.0, duration_s=1.0)
+    data = syn.add(data, surge, sfreq=SFREQ, onset_s=4.0)
+    burst = syn.emg_burst(sfreq=SFREQ, duration_s=0.05, peak_v=40e-6)
+    data = syn.add(data, burst, sfreq=SFREQ, onset_s=5.9)
+    twitches, rejected = _run(data)
+    assert len(_near(twitches, 5.9, tol=0.015)) == 1
+    assert {r.reason for r in rejected if r.onset_s < 5.5} == {RejectReason.MAINS}
+    # without the share condition (line prominence alone) the twitch was lost as mains
+    old_rule = CONFIG.with_changes(mains_share_min=1e-9)
+    twitches, rejected = detect_array(
+        data, sfreq=SFREQ, ch_names=["A"], config=old_rule, chunk_s=0.5
+    )
+    assert not _near(twitches, 5.9, tol=0.015)
+    assert [r.reason for r in _near(rejected, 5.9, tol=0.015)] == [RejectReason.MAINS]
+
+
 @pytest.mark.parametrize("sfreq", [250.0, 256.0, 500.0, 2000.0])
 def test_twitch_found_at_every_rate(sfreq):
     data = syn.background(sfreq=sfreq, duration_s=8, mains_hz=60.0)

@@ -10,7 +10,7 @@ import pytest
 from tests.signal import ltr_synth as syn
 from twitchscope.signal.config import DetectorConfig
 from twitchscope.signal.detector import detect_array
-from twitchscope.signal.features import median_frequency, refine_onset
+from twitchscope.signal.features import mains_line_stats, median_frequency, refine_onset
 from twitchscope.signal.model import NeedleSite
 
 CONFIG = DetectorConfig(mains="50")
@@ -85,3 +85,18 @@ def test_refine_onset_finds_a_variance_step():
 def test_median_frequency_of_a_tone():
     t = np.arange(1000) / 1000.0
     assert median_frequency(np.sin(2 * np.pi * 97 * t), sfreq=1000.0) == pytest.approx(97, abs=1.5)
+
+
+def test_mains_line_power_of_a_residual_hum():
+    rng = np.random.default_rng(3)
+    sfreq, amp = 1000.0, 4e-6
+    t = np.arange(500) / sfreq
+    noise = 2e-6 * rng.standard_normal(t.size)
+    ratio, power = mains_line_stats(
+        noise + amp * np.sin(2 * np.pi * 50 * t), sfreq=sfreq, lines_hz=(50.0, 100.0)
+    )
+    assert ratio > 20
+    assert power == pytest.approx(amp**2 / 2, rel=0.25)
+    ratio, power = mains_line_stats(noise, sfreq=sfreq, lines_hz=(50.0, 100.0))
+    assert ratio < 10
+    assert power < 0.05 * amp**2 / 2

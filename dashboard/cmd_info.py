@@ -27,6 +27,7 @@ _FORMAT_NAMES = {
     "csv": "CSV",
     "openbci": "OpenBCI GUI text",
     "brainflow": "BrainFlow text",
+    "xdf": "XDF (Lab Streaming Layer)",
 }
 
 

@@ -8,7 +8,10 @@ silent or vanishes), or on Ctrl-C (SIGINT) or SIGTERM; it is then finalized to
 the output file and the partial folder is removed (``--keep-partial`` keeps it).
 Lost samples are zero-filled in the file and covered by ``BAD_ACQ_SKIP``
 annotations. After a crash or ``kill -9``, ``twitchscope recover`` rebuilds the
-recording from the partial folder.
+recording from the partial folder. With ``--lsl`` the EMG channels are also published
+on Lab Streaming Layer as they are recorded (µV, stamped by sample index), with a
+marker stream of the twitches a streaming detector finds (``LTR channel=...``), so
+LabRecorder can store them next to the lab's other signals.
 """
 
 from __future__ import annotations
@@ -24,7 +27,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from types import FrameType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from twitchscope.acquisition import drivers
 from twitchscope.acquisition.drivers import Driver
@@ -43,6 +46,9 @@ from twitchscope.signal.errors import (
 )
 from twitchscope.signal.model import SampleBlock
 from twitchscope.signal.writers import EDF_LABEL_LENGTH
+
+if TYPE_CHECKING:  # imported when --lsl is given (pylsl is optional)
+    from twitchscope.dashboard.lsl_outlet import LslRelay
 
 __all__ = ["register", "run", "driver_from_options", "record_to_partial", "OUT_SUFFIXES"]
 
@@ -96,6 +102,17 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     add_detector_options(p, optional=True)
     p.add_argument(
         "--keep-partial", action="store_true", help="keep the .partial folder after finalizing"
+    )
+    p.add_argument(
+        "--lsl",
+        action="store_true",
+        help="also publish the EMG and twitch markers on Lab Streaming Layer (needs pylsl)",
+    )
+    p.add_argument(
+        "--lsl-name",
+        default="twitchscope",
+        metavar="NAME",
+        help="LSL stream name (markers: NAME-markers; default twitchscope)",
     )
     p.add_argument(
         "--connect-timeout",
@@ -156,12 +173,14 @@ def record_to_partial(
     duration_s: float | None,
     stop: threading.Event,
     clock: Callable[[], float] = time.monotonic,
+    on_block: Callable[[SampleBlock], None] | None = None,
 ) -> None:
     """Copy the reader's blocks to ``recorder`` until ``stop``, the duration, or the reader ends.
 
     With ``duration_s`` the recording is cut at ``duration_s * sfreq`` samples (lost
     ones included) and ends at the latest ``duration_s`` plus half a second after
-    the call by the host clock, whether the board streams or not.
+    the call by the host clock, whether the board streams or not. ``on_block`` is
+    called with every block written (e.g. to publish it on LSL).
     """
     buffer = reader.buffer
     sfreq = recorder.sfreq
@@ -169,7 +188,7 @@ def record_to_partial(
     deadline = None if duration_s is None else clock() + duration_s + _GRACE_S
     cursor = 0  # everything the reader produced since it started
     while True:
-        cursor = _copy_new(buffer.read(cursor), recorder, target)
+        cursor = _copy_new(buffer.read(cursor), recorder, target, on_block)
         recorder.maybe_flush()
         if target is not None and recorder.n_samples >= target:
             break
@@ -182,7 +201,7 @@ def record_to_partial(
             time.sleep(wait)
     reader.stop()
     # samples that arrived while stopping
-    _copy_new(buffer.read(cursor), recorder, target)
+    _copy_new(buffer.read(cursor), recorder, target, on_block)
     if target is not None and recorder.n_samples < target and not stop.is_set():
         log.warning(
             "the recording holds %.2f s of the %.2f s asked for: the board sent nothing after that",
@@ -191,7 +210,12 @@ def record_to_partial(
         )
 
 
-def _copy_new(got: BufferRead, recorder: Recorder, target: int | None) -> int:
+def _copy_new(
+    got: BufferRead,
+    recorder: Recorder,
+    target: int | None,
+    on_block: Callable[[SampleBlock], None] | None = None,
+) -> int:
     if got.n_missed:
         log.warning("the recorder fell behind the reader and missed %d samples", got.n_missed)
     for block in got.blocks:
@@ -208,6 +232,8 @@ def _copy_new(got: BufferRead, recorder: Recorder, target: int | None) -> int:
                     n_lost_before=block.n_lost_before,
                 )
         recorder.write(block)
+        if on_block is not None:
+            on_block(block)
     return int(got.cursor)
 
 
@@ -241,8 +267,11 @@ def run(args: argparse.Namespace) -> int:
         reader = Reader(args.port, driver, connect_timeout_s=args.connect_timeout)
         reader.start()
         assert reader.spec is not None  # set once streaming
+        relay = None
         try:
             _check_edf_labels(out, reader.ch_names, reader.ch_types)
+            if args.lsl:
+                relay = _lsl_relay(args, reader.ch_names, reader.ch_types, reader.spec.sfreq)
             recorder = Recorder(
                 partial,
                 sfreq=reader.spec.sfreq,
@@ -254,6 +283,8 @@ def run(args: argparse.Namespace) -> int:
             )
         except BaseException:
             reader.stop()
+            if relay is not None:
+                relay.publisher.close()
             raise
         print(
             f"recording {len(reader.ch_names)} channels at {recorder.sfreq:g} Hz from "
@@ -263,10 +294,23 @@ def run(args: argparse.Namespace) -> int:
             flush=True,
         )
         try:
-            record_to_partial(reader, recorder, duration_s=args.duration, stop=stop)
+            record_to_partial(
+                reader,
+                recorder,
+                duration_s=args.duration,
+                stop=stop,
+                on_block=None if relay is None else _never_stops_recording(relay),
+            )
+            if relay is not None:
+                try:
+                    relay.finish()
+                except Exception as exc:  # as in _never_stops_recording
+                    log.error("LSL: the last twitch markers were not published: %s", exc)
         finally:
             reader.stop()
             recorder.close()
+            if relay is not None:
+                relay.publisher.close()
     if recorder.n_samples == 0:
         shutil.rmtree(partial, ignore_errors=True)
         raise DeviceError(f"{args.port}: the board sent no samples; nothing was recorded.")
@@ -287,6 +331,45 @@ def run(args: argparse.Namespace) -> int:
     if reader.error is not None:
         raise reader.error
     return 0
+
+
+def _lsl_relay(
+    args: argparse.Namespace,
+    ch_names: tuple[str, ...],
+    ch_types: tuple[str, ...],
+    sfreq: float,
+) -> LslRelay:
+    """The LSL publisher of the EMG channels, with a detector for the twitch markers."""
+    from twitchscope.dashboard.lsl_outlet import LslPublisher, LslRelay
+
+    emg = tuple(n for n, t in zip(ch_names, ch_types, strict=True) if t == "emg")
+    if not emg:
+        raise ConfigError(f"{args.port}: the board has no EMG channel to publish on LSL.")
+    publisher = LslPublisher(sfreq=sfreq, ch_names=emg, name=args.lsl_name, device=str(args.port))
+    config = detector_config(args)
+    print(
+        f"publishing {len(emg)} EMG channels on LSL as {publisher.name!r}"
+        + (f" with twitch markers as {publisher.name + '-markers'!r}" if config else ""),
+        file=sys.stderr,
+        flush=True,
+    )
+    return LslRelay(publisher, ch_names=ch_names, config=config)
+
+
+def _never_stops_recording(relay: LslRelay) -> Callable[[SampleBlock], None]:
+    """``relay.feed`` that, on any error, stops publishing (logged) but never the recording."""
+    failed: list[BaseException] = []
+
+    def feed(block: SampleBlock) -> None:
+        if failed:
+            return
+        try:
+            relay.feed(block)
+        except Exception as exc:  # LSL is a side channel: the recording goes on
+            failed.append(exc)
+            log.error("LSL publishing stopped (the recording goes on): %s", exc)
+
+    return feed
 
 
 def _check_edf_labels(out: Path, ch_names: tuple[str, ...], ch_types: tuple[str, ...]) -> None:

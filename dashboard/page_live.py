@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from dataclasses import replace
 
 import streamlit as st
 
@@ -15,7 +16,13 @@ from twitchscope.dashboard.sources import (
     emulated_protocols,
     protocols,
 )
-from twitchscope.dashboard.state import REFRESH_S, TABLES_REFRESH_S, K, acquisition_owner
+from twitchscope.dashboard.state import (
+    REFRESH_S,
+    TABLES_REFRESH_S,
+    K,
+    acquisition_owner,
+    detector_config,
+)
 from twitchscope.signal.errors import TwitchscopeError
 
 ss = st.session_state
@@ -77,6 +84,14 @@ if not running:
         port = typed.strip() or options.get(picked, "")
         protocol = pc[1].selectbox("Protocol", protocols(), key="live_protocol")
         spec = LiveSpec(port=port or "", protocol=protocol)
+    lsl = st.checkbox(
+        "Publish on LSL",
+        key="live_lsl",
+        help="Also send the EMG (µV), twitch markers and needle markers on Lab Streaming Layer "
+        "as 'twitchscope' / 'twitchscope-markers', for LabRecorder (needs pylsl).",
+    )
+    if lsl:
+        spec = replace(spec, lsl=True, lsl_detector=detector_config())
     if st.button("Start", key="live_start", type="primary", icon=":material/play_arrow:"):
         if not spec.port:
             st.error("Choose or type a serial port first.")
@@ -94,6 +109,8 @@ else:
     ss[K.ACTIVE_STREAM] = "live"
     rc = st.columns([5, 1])
     rc[0].caption(f"Streaming from the {source.name}.")
+    if source.lsl_error:
+        st.warning(source.lsl_error, icon=":material/warning:")
     if rc[1].button("Stop", key="live_stop", icon=":material/stop:"):
         owner.stop()
         ss[K.LIVE_VIEW] = None

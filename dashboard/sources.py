@@ -15,6 +15,12 @@ cursor per reader), ``now_s()`` (how far the stream has got), ``sites`` (its
   (0.25×–8×, pause, seek). It has no thread; each browser session has its own.
 * Review uses a :class:`Recording` directly.
 
+A live source can also publish on Lab Streaming Layer (``LiveSpec.lsl``): a thread
+of its own reads the ring buffer with its own cursor and feeds an
+:class:`~twitchscope.dashboard.lsl_outlet.LslRelay` (EMG in µV, twitch markers
+from a detector with the settings of the session that started it), and needle
+spans as ``needle:<label>`` / ``needle-out`` markers.
+
 Nothing here calls Streamlit, so it is tested without it.
 """
 
@@ -32,13 +38,15 @@ from typing import TYPE_CHECKING, Any, Protocol
 import numpy as np
 from numpy.typing import NDArray
 
+from twitchscope.signal.config import DetectorConfig
 from twitchscope.signal.errors import ConfigError, DeviceError, FileFormatError, TwitchscopeError
 from twitchscope.signal.model import Gap, NeedleSite, RecordingEvents, SampleBlock
 
-if TYPE_CHECKING:  # imported lazily at run time (threads, pyserial, the simulator)
+if TYPE_CHECKING:  # imported lazily at run time (threads, pyserial, the simulator, pylsl)
     from twitchscope.acquisition.drivers import Driver
     from twitchscope.acquisition.emulator import Emulator
     from twitchscope.acquisition.reader import Reader
+    from twitchscope.dashboard.lsl_outlet import LslPublisher, LslRelay
     from twitchscope.signal.simulate import SimConfig, SimState
 
 __all__ = [
@@ -470,6 +478,11 @@ class LiveSpec:
     label_sim_sites : bool
         With the simulated amplifier, label the scenario's needle sites
         automatically (as if the clinician pressed "Needle in"/"Needle out").
+    lsl : bool
+        Also publish the EMG, twitch markers and needle markers on Lab Streaming
+        Layer (needs pylsl), under the name ``lsl_name``.
+    lsl_detector : DetectorConfig or None
+        Detector settings of the twitch markers (None: the default preset).
     """
 
     port: str = SIMULATED
@@ -477,6 +490,9 @@ class LiveSpec:
     sim_preset: str = ""
     seed: int = 0
     label_sim_sites: bool = True
+    lsl: bool = False
+    lsl_name: str = "twitchscope"
+    lsl_detector: DetectorConfig | None = None
 
     @property
     def scenario(self) -> str:
@@ -490,9 +506,10 @@ class LiveSpec:
 
     def describe(self) -> str:
         """One line for the status bar."""
+        lsl = f", published on LSL as {self.lsl_name!r}" if self.lsl else ""
         if self.simulated:
-            return f"simulated {self.protocol} amplifier ({self.scenario} scenario)"
-        return f"{self.protocol} on {self.port}"
+            return f"simulated {self.protocol} amplifier ({self.scenario} scenario){lsl}"
+        return f"{self.protocol} on {self.port}{lsl}"
 
 
 def make_driver(protocol: str, **options: Any) -> Driver:
@@ -547,6 +564,10 @@ class LiveSource:
         self.ch_names: tuple[str, ...] = ()
         self._n_emg = 0
         self.started_at = time.time()
+        self._lsl_thread: threading.Thread | None = None
+        self._lsl_stop = threading.Event()
+        self.lsl_publisher: LslPublisher | None = None
+        self.lsl_error = ""
 
     def start(self) -> LiveSource:
         """Open the port (starting the emulator first when simulated) and stream.
@@ -581,8 +602,71 @@ class LiveSource:
             sent = self._emulator.sent()
             first = sent[0].first_index if sent else 0
             self._sim_offset_s = first / self.sfreq
+        if self.spec.lsl:
+            try:
+                self._start_lsl()
+            except BaseException:
+                self.stop()
+                raise
         log.info("live source started: %s", self.name)
         return self
+
+    def _start_lsl(self) -> None:
+        """Create the LSL outlets and the thread that feeds them from the ring buffer."""
+        from twitchscope.dashboard.lsl_outlet import LslPublisher, LslRelay
+
+        publisher = LslPublisher(
+            sfreq=self.sfreq, ch_names=self.ch_names, name=self.spec.lsl_name, device=self.name
+        )
+        config = self.spec.lsl_detector or DetectorConfig()
+        relay = LslRelay(publisher, ch_names=self.ch_names, config=config)
+        self.lsl_publisher = publisher
+        self._lsl_stop.clear()
+        thread = threading.Thread(
+            target=self._publish_lsl, args=(relay,), name="twitchscope-lsl", daemon=True
+        )
+        self._lsl_thread = thread
+        thread.start()
+
+    def _publish_lsl(self, relay: LslRelay) -> None:
+        """Thread: relay every new block, and the needle spans, until stopped. No st.* here."""
+        reader = self._reader
+        assert reader is not None
+        cursor = reader.buffer.start_sample
+        announced: dict[tuple[str, float], bool] = {}  # (label, onset) -> closed already
+        try:
+            while not self._lsl_stop.is_set():
+                reader.buffer.wait_for(cursor + 1, timeout=0.2)
+                blocks, cursor = self.read_since(cursor)
+                if not blocks and reader.buffer.closed:  # the board is gone: do not spin
+                    self._lsl_stop.wait(0.2)
+                for block in blocks:
+                    relay.feed(block)
+                if relay.publisher.start_time is not None:
+                    self._publish_sites(relay.publisher, announced)
+            relay.finish()
+        except Exception as exc:  # LSL is a side channel: the live view goes on
+            self.lsl_error = f"LSL publishing stopped: {exc}"
+            log.error("%s", self.lsl_error)
+        finally:
+            relay.publisher.close()
+
+    def _publish_sites(
+        self, publisher: LslPublisher, announced: dict[tuple[str, float], bool]
+    ) -> None:
+        """``needle:<label>`` at each span's onset, ``needle-out`` at its end, once each."""
+        now = self.now_s()
+        closed = self.sites.sites()
+        shown = self.sites.sites(now)
+        open_keys = {(s.label, s.onset_s) for s in shown} - {(s.label, s.onset_s) for s in closed}
+        for site in shown:
+            key = (site.label, site.onset_s)
+            if key not in announced:
+                publisher.push_marker(site.description, site.onset_s)
+                announced[key] = False
+            if key not in open_keys and not announced[key]:
+                publisher.push_marker("needle-out", site.offset_s)
+                announced[key] = True
 
     def _start_emulator(self) -> tuple[str, dict[str, Any]]:
         from twitchscope.acquisition.emulated_devices import make_personality, reader_options
@@ -606,7 +690,11 @@ class LiveSource:
             emu.stop()
 
     def stop(self) -> None:
-        """Stop the reader (sending the board's stop command), then the emulator."""
+        """Stop LSL publishing, the reader (sending the board's stop command), the emulator."""
+        self._lsl_stop.set()
+        thread, self._lsl_thread = self._lsl_thread, None
+        if thread is not None:
+            thread.join(timeout=10)
         reader, self._reader = self._reader, None
         if reader is not None:
             reader.stop()

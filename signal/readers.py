@@ -25,6 +25,10 @@ Supported files (chosen by extension, then by content for text files):
     row ``Sample Index, EXG Channel 0, ..., Timestamp (Formatted)`` and
     comma-separated rows with EXG values in µV. GUI v3/v4 files without the
     column-name row are read from ``%Number of channels``.
+``.xdf``, ``.xdfz`` (LabRecorder, Lab Streaming Layer)
+    The stream of type ``EMG`` (or one named with ``stream=``) and the string
+    markers of the file, through :func:`twitchscope.signal.xdf_reader.read_xdf`
+    (needs pyxdf; see that module for the marker convention).
 ``.csv``, ``.tsv``, ``.txt`` (BrainFlow)
     ``DataFilter.write_file`` output: tab separated, no header, one row per sample
     and one column per board row (see :data:`BRAINFLOW_BOARDS`); EXG rows in µV.
@@ -72,6 +76,7 @@ from twitchscope.signal.annotations import make_raw, relative_onsets
 from twitchscope.signal.checks import check_sfreq
 from twitchscope.signal.errors import ConfigError, FileFormatError
 from twitchscope.signal.model import GAP_DESCRIPTION, NeedleSite, SampleBlock
+from twitchscope.signal.xdf_reader import read_xdf
 
 __all__ = [
     "SUPPORTED_EXTENSIONS",
@@ -89,9 +94,19 @@ __all__ = [
 log = logging.getLogger(__name__)
 
 #: File extensions :func:`read_recording` accepts.
-SUPPORTED_EXTENSIONS: tuple[str, ...] = (".edf", ".bdf", ".fif", ".fif.gz", ".csv", ".tsv", ".txt")
+SUPPORTED_EXTENSIONS: tuple[str, ...] = (
+    ".edf",
+    ".bdf",
+    ".fif",
+    ".fif.gz",
+    ".csv",
+    ".tsv",
+    ".txt",
+    ".xdf",
+    ".xdfz",
+)
 
-FileKind = Literal["edf", "bdf", "fif", "csv", "openbci", "brainflow"]
+FileKind = Literal["edf", "bdf", "fif", "csv", "openbci", "brainflow", "xdf"]
 
 #: The column of a twitchscope CSV that holds the sample times.
 TIME_COLUMN = "time_s"
@@ -209,7 +224,7 @@ def detect_format(path: str | Path) -> FileKind:
 
     Returns
     -------
-    kind : {"edf", "bdf", "fif", "csv", "openbci", "brainflow"}
+    kind : {"edf", "bdf", "fif", "csv", "openbci", "brainflow", "xdf"}
 
     Raises
     ------
@@ -228,6 +243,8 @@ def detect_format(path: str | Path) -> FileKind:
         return "bdf"
     if ext in (".fif", ".fif.gz"):
         return "fif"
+    if ext in (".xdf", ".xdfz"):
+        return "xdf"
     if ext in (".csv", ".tsv", ".txt"):
         first = _first_content_line(path)
         if first is None:
@@ -318,6 +335,8 @@ def read_recording(
         raw = _read_edf_bdf(path, kind, preload=preload)
     elif kind == "fif":
         raw = _read_fif(path, preload=preload)
+    elif kind == "xdf":
+        raw = read_xdf(path)
     else:
         layout = _text_layout(path, kind, sfreq=sfreq, board=board)
         return _read_text(layout)
@@ -381,7 +400,7 @@ def iter_blocks(
     if sfreq is not None:
         sfreq = check_sfreq(sfreq)
     kind = detect_format(path)
-    if kind in ("edf", "bdf", "fif"):
+    if kind in ("edf", "bdf", "fif", "xdf"):
         raw = read_recording(path, sfreq=sfreq, preload=False)
         return _iter_raw_blocks(raw, block_samples, picks)
     layout = _text_layout(path, kind, sfreq=sfreq, board=board)

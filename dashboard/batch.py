@@ -215,11 +215,14 @@ def analyse_file(path: str, config: DetectorConfig) -> FileResult:
 
 
 class Progress:
-    """A one-line progress report on a stream (stderr by default).
+    """A one-line progress bar on a stream (stderr by default).
 
-    On a terminal the line is rewritten in place; otherwise (a log file, CI) each
-    finished file prints one line, so the output stays readable without a TTY.
+    ``batch [######------]  3/5 (0 failed, 12 s): name.edf ok``. On a terminal the
+    line is rewritten in place; otherwise (a log file, CI) each finished file prints
+    one line, so the output stays readable without a TTY.
     """
+
+    width = 20
 
     def __init__(self, total: int, *, stream: TextIO | None = None) -> None:
         self.total = total
@@ -234,8 +237,10 @@ class Progress:
         self.done += 1
         self.failed += not result.ok
         status = "ok" if result.ok else "FAILED"
+        filled = round(self.width * self.done / max(self.total, 1))
+        bar = "#" * filled + "-" * (self.width - filled)
         line = (
-            f"batch {self.done}/{self.total} ({self.failed} failed, "
+            f"batch [{bar}] {self.done}/{self.total} ({self.failed} failed, "
             f"{time.monotonic() - self.t0:.0f} s): {Path(result.path).name} {status}"
         )
         if self.tty:

@@ -143,8 +143,10 @@ def test_progress_line_without_tty(tmp_path: Path) -> None:
     )
     lines = stream.getvalue().splitlines()
     assert len(lines) == 2 and "\r" not in stream.getvalue()
-    assert lines[0].startswith("batch 1/2 (0 failed") and lines[0].endswith("ok")
-    assert lines[1].startswith("batch 2/2 (1 failed") and lines[1].endswith("FAILED")
+    assert lines[0].startswith("batch [##########----------] 1/2 (0 failed")
+    assert lines[0].endswith("ok")
+    assert lines[1].startswith("batch [####################] 2/2 (1 failed")
+    assert lines[1].endswith("FAILED")
     assert res.n_ok == 1
 
 

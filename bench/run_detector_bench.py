@@ -329,7 +329,9 @@ physiological argument; see `signal/config.py`): `k_on` 4.5 (literature 3),
 `glr_min` 20, `merge_gap_s` 60 ms (literature 30 ms; twitches are 20-50 Hz discharge
 trains), `lf_ratio_max` 0.3, `mains_line_ratio_min` 20 with `mains_share_min` 0.05 (a
 mains rejection needs the line residue to explain part of the burst, so a twitch on a
-residual hum is kept), the RMS envelope with 20 Hz smoothing instead of TKEO at >= 1 kHz
+residual hum is kept; `mains_dominant_share` 0.3 at a line ratio >= 8 also rejects a
+burst that is mostly mains, which caught short surges in the bundled `not_a_twitch`
+sample and changed nothing here), the RMS envelope with 20 Hz smoothing instead of TKEO at >= 1 kHz
 (TKEO: F1 0.70 against 0.80), and the mains estimator (mean line prominence over 3
 harmonics). Weak twitches (SNR 3-5) are mostly missed (see the SNR table): for most of
 the missed ones the power in the conditioned band over the true twitch window is within

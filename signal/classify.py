@@ -92,6 +92,9 @@ def classify_candidate(
     if (
         feats.mains_line_ratio >= config.mains_line_ratio_min
         and feats.mains_share >= config.mains_share_min
+    ) or (
+        feats.mains_line_ratio >= config.mains_dominant_ratio_min
+        and feats.mains_share >= config.mains_dominant_share
     ):
         return (
             RejectReason.MAINS,

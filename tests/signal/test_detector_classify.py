@@ -5,8 +5,10 @@ from __future__ import annotations
 import pytest
 
 from tests.signal import ltr_synth as syn
+from twitchscope.signal.classify import EcgTracker, classify_candidate
 from twitchscope.signal.config import DetectorConfig
 from twitchscope.signal.detector import detect_array
+from twitchscope.signal.features import CandidateFeatures
 from twitchscope.signal.model import RejectReason
 
 SFREQ = 1000.0
@@ -129,3 +131,46 @@ def test_trunk_preset_rejects_qrs_train_and_keeps_the_twitch():
     twitches, rejected = detect_array(data, sfreq=SFREQ, ch_names=["A"], config=config)
     assert len(twitches) == 1 and abs(twitches[0].onset_s - 9.5) <= 0.015
     assert all(r.reason is RejectReason.ECG for r in rejected if r.onset_s > 7.0)
+
+
+def _features(**changes) -> CandidateFeatures:
+    base = dict(
+        onset_s=5.0,
+        offset_s=5.1,
+        channel_index=0,
+        channel_indexes=(0,),
+        peak_v=40e-6,
+        rms_v=15e-6,
+        snr_db=15.0,
+        area_vs=1e-6,
+        median_freq_hz=None,
+        rise_s=0.01,
+        crest=3.0,
+        lf_ratio=0.05,
+        step_ratio=0.0,
+        power_ratio=5.0,
+        glr=100.0,
+        mains_line_ratio=1.0,
+        duration_s=0.1,
+        mains_share=0.0,
+    )
+    base.update(changes)
+    return CandidateFeatures(**base)
+
+
+@pytest.mark.parametrize(
+    ("ratio", "share", "reason"),
+    [
+        (25.0, 0.10, RejectReason.MAINS),  # the line stands far out and explains some
+        (25.0, 0.01, None),  # EMG on a steady residual hum
+        (11.0, 0.40, RejectReason.MAINS),  # a short surge: broad line, mostly mains
+        (13.0, 0.15, None),  # a twitch under residual hum (corpus: shares <= 0.15)
+        (6.0, 0.90, None),  # no line to speak of
+    ],
+)
+def test_mains_rule_weighs_line_prominence_against_its_share(ratio, share, reason) -> None:
+    feats = _features(mains_line_ratio=ratio, mains_share=share)
+    got, detail, _ = classify_candidate(CONFIG, feats, EcgTracker())
+    assert got == reason
+    if reason is RejectReason.MAINS:
+        assert f"{share:.0%}" in detail

@@ -7,6 +7,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from tests.acquisition.parser_checks import assert_same_chunks, assert_split_invariant
 from twitchscope.acquisition.ascii_lines import ASCII_PROBE_BAUDRATES, AsciiLinesParser, encode
 from twitchscope.acquisition.chunks import parse_pieces, split_at
 from twitchscope.signal.errors import ConfigError
@@ -61,21 +62,12 @@ def _damaged_stream(seed: int, n: int, sep: str, labels: bool) -> bytes:
     return b"".join(out)
 
 
-def _same(a, b) -> None:
-    np.testing.assert_array_equal(a.samples, b.samples)
-    assert a.gaps == b.gaps and a.messages == b.messages
-
-
 @given(seed=st.integers(0, 2**16), n=st.integers(0, 40), fmt=formats, cuts=cuts_st)
 @settings(max_examples=50, deadline=None)
 def test_any_split_gives_the_same_result(seed: int, n: int, fmt, cuts: list[int]) -> None:
     data = _damaged_stream(seed, n, *fmt)
     for parser in (COUNTED, AsciiLinesParser(**OPTS, index_column="counter")):
-        whole, s_whole = parse_pieces(parser, [data])
-        split, s_split = parse_pieces(parser, split_at(data, cuts))
-        _same(whole, split)
-        assert s_whole == s_split
-        assert s_split.n_bytes_framed + s_split.n_bytes_dropped + len(s_split.pending) == len(data)
+        assert_split_invariant(parser, data, cuts)
 
 
 @given(data=st.binary(max_size=3000), cuts=cuts_st)
@@ -99,7 +91,7 @@ def test_number_like_garbage_never_raises_and_splits_alike(text: str, cuts: list
     data = text.encode("ascii")
     whole, s_whole = parse_pieces(PLAIN, [data])
     split, s_split = parse_pieces(PLAIN, split_at(data, cuts))
-    _same(whole, split)
+    assert_same_chunks(whole, split)
     assert s_whole == s_split
     assert np.all(np.isfinite(whole.samples))
 
@@ -237,7 +229,7 @@ def test_parse_is_pure() -> None:
     s0 = COUNTED.parse(data[:70], COUNTED.init_state())[1]
     a, sa = COUNTED.parse(data[70:], s0)
     b, sb = COUNTED.parse(data[70:], s0)
-    _same(a, b)
+    assert_same_chunks(a, b)
     assert sa == sb and COUNTED.parse(b"", s0)[1] is s0
 
 
@@ -248,5 +240,5 @@ def test_stream_through_a_real_pty_and_pyserial(pty_roundtrip) -> None:
     assert received == data
     direct, s_direct = parser.parse(data, parser.init_state())
     chunks, s_port = parse_pieces(parser, split_at(received, range(0, len(received), 97)))
-    _same(direct, chunks)
+    assert_same_chunks(direct, chunks)
     assert s_direct == s_port and direct.n_samples > 400 and direct.gaps

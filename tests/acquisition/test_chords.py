@@ -10,6 +10,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from tests.acquisition.parser_checks import assert_same_chunks, assert_split_invariant
 from twitchscope.acquisition.chords import (
     CHORDS_BOARDS,
     CHORDS_PROBE_BAUDRATES,
@@ -63,20 +64,11 @@ def _damaged_stream(seed: int, n: int) -> bytes:
     return b"".join(parts)
 
 
-def _same(a, b) -> None:
-    np.testing.assert_array_equal(a.samples, b.samples)
-    assert a.gaps == b.gaps and a.messages == b.messages
-
-
 @given(seed=st.integers(0, 2**16), n=st.integers(0, 40), cuts=cuts_st)
 @settings(max_examples=50, deadline=None)
 def test_any_split_gives_the_same_result(seed: int, n: int, cuts: list[int]) -> None:
     data = _damaged_stream(seed, n)
-    whole, s_whole = parse_pieces(PARSER, [data])
-    split, s_split = parse_pieces(PARSER, split_at(data, cuts))
-    _same(whole, split)
-    assert s_whole == s_split
-    assert s_split.n_bytes_framed + s_split.n_bytes_dropped + len(s_split.pending) == len(data)
+    assert_split_invariant(PARSER, data, cuts)
 
 
 @given(data=st.binary(max_size=2000), cuts=cuts_st)
@@ -185,7 +177,7 @@ def test_parse_is_pure() -> None:
     s0 = PARSER.parse(data[:40], PARSER.init_state())[1]
     a, sa = PARSER.parse(data[40:], s0)
     b, sb = PARSER.parse(data[40:], s0)
-    _same(a, b)
+    assert_same_chunks(a, b)
     assert sa == sb
     assert PARSER.parse(b"", s0)[1] is s0
 
@@ -196,5 +188,5 @@ def test_stream_through_a_real_pty_and_pyserial(pty_roundtrip) -> None:
     assert received == data
     direct, s_direct = PARSER.parse(data, PARSER.init_state())
     chunks, s_port = parse_pieces(PARSER, split_at(received, range(0, len(received), 301)))
-    _same(direct, chunks)
+    assert_same_chunks(direct, chunks)
     assert s_direct == s_port and direct.n_samples > 250

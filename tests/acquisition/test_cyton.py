@@ -12,6 +12,7 @@ import pytest
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
+from tests.acquisition.parser_checks import assert_same_chunks, assert_split_invariant
 from twitchscope.acquisition.chunks import parse_pieces, split_at
 from twitchscope.acquisition.cyton import (
     ACCEL_G_PER_COUNT,
@@ -68,13 +69,6 @@ def _damaged_stream(seed: int, n: int) -> bytes:
     return b"".join(parts)
 
 
-def _same(a, b) -> None:
-    np.testing.assert_array_equal(a.samples, b.samples)
-    np.testing.assert_array_equal(a.aux, b.aux)
-    assert a.gaps == b.gaps
-    assert a.messages == b.messages
-
-
 def _conserved(state, n_bytes: int) -> None:
     assert state.n_bytes_framed + state.n_bytes_dropped + len(state.pending) == n_bytes
 
@@ -84,11 +78,7 @@ def _conserved(state, n_bytes: int) -> None:
 def test_any_split_gives_the_same_result(seed: int, n: int, cuts: list[int]) -> None:
     data = _damaged_stream(seed, n)
     for parser in (PARSER, DAISY):  # the same packets read as Daisy pairs
-        whole, s_whole = parse_pieces(parser, [data])
-        split, s_split = parse_pieces(parser, split_at(data, cuts))
-        _same(whole, split)
-        assert s_whole == s_split
-        _conserved(s_split, len(data))
+        assert_split_invariant(parser, data, cuts)
 
 
 @given(data=st.binary(max_size=3000), cuts=cuts_st)
@@ -292,7 +282,7 @@ def test_parse_is_pure_and_never_mutates_state() -> None:
         s0.extra,
         s0.n_bytes_framed,
     )
-    _same(a, b)
+    assert_same_chunks(a, b)
     assert sa == sb
     empty, same = PARSER.parse(b"", s0)
     assert same is s0 and empty.n_samples == 0
@@ -343,5 +333,5 @@ def test_stream_through_a_real_pty_and_pyserial(pty_roundtrip) -> None:
     assert received == data
     direct, s_direct = PARSER.parse(data, PARSER.init_state())
     port_chunks, s_port = parse_pieces(PARSER, split_at(received, range(0, len(received), 777)))
-    _same(direct, port_chunks)
+    assert_same_chunks(direct, port_chunks)
     assert s_direct == s_port and direct.n_samples > 200

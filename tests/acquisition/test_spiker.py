@@ -7,6 +7,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from tests.acquisition.parser_checks import assert_same_chunks, assert_split_invariant
 from twitchscope.acquisition.chunks import parse_pieces, split_at
 from twitchscope.acquisition.spiker import (
     SPIKER_BAUDRATE,
@@ -63,11 +64,6 @@ def _damaged_stream(seed: int, n: int, n_ch: int) -> bytes:
     return bytes(out)
 
 
-def _same(a, b) -> None:
-    np.testing.assert_array_equal(a.samples, b.samples)
-    assert a.gaps == b.gaps and a.messages == b.messages
-
-
 @given(
     seed=st.integers(0, 2**16),
     n=st.integers(0, 60),
@@ -78,11 +74,7 @@ def _same(a, b) -> None:
 def test_any_split_gives_the_same_result(seed: int, n: int, n_ch: int, cuts: list[int]) -> None:
     parser = PARSERS[n_ch]
     data = _damaged_stream(seed, n, n_ch)
-    whole, s_whole = parse_pieces(parser, [data])
-    split, s_split = parse_pieces(parser, split_at(data, cuts))
-    _same(whole, split)
-    assert s_whole == s_split
-    assert s_split.n_bytes_framed + s_split.n_bytes_dropped + len(s_split.pending) == len(data)
+    assert_split_invariant(parser, data, cuts)
 
 
 @given(data=st.binary(max_size=2000), cuts=cuts_st)
@@ -199,7 +191,7 @@ def test_parse_is_pure() -> None:
     s0 = parser.parse(data[:33], parser.init_state())[1]
     a, sa = parser.parse(data[33:], s0)
     b, sb = parser.parse(data[33:], s0)
-    _same(a, b)
+    assert_same_chunks(a, b)
     assert sa == sb and parser.parse(b"", s0)[1] is s0
 
 
@@ -210,5 +202,5 @@ def test_stream_through_a_real_pty_and_pyserial(pty_roundtrip) -> None:
     assert received == data
     direct, s_direct = parser.parse(data, parser.init_state())
     chunks, s_port = parse_pieces(parser, split_at(received, range(0, len(received), 257)))
-    _same(direct, chunks)
+    assert_same_chunks(direct, chunks)
     assert s_direct == s_port and direct.n_samples > 1000 and direct.messages

@@ -175,17 +175,9 @@ def live_tables() -> None:
             start_s=rec.get("start_s", 0.0),
             cache=ss[K.LIVE_SUMMARY],
         )
-    with tabs[2]:
-        st.dataframe(panels.rejected_frame(view.rejected), hide_index=True, width="stretch")
-    with tabs[3]:
-        panels.quality_panel(
-            view.raw_tail,
-            sfreq=view.sfreq,
-            ch_names=view.ch_names,
-            gaps=src.gaps(),
-            mains=view.config.mains,
-            cache=ss[K.LIVE_QUALITY],
-        )
+    panels.rejected_and_quality_tabs(
+        tabs[2], tabs[3], view, gaps=src.gaps(), cache=ss[K.LIVE_QUALITY]
+    )
 
 
 live_panel()

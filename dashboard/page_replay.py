@@ -136,17 +136,9 @@ def replay_tables() -> None:
             ch_names=rec.ch_names,
             cache=ss[K.REPLAY_SUMMARY],
         )
-    with tabs[2]:
-        st.dataframe(panels.rejected_frame(view.rejected), hide_index=True, width="stretch")
-    with tabs[3]:
-        panels.quality_panel(
-            view.raw_tail,
-            sfreq=view.sfreq,
-            ch_names=view.ch_names,
-            gaps=player.gaps(),
-            mains=view.config.mains,
-            cache=ss[K.REPLAY_QUALITY],
-        )
+    panels.rejected_and_quality_tabs(
+        tabs[2], tabs[3], view, gaps=player.gaps(), cache=ss[K.REPLAY_QUALITY]
+    )
 
 
 replay_panel()

@@ -431,3 +431,25 @@ def view_for(source: StreamSource, *, view_key: str, tag_key: str, start_sample:
         view.restart(start_sample)
         view.generation = generation
     return view
+
+
+def rejected_and_quality_tabs(
+    rejected_tab: Any,
+    quality_tab: Any,
+    view: StreamView,
+    *,
+    gaps: Sequence[Gap],
+    cache: dict[str, Any],
+) -> None:
+    """Fill the "Rejected" and "Signal quality" tabs of a live or replay view."""
+    with rejected_tab:
+        st.dataframe(rejected_frame(view.rejected), hide_index=True, width="stretch")
+    with quality_tab:
+        quality_panel(
+            view.raw_tail,
+            sfreq=view.sfreq,
+            ch_names=view.ch_names,
+            gaps=gaps,
+            mains=view.config.mains,
+            cache=cache,
+        )

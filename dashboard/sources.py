@@ -557,7 +557,7 @@ class LiveSource:
         self._emulator: Emulator | None = None
         self._reader: Reader | None = None
         self._sim: _SimFeeder | None = None
-        self._sim_offset_s = 0.0
+        self._sim_offset_s: float | None = None  # simulation time of stream sample 0
         self._labelled_until_s = 0.0
         self._lock = threading.Lock()
         self.sfreq = math.nan
@@ -598,10 +598,6 @@ class LiveSource:
         if self._sim is not None:
             # channel names: the scenario's (the wire carries none)
             self.ch_names = tuple(self._sim.config.ch_names[: self._n_emg])
-            assert self._emulator is not None
-            sent = self._emulator.sent()
-            first = sent[0].first_index if sent else 0
-            self._sim_offset_s = first / self.sfreq
         if self.spec.lsl:
             try:
                 self._start_lsl()
@@ -758,6 +754,38 @@ class LiveSource:
             f"{self.sfreq:g} Hz"
         )
 
+    def _find_sim_offset(self) -> float | None:
+        """Simulation time (s) of the first sample received, once enough have arrived.
+
+        The emulator streams from its start and the reader drops what arrived before
+        it opened the port, so the stream starts at a sample of the simulation that
+        only the data can tell: where the first received samples lie in its beginning.
+        """
+        from twitchscope.signal.alignment import locate_window
+
+        reader, sim = self._reader, self._sim
+        if reader is None or sim is None:
+            return 0.0
+        n = max(32, int(round(_SIM_MATCH_S * self.sfreq)))
+        got = reader.buffer.read(0)
+        if got.n_missed or got.n_samples < n:
+            return None if not got.n_missed else self._sent_offset()
+        received = np.concatenate([b.data[: self._n_emg] for b in got.blocks], axis=1)[:, :n]
+        head = sim.head()[: self._n_emg]
+        index = locate_window(head, received)
+        if index is None:
+            if head.shape[1] < sim.head_capacity:
+                return None  # the simulation may not have produced the match yet
+            log.warning("could not line the stream up with the simulation; site times may be off")
+            return self._sent_offset()
+        return index / self.sfreq
+
+    def _sent_offset(self) -> float:
+        """Fallback: the first sample the emulator wrote (exact when nothing was dropped)."""
+        assert self._emulator is not None
+        sent = self._emulator.sent()
+        return (sent[0].first_index if sent else 0) / self.sfreq
+
     def _label_sim_sites(self) -> None:
         """Press "Needle in"/"Needle out" at the scenario's sites as the stream passes them."""
         if self._sim is None or not self.spec.label_sim_sites:
@@ -768,6 +796,10 @@ class LiveSource:
             if now <= last:
                 return
             off = self._sim_offset_s
+            if off is None:
+                off = self._sim_offset_s = self._find_sim_offset()
+                if off is None:
+                    return  # too few samples received yet to tell
             presses = []
             for site in self._sim.sites_overlapping(last + off, now + off):
                 onset, offset = site.onset_s - off, site.offset_s - off
@@ -802,6 +834,12 @@ def replace_names(block: SampleBlock, ch_names: tuple[str, ...]) -> SampleBlock:
     )
 
 
+#: Seconds of the simulation's beginning kept to line the received stream up with it.
+_SIM_HEAD_S = 10.0
+#: Seconds of received samples matched against it.
+_SIM_MATCH_S = 0.25
+
+
 class _SimFeeder:
     """``source(n)`` for the emulator: the next samples of an endless simulation.
 
@@ -816,13 +854,27 @@ class _SimFeeder:
         self.config = config
         self._state: SimState = simulate.init_sim_state(config, seed=seed)
         self._lock = threading.Lock()
+        self.head_capacity = int(round(_SIM_HEAD_S * config.sfreq))
+        self._head: list[NDArray[np.float64]] = []
+        self._n_head = 0
 
     def __call__(self, n: int) -> NDArray[np.float64]:
         from twitchscope.signal import simulate
 
         with self._lock:
             block, self._state = simulate.sim_step(self.config, int(n), self._state)
+            if self._n_head < self.head_capacity:
+                keep = block.data[:, : self.head_capacity - self._n_head]
+                self._head.append(keep)
+                self._n_head += keep.shape[1]
         return block.data
+
+    def head(self) -> NDArray[np.float64]:
+        """The first samples generated (up to ``head_capacity``), shape (n_channels, n)."""
+        with self._lock:
+            if not self._head:
+                return np.zeros((self.config.n_channels, 0))
+            return np.concatenate(self._head, axis=1)
 
     def sites_overlapping(self, t0: float, t1: float) -> list[NeedleSite]:
         """Scenario sites (repeating every cycle) whose span meets [t0, t1]."""

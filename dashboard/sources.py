@@ -80,12 +80,12 @@ DEFAULT_SCENARIO: dict[str, str] = {"cyton": "cyton"}
 #: Replay speeds offered.
 REPLAY_SPEEDS: tuple[float, ...] = (0.25, 0.5, 1.0, 2.0, 4.0, 8.0)
 #: File extensions accepted for upload (what :mod:`twitchscope.signal.readers` reads).
-UPLOAD_TYPES: tuple[str, ...] = ("edf", "bdf", "fif", "csv", "txt")
+UPLOAD_TYPES: tuple[str, ...] = ("edf", "bdf", "fif", "csv", "txt", "xdf", "xdfz")
 #: Largest upload accepted, MB.
 MAX_UPLOAD_MB = 200
 #: Most samples one read of a replay returns (so a slow rerun never stalls the page).
 _MAX_REPLAY_READ_S = 8.0
-_RECORDING_SUFFIXES = (".edf", ".bdf", ".fif", ".csv", ".txt")
+_RECORDING_SUFFIXES = (".edf", ".bdf", ".fif", ".csv", ".txt", ".xdf", ".xdfz")
 _SIDE_CARS = (".sites.csv", ".truth.csv", ".confounders.csv", ".annotations.csv", ".events.csv")
 
 

@@ -5,9 +5,11 @@ from __future__ import annotations
 import json
 import time
 
+import numpy as np
 import pytest
 from streamlit.testing.v1 import AppTest
 
+from tests.signal.xdf_writer import XdfStream, write_xdf
 from twitchscope.dashboard.sources import ENV_SOURCE
 from twitchscope.dashboard.state import K
 from twitchscope.signal.config import preset
@@ -113,7 +115,15 @@ def test_upload_checks_format_and_opens_a_good_file(app_path, limb_file) -> None
     before = at.session_state[K.REVIEW]  # the bundled sample opened first, if any
     uploader = at.get("file_uploader")[0]
     # other extensions are refused by the uploader itself (type=...), and by check_upload
-    assert sorted(uploader.allowed_type) == [".bdf", ".csv", ".edf", ".fif", ".txt"]
+    assert sorted(uploader.allowed_type) == [
+        ".bdf",
+        ".csv",
+        ".edf",
+        ".fif",
+        ".txt",
+        ".xdf",
+        ".xdfz",
+    ]
     uploader.set_value(("broken.edf", b"0" * 300, "application/octet-stream")).run()
     assert not at.exception
     assert at.session_state[K.REVIEW] is before  # nothing replaced by a broken file
@@ -168,3 +178,39 @@ def test_selected_event_is_zoomed_in_review(app_path, limb_file, monkeypatch) ->
     # the zoom window moved to that twitch
     lo, hi = at.session_state[K.CURRENT_VIEW].x_range
     assert lo <= second.onset_s <= hi and hi - lo <= 5.0
+
+
+def test_an_uploaded_xdf_opens_with_its_needle_sites(app_path, tmp_path) -> None:
+    """A LabRecorder file (EMG stream plus twitchscope's marker stream) opens in Review."""
+    x = np.random.default_rng(3).standard_normal((4000, 2)).astype(np.float32) * 20  # µV
+    emg = XdfStream(
+        name="twitchscope",
+        type="EMG",
+        channel_format="float32",
+        nominal_srate=1000.0,
+        time_stamps=50.0 + np.arange(4000) / 1000.0,
+        values=x,
+        channels=[{"label": "R-MG", "unit": "microvolts"}, {"label": "R-LG", "unit": "microvolts"}],
+    )
+    markers = XdfStream(
+        name="twitchscope-markers",
+        type="Markers",
+        channel_format="string",
+        nominal_srate=0.0,
+        time_stamps=np.array([51.0, 52.5]),
+        values=["needle:R MG TrP1", "needle-out"],
+    )
+    path = tmp_path / "lab.xdf"
+    write_xdf(path, [emg, markers], datetime="2026-11-24T07:00:00+00:00")
+    at = AppTest.from_file(app_path, default_timeout=60).run()
+    at.switch_page("page_review.py").run()
+    uploader = at.get("file_uploader")[0]
+    uploader.set_value(("lab.xdf", path.read_bytes(), "application/octet-stream")).run()
+    assert not at.exception and not at.error
+    rec = at.session_state[K.REVIEW]
+    assert rec is not None and rec.name == "lab.xdf" and rec.ch_names == ("R-MG", "R-LG")
+    assert rec.sfreq == 1000.0 and rec.n_samples == 4000
+    np.testing.assert_allclose(rec.data, x.T.astype(np.float64) * 1e-6, rtol=1e-6)
+    [site] = rec.events.sites
+    assert site.label == "R MG TrP1"
+    assert abs(site.onset_s - 1.0) < 2e-3 and abs(site.duration_s - 1.5) < 2e-3

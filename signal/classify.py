@@ -22,6 +22,9 @@ Rules (lit §2 confounder table; thresholds in :class:`DetectorConfig`):
     neighbouring spectrum (``mains_line_ratio_min``) and whose line power explains a
     part of the burst's excess power (``mains_share_min``): the residue of a hum surge
     that the notches are still ringing out, not a burst of EMG on a steady residual hum.
+    Also a candidate of which one mains sinusoid explains most of the last
+    ``mains_fit_window_s`` (``mains_fit_min``): a notch ringing out the start or end of
+    a surge, whose line is too short to stand far out of the spectrum.
 """
 
 from __future__ import annotations
@@ -100,6 +103,17 @@ def classify_candidate(
             RejectReason.MAINS,
             f"a mains line stands {feats.mains_line_ratio:.0f}x above its neighbourhood "
             f"and carries {feats.mains_share:.0%} of the burst's excess power",
+            ecg,
+        )
+    if (
+        feats.mains_line_ratio >= config.mains_dominant_ratio_min
+        and feats.mains_fit_share >= config.mains_fit_min
+    ):
+        return (
+            RejectReason.MAINS,
+            f"one mains sinusoid explains {feats.mains_fit_share:.0%} of the burst's last "
+            f"{config.mains_fit_window_s:g} s (a line {feats.mains_line_ratio:.0f}x above "
+            "its neighbourhood): the notch ringing out a change of the hum",
             ecg,
         )
     if lf_dominated:

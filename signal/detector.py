@@ -62,6 +62,7 @@ from twitchscope.signal.filters import (
     filter_block,
     init_filter_state,
 )
+from twitchscope.signal.inner_burst import find_inner_burst
 from twitchscope.signal.mains import estimate_mains
 from twitchscope.signal.model import (
     NeedleSite,
@@ -509,6 +510,12 @@ def _close(
     state = replace(state, ecg=update_ecg_tracker(config, ecg, feats))
     ch = state.ch_names[feats.channel_index]
     if reason is not None:
+        inner = None
+        if reason in (RejectReason.LOW_FREQ_ARTIFACT, RejectReason.MAINS):
+            onset = int(round(feats.onset_s * sf)) - lo
+            inner = find_inner_burst(config, window, onset=onset)
+        if inner is not None:
+            detail += "; a twitch inside it was kept"
         rej = RejectedCandidate(
             onset_s=feats.onset_s,
             offset_s=max(feats.offset_s, feats.onset_s),
@@ -517,7 +524,22 @@ def _close(
             peak_v=feats.peak_v,
             detail=detail,
         )
-        return DetectionOutput(rejected=(rej,)), state
+        if inner is None:
+            return DetectionOutput(rejected=(rej,)), state
+        tw = Twitch(
+            onset_s=(lo + inner.onset) / sf,
+            offset_s=(lo + inner.offset) / sf,
+            channel=state.ch_names[inner.channel_index],
+            channels=tuple(state.ch_names[c] for c in inner.channel_indexes),
+            peak_v=inner.peak_v,
+            rms_v=inner.rms_v,
+            snr_db=inner.snr_db,
+            area_vs=inner.area_vs,
+            median_freq_hz=inner.median_freq_hz,
+        )
+        if state.sites:
+            tw = attribute_to_sites([tw], state.sites)[0]
+        return DetectionOutput(twitches=(tw,), rejected=(rej,)), state
     tw = Twitch(
         onset_s=feats.onset_s,
         offset_s=feats.offset_s,

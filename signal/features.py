@@ -85,6 +85,7 @@ class CandidateFeatures:
     mains_line_ratio: float
     duration_s: float
     mains_share: float = 1.0  # share of the burst's excess power in the mains lines
+    mains_fit_share: float = 0.0  # energy share one mains sinusoid explains (last window)
 
 
 def refine_onset(x: NDArray[np.float64], *, noise_var: float, lo: int, hi: int) -> int:
@@ -170,6 +171,30 @@ def mains_line_stats(
     return best, line_power
 
 
+def mains_fit_share(x: NDArray[np.float64], *, sfreq: float, lines_hz: tuple[float, ...]) -> float:
+    """Largest share of the energy of ``x`` that one sinusoid at a mains line explains.
+
+    For each line a sine and a cosine are fitted by least squares to ``x`` (mean
+    removed); the result is the best fit's energy over the energy of ``x`` (0 without
+    lines or energy). A notch ringing out a change of the hum is one sinusoid at a line;
+    EMG spreads its energy over the band, so any one line explains about 2 / len(x) of it.
+    """
+    if not lines_hz or x.size < 8:
+        return 0.0
+    y = x - x.mean()
+    energy = float(np.dot(y, y))
+    if energy <= 0:
+        return 0.0
+    t = np.arange(y.size) / sfreq
+    best = 0.0
+    for f in lines_hz:
+        basis = np.stack([np.sin(2 * np.pi * f * t), np.cos(2 * np.pi * f * t)], axis=1)
+        coef, *_ = np.linalg.lstsq(basis, y, rcond=None)
+        fit = basis @ coef
+        best = max(best, float(np.dot(fit, fit)) / energy)
+    return min(best, 1.0)
+
+
 def measure_candidate(config: DetectorConfig, w: CandidateWindow) -> CandidateFeatures:
     """Measure one candidate: onset refinement, amplitude features and shape features."""
     sf = w.sfreq
@@ -248,6 +273,10 @@ def measure_candidate(config: DetectorConfig, w: CandidateWindow) -> CandidateFe
     tail = x[max(onset_idx, win_lo) : offset_idx]  # the burst's part inside that window
     tail_excess = float(np.mean(tail**2)) - noise_var if tail.size else 0.0
     mains_share = min(line_power / tail_excess, 1.0) if tail_excess > 0 else 1.0
+    # and how much of the last mains_fit_window_s (from the onset at the latest) one
+    # mains sinusoid explains: a notch ringing out the start or end of a hum surge
+    fit_lo = max(0, min(onset_idx, x.size - int(round(config.mains_fit_window_s * sf))))
+    fit_share = mains_fit_share(x[fit_lo:], sfreq=sf, lines_hz=w.mains_lines_hz)
     return CandidateFeatures(
         onset_s=(w.first_sample + onset_idx) / sf,
         offset_s=(w.first_sample + offset_idx) / sf,
@@ -267,4 +296,5 @@ def measure_candidate(config: DetectorConfig, w: CandidateWindow) -> CandidateFe
         glr=glr,
         duration_s=(w.end - w.start) / sf,
         mains_share=mains_share,
+        mains_fit_share=fit_share,
     )

@@ -24,6 +24,10 @@ def _recording() -> np.ndarray:
         burst = syn.emg_burst(sfreq=SFREQ, duration_s=0.08, peak_v=(20 + 10 * i) * 1e-6, seed=i)
         data = syn.add(data, burst, sfreq=SFREQ, onset_s=t, channel=i % 2)
     data = syn.add(data, syn.pop(sfreq=SFREQ), sfreq=SFREQ, onset_s=2.5, channel=1)
+    # needle handling with a twitch inside it (rejected as low_freq_artifact, twitch kept)
+    data = syn.add(data, syn.motion(sfreq=SFREQ, duration_s=0.4), sfreq=SFREQ, onset_s=4.5)
+    burst = syn.emg_burst(sfreq=SFREQ, duration_s=0.15, peak_v=80e-6, seed=7)
+    data = syn.add(data, burst, sfreq=SFREQ, onset_s=4.62)
     return syn.add(data, syn.sustained(sfreq=SFREQ, duration_s=1.2), sfreq=SFREQ, onset_s=6.6)
 
 
@@ -49,8 +53,9 @@ WHOLE = _run([])
 
 def test_reference_run_finds_the_twitches_and_rejects_the_rest():
     onsets = sorted(float(t.split("onset_s=")[1].split(",")[0]) for t in WHOLE[0])
-    assert [round(o, 1) for o in onsets] == [3.2, 4.1, 5.3]
+    assert [round(o, 1) for o in onsets] == [3.2, 4.1, 4.6, 5.3]
     assert any("POP" in r for r in WHOLE[1])
+    assert any("LOW_FREQ_ARTIFACT" in r and "twitch inside" in r for r in WHOLE[1])
     assert any("SUSTAINED" in r for r in WHOLE[1])
     assert all("site='TrP1'" in t for t in WHOLE[0])
 
@@ -90,7 +95,7 @@ def test_twitches_are_emitted_within_a_second_of_their_offset():
         out, state = detect_step(CONFIG, block, state)
         now = (a + block.n_samples) / SFREQ
         delays += [now - t.offset_s for t in out.twitches]
-    assert len(delays) == 3
+    assert len(delays) == 4
     assert max(delays) <= 1.0
 
 
@@ -154,5 +159,9 @@ def test_site_added_live_labels_later_twitches():
     later = [t for t in out2.twitches + flush(CONFIG, state2)[0].twitches]
     assert [round(t.onset_s, 1) for t in first] == [3.2]
     assert first[0].site is None
-    assert [(round(t.onset_s, 1), t.site) for t in later] == [(4.1, "TrP2"), (5.3, "TrP2")]
+    assert [(round(t.onset_s, 1), t.site) for t in later] == [
+        (4.1, "TrP2"),
+        (4.6, "TrP2"),
+        (5.3, "TrP2"),
+    ]
     assert later[0].latency_s == pytest.approx(later[0].onset_s - 3.5)

@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
+import numpy as np
 import pytest
 
 from tests.signal import ltr_synth as syn
 from twitchscope.signal.classify import EcgTracker, classify_candidate
 from twitchscope.signal.config import DetectorConfig
-from twitchscope.signal.detector import detect_array
-from twitchscope.signal.features import CandidateFeatures
+from twitchscope.signal.detector import detect_array, detect_raw
+from twitchscope.signal.features import CandidateFeatures, mains_fit_share
 from twitchscope.signal.model import RejectReason
+from twitchscope.signal.readers import read_recording
 
 SFREQ = 1000.0
 CONFIG = DetectorConfig(mains="50")
@@ -174,3 +178,52 @@ def test_mains_rule_weighs_line_prominence_against_its_share(ratio, share, reaso
     assert got == reason
     if reason is RejectReason.MAINS:
         assert f"{share:.0%}" in detail
+
+
+def test_twitch_inside_needle_handling_is_kept_and_the_artifact_still_rejected():
+    # the needle movement that elicits the twitch also shakes the electrodes
+    data = syn.add(
+        syn.background(sfreq=SFREQ, duration_s=8), syn.motion(sfreq=SFREQ), sfreq=SFREQ, onset_s=5.0
+    )
+    burst = syn.emg_burst(sfreq=SFREQ, duration_s=0.15, peak_v=40e-6)
+    data = syn.add(data, burst, sfreq=SFREQ, onset_s=5.15)
+    twitches, rejected = _run(data)
+    assert len(twitches) == 1 and abs(twitches[0].onset_s - 5.15) <= 0.01
+    assert 0.1 <= twitches[0].duration_s <= 0.2
+    [artifact] = _near(rejected, 5.2, tol=0.5)
+    assert artifact.reason is RejectReason.LOW_FREQ_ARTIFACT
+    assert "a twitch inside it was kept" in artifact.detail
+
+
+def test_short_spike_inside_needle_handling_is_not_a_twitch():
+    # a burst shorter than inner_min_duration_s inside the artefact stays rejected with it
+    data = syn.add(
+        syn.background(sfreq=SFREQ, duration_s=8), syn.motion(sfreq=SFREQ), sfreq=SFREQ, onset_s=5.0
+    )
+    burst = syn.emg_burst(sfreq=SFREQ, duration_s=0.03, peak_v=40e-6)
+    data = syn.add(data, burst, sfreq=SFREQ, onset_s=5.15)
+    twitches, rejected = _run(data)
+    assert not twitches
+    assert [r.reason for r in _near(rejected, 5.2, tol=0.5)] == [RejectReason.LOW_FREQ_ARTIFACT]
+
+
+def test_mains_fit_share_tells_a_ringing_line_from_emg():
+    t = np.arange(int(0.2 * SFREQ)) / SFREQ
+    ringing = 20e-6 * np.exp(-t / 0.1) * np.sin(2 * np.pi * 50.0 * t + 0.3)
+    noise = 1e-6 * np.random.default_rng(0).standard_normal(t.size)
+    assert mains_fit_share(ringing + noise, sfreq=SFREQ, lines_hz=(50.0, 100.0)) > 0.7
+    burst = syn.emg_burst(sfreq=SFREQ, duration_s=0.2, peak_v=40e-6)
+    assert mains_fit_share(burst, sfreq=SFREQ, lines_hz=(50.0, 100.0, 150.0)) < 0.15
+    assert mains_fit_share(burst, sfreq=SFREQ, lines_hz=()) == 0.0
+
+
+def test_onsets_of_small_hum_surges_in_the_sample_are_mains_not_twitches():
+    # not_a_twitch_1khz has two 12-13 uV surges switching on (4.25 s, 61.80 s): the
+    # notches ring at 50 Hz for a while, too briefly for the line to stand far out of a
+    # 0.5 s spectrum, but one sinusoid explains most of the burst
+    path = Path(__file__).resolve().parents[2] / "sample_recordings" / "not_a_twitch_1khz.edf"
+    twitches, rejected = detect_raw(read_recording(path), CONFIG.with_changes(mains="auto"))
+    for onset in (4.268, 61.809):
+        assert not _near(twitches, onset, tol=0.05)
+        [rej] = _near(rejected, onset, tol=0.05)
+        assert rej.reason is RejectReason.MAINS and "one mains sinusoid explains" in rej.detail

@@ -249,6 +249,7 @@ def run(args: argparse.Namespace) -> int:
         raise FileFormatError(f"{str(out)!r} already exists; pass --overwrite to replace it.")
     if not out.parent.is_dir():
         raise FileFormatError(f"cannot write {str(out)!r}: its folder does not exist.")
+    detector = detector_config(args)  # a bad --set fails before anything is recorded
     partial = partial_path_for(out)
     if partial.exists():
         raise FileFormatError(
@@ -318,7 +319,7 @@ def run(args: argparse.Namespace) -> int:
         summary = finalize(
             partial,
             out,
-            detector=detector_config(args),
+            detector=detector,
             overwrite=args.overwrite,
             remove_partial=not args.keep_partial,
         )

@@ -185,14 +185,20 @@ def mains_fit_share(x: NDArray[np.float64], *, sfreq: float, lines_hz: tuple[flo
     energy = float(np.dot(y, y))
     if energy <= 0:
         return 0.0
-    t = np.arange(y.size) / sfreq
-    best = 0.0
-    for f in lines_hz:
-        basis = np.stack([np.sin(2 * np.pi * f * t), np.cos(2 * np.pi * f * t)], axis=1)
-        coef, *_ = np.linalg.lstsq(basis, y, rcond=None)
-        fit = basis @ coef
-        best = max(best, float(np.dot(fit, fit)) / energy)
-    return min(best, 1.0)
+    phase = (
+        2 * np.pi * np.asarray(lines_hz, dtype=np.float64)[:, None] * (np.arange(y.size) / sfreq)
+    )
+    s, c = np.sin(phase), np.cos(phase)  # (n_lines, n)
+    # least squares per line through the 2 x 2 normal equations; the fit's energy is
+    # coef . (basis^T y) at the solution
+    ss, cc, sc = np.sum(s * s, axis=1), np.sum(c * c, axis=1), np.sum(s * c, axis=1)
+    sy, cy = s @ y, c @ y
+    det = ss * cc - sc * sc
+    ok = det > 1e-12 * np.maximum(ss * cc, 1e-300)
+    a = np.where(ok, (cc * sy - sc * cy) / np.where(ok, det, 1.0), 0.0)
+    b = np.where(ok, (ss * cy - sc * sy) / np.where(ok, det, 1.0), 0.0)
+    fit_energy = a * sy + b * cy
+    return float(min(max(float(np.max(fit_energy)) / energy, 0.0), 1.0))
 
 
 def measure_candidate(config: DetectorConfig, w: CandidateWindow) -> CandidateFeatures:

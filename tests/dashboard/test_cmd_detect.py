@@ -87,3 +87,41 @@ def test_detect_bad_input_is_one_line_error(tmp_path, capsys):
     assert len(err) == 1 and err[0].startswith("twitchscope: error:")
     assert main(["detect", str(missing), "--out", str(tmp_path / "x.txt")]) == 2
     assert "csv or .json" in capsys.readouterr().err
+
+
+def test_detector_parameters_from_the_command_line(recording, tmp_path, capsys):
+    out = tmp_path / "events.csv"
+    edf = str(recording["edf"])
+    # the TKEO envelope finds the same three twitches
+    assert main(["detect", edf, "--out", str(out), "--envelope", "tkeo"]) == 0
+    rows = list(csv.DictReader(out.open()))
+    assert [round(float(r["onset_s"]), 1) for r in rows] == list(ONSETS)
+    # an on-threshold nothing reaches finds none; a longest twitch shorter than these
+    # 100 ms bursts turns them into `sustained` rejections
+    assert main(["detect", edf, "--out", str(out), "--set", "k_on=1000"]) == 0
+    assert list(csv.DictReader(out.open())) == []
+    rej = tmp_path / "rejected.csv"
+    args = ["--set", "min_duration_s=0.01", "--set", "max_duration_s=0.03"]
+    assert main(["detect", edf, "--out", str(out), "--rejected", str(rej), *args]) == 0
+    assert list(csv.DictReader(out.open())) == []
+    assert {r["reason"] for r in csv.DictReader(rej.open())} >= {"sustained"}
+    capsys.readouterr()
+
+
+@pytest.mark.parametrize(
+    ("setting", "message"),
+    [
+        ("k_on", "expected NAME=VALUE"),
+        ("nonsense=1", "unknown detector parameter"),
+        ("glr_min=abc", "glr_min=abc: expected a number"),
+        ("baseline_n_segments=2.5", "expected an integer"),
+        ("k_off=9", "k_off (9) must not exceed k_on"),
+        ("envelope_method=fft", "envelope_method"),
+    ],
+)
+def test_bad_detector_parameter_is_one_line_error(recording, tmp_path, capsys, setting, message):
+    out = tmp_path / "events.csv"
+    assert main(["detect", str(recording["edf"]), "--out", str(out), "--set", setting]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith("twitchscope: error:") and message in err[0]
+    assert not out.exists()

@@ -16,7 +16,9 @@ Rules (lit §2 confounder table; thresholds in :class:`DetectorConfig`):
     a short candidate (< ``ecg_max_duration_s``) with QRS-like low-frequency content
     (``lf_ratio >= ecg_lf_min``; the QRS has most energy below 30-40 Hz) that continues a regular train of short
     candidates (RR 0.4-1.5 s, ``ecg_min_beats`` beats, RR within ``ecg_rr_tolerance``): QRS
-    complexes leaking through the high-pass on trunk and shoulder muscles.
+    complexes leaking through the high-pass on trunk and shoulder muscles. Also a longer
+    candidate whose low band is dominated (not spike-like) and that holds the beat the
+    regular train expects next: a QRS inside a longer burst, not a pop or motion.
 ``mains``
     a candidate whose conditioned signal has a mains line standing far out of the
     neighbouring spectrum (``mains_line_ratio_min``) and whose line power explains a
@@ -74,6 +76,34 @@ def _continues_train(config: DetectorConfig, beats: tuple[float, ...], t: float)
     return None
 
 
+def _train_beat_inside(
+    config: DetectorConfig, beats: tuple[float, ...], t0: float, t1: float
+) -> tuple[float, str] | None:
+    """``(time, description)`` of the beat a regular train expects within ``[t0, t1]``.
+
+    The train is the last ``ecg_min_beats`` beats before ``t0`` at one RR interval
+    (within ``ecg_rr_tolerance``); its next beats are extrapolated at most three RR ahead.
+    """
+    prev = [b for b in beats if b < t0]
+    need = config.ecg_min_beats
+    if len(prev) < need:
+        return None
+    last = prev[-need:]
+    rrs = [b - a for a, b in zip(last[:-1], last[1:], strict=True)]
+    rr = sorted(rrs)[len(rrs) // 2]
+    if not RR_RANGE_S[0] <= rr <= RR_RANGE_S[1]:
+        return None
+    if any(abs(d - rr) > config.ecg_rr_tolerance * rr for d in rrs):
+        return None
+    for k in (1, 2, 3):
+        beat = last[-1] + k * rr
+        slack = config.ecg_rr_tolerance * rr * k
+        if t0 - slack <= beat <= t1 + slack:
+            text = f"a QRS of the regular train (RR {rr * 1000:.0f} ms, {60 / rr:.0f} bpm) inside"
+            return beat, text
+    return None
+
+
 def classify_candidate(
     config: DetectorConfig, feats: CandidateFeatures, ecg: EcgTracker
 ) -> tuple[RejectReason | None, str, EcgTracker]:
@@ -83,6 +113,12 @@ def classify_candidate(
         if train is not None:
             return RejectReason.ECG, train, ecg
     lf_dominated = feats.lf_ratio > config.lf_ratio_max
+    if lf_dominated and feats.crest < config.pop_crest_min:
+        # longer than a QRS alone, its low band dominated by the beat the train expects
+        # (a twitch or guarding burst around a QRS): the QRS, not a pop or motion
+        beat = _train_beat_inside(config, ecg.beats, feats.onset_s, feats.offset_s)
+        if beat is not None:  # the train goes on through this beat
+            return RejectReason.ECG, beat[1], EcgTracker(beats=(*ecg.beats, beat[0]))
     if feats.crest >= config.pop_crest_min or (
         lf_dominated and feats.step_ratio >= config.pop_step_ratio
     ):

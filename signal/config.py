@@ -148,6 +148,10 @@ class DetectorConfig:
         gave F1 0.69-0.71 with k_on 4.5).
     ecg_max_duration_s : float
         The R-peak veto applies to candidates shorter than this. 0.15 s (lit §2).
+        A longer candidate is ``ecg`` too when its low band dominates, it is not
+        spike-like, and it holds the beat the regular train expects (at most three RR
+        ahead): a QRS inside a longer burst. Its EMG above ``inner_hp_hz`` is then
+        searched for a twitch, as for the other artefacts.
     ecg_rr_tolerance : float
         Relative RR tolerance for a beat to continue a train. 0.15.
     ecg_min_beats : int

@@ -511,7 +511,7 @@ def _close(
     ch = state.ch_names[feats.channel_index]
     if reason is not None:
         inner = None
-        if reason in (RejectReason.LOW_FREQ_ARTIFACT, RejectReason.MAINS):
+        if reason in (RejectReason.LOW_FREQ_ARTIFACT, RejectReason.MAINS, RejectReason.ECG):
             onset = int(round(feats.onset_s * sf)) - lo
             inner = find_inner_burst(config, window, onset=onset)
         if inner is not None:

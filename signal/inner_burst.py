@@ -3,14 +3,16 @@
 In IMS the needle movement that elicits a twitch also shakes the electrodes and their
 cables, so the candidate often holds both a motion artefact and the twitch, and the
 whole candidate looks low-frequency dominated. Likewise a twitch during a change of
-the mains hum shares its candidate with the notches' ringing. Rejecting such a
+the mains hum shares its candidate with the notches' ringing, and a twitch on a trunk
+muscle often shares it with a QRS complex. Rejecting such a
 candidate as a whole loses the twitch, the event the practitioner was waiting for.
 
 The artefacts and the twitch differ in frequency: motion and needle handling put their
 power below 20 Hz (lit §2) and leak into the EMG band only near its lower corner; the
 ringing of a hum change is a sinusoid at a mains line; the EMG of a twitch fills the
-band above about 50 Hz (lit §0: surface EMG power 50-150 Hz). So inside a candidate
-rejected as ``low_freq_artifact`` or ``mains`` this module looks for a burst of the
+band above about 50 Hz (lit §0: surface EMG power 50-150 Hz), while the QRS has most
+of its energy below 30-40 Hz (lit §2). So inside a candidate rejected as
+``low_freq_artifact``, ``mains`` or ``ecg`` this module looks for a burst of the
 conditioned signal above ``inner_hp_hz``: a rise of its power over the power it had
 before the candidate, lasting at least ``inner_min_duration_s``, with a likelihood
 ratio of at least ``inner_glr_min``, not spike-like (crest factor under

@@ -227,3 +227,25 @@ def test_onsets_of_small_hum_surges_in_the_sample_are_mains_not_twitches():
         assert not _near(twitches, onset, tol=0.05)
         [rej] = _near(rejected, onset, tol=0.05)
         assert rej.reason is RejectReason.MAINS and "one mains sinusoid explains" in rej.detail
+
+
+@pytest.mark.parametrize(
+    ("burst_s", "detail"),
+    [
+        (0.15, "continues a regular train"),  # short: the QRS rule itself
+        (0.25, "a QRS of the regular train"),  # longer: the beat the train expects is inside
+    ],
+)
+def test_twitch_overlapping_a_qrs_of_the_train_is_kept(burst_s, detail):
+    data = syn.background(sfreq=SFREQ, duration_s=14)
+    beats = [4.0 + 0.8 * i for i in range(12)]
+    for t in beats:
+        data = syn.add(data, syn.qrs(sfreq=SFREQ), sfreq=SFREQ, onset_s=t)
+    onset = beats[7] + 0.02
+    burst = syn.emg_burst(sfreq=SFREQ, duration_s=burst_s, peak_v=40e-6)
+    twitches, rejected = _run(syn.add(data, burst, sfreq=SFREQ, onset_s=onset))
+    assert [round(t.onset_s, 2) for t in twitches] == [round(onset, 2)]
+    [qrs] = _near(rejected, onset, tol=0.1)
+    assert qrs.reason is RejectReason.ECG and detail in qrs.detail
+    assert "a twitch inside it was kept" in qrs.detail
+    assert all(r.reason is RejectReason.ECG for r in rejected if r.onset_s > beats[3])

@@ -249,3 +249,15 @@ def test_twitch_overlapping_a_qrs_of_the_train_is_kept(burst_s, detail):
     assert qrs.reason is RejectReason.ECG and detail in qrs.detail
     assert "a twitch inside it was kept" in qrs.detail
     assert all(r.reason is RejectReason.ECG for r in rejected if r.onset_s > beats[3])
+
+
+def test_twitch_inside_fast_needle_handling_is_kept():
+    # 14 Hz handling changes by 2 pi f 2 ms = 0.18 of its excursion in 2 ms: fast, but
+    # not the step of an electrode pop, so the artefact is low-frequency and the twitch
+    # inside it is searched for and kept
+    wave = syn.motion(sfreq=SFREQ, freq_hz=14.0, duration_s=0.3, amplitude_v=3e-4)
+    data = syn.add(syn.background(sfreq=SFREQ, duration_s=8), wave, sfreq=SFREQ, onset_s=5.0)
+    burst = syn.emg_burst(sfreq=SFREQ, duration_s=0.15, peak_v=40e-6)
+    twitches, rejected = _run(syn.add(data, burst, sfreq=SFREQ, onset_s=5.08))
+    assert [round(t.onset_s, 2) for t in twitches] == [5.08]
+    assert [r.reason for r in _near(rejected, 5.1)] == [RejectReason.LOW_FREQ_ARTIFACT]

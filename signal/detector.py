@@ -54,7 +54,7 @@ from twitchscope.signal.envelope import (
     update_baseline,
 )
 from twitchscope.signal.errors import ConfigError
-from twitchscope.signal.features import CandidateWindow, measure_candidate
+from twitchscope.signal.features import CandidateFeatures, CandidateWindow, measure_candidate
 from twitchscope.signal.filters import (
     FilterDesign,
     FilterState,
@@ -62,7 +62,7 @@ from twitchscope.signal.filters import (
     filter_block,
     init_filter_state,
 )
-from twitchscope.signal.inner_burst import find_inner_burst
+from twitchscope.signal.inner_burst import InnerBurst, find_inner_burst
 from twitchscope.signal.mains import estimate_mains
 from twitchscope.signal.model import (
     NeedleSite,
@@ -526,34 +526,34 @@ def _close(
         )
         if inner is None:
             return DetectionOutput(rejected=(rej,)), state
-        tw = Twitch(
-            onset_s=(lo + inner.onset) / sf,
-            offset_s=(lo + inner.offset) / sf,
-            channel=state.ch_names[inner.channel_index],
-            channels=tuple(state.ch_names[c] for c in inner.channel_indexes),
-            peak_v=inner.peak_v,
-            rms_v=inner.rms_v,
-            snr_db=inner.snr_db,
-            area_vs=inner.area_vs,
-            median_freq_hz=inner.median_freq_hz,
+        tw = _twitch(
+            state, inner, onset_s=(lo + inner.onset) / sf, offset_s=(lo + inner.offset) / sf
         )
-        if state.sites:
-            tw = attribute_to_sites([tw], state.sites)[0]
         return DetectionOutput(twitches=(tw,), rejected=(rej,)), state
-    tw = Twitch(
-        onset_s=feats.onset_s,
-        offset_s=feats.offset_s,
-        channel=ch,
-        channels=tuple(state.ch_names[c] for c in feats.channel_indexes),
-        peak_v=feats.peak_v,
-        rms_v=feats.rms_v,
-        snr_db=feats.snr_db,
-        area_vs=feats.area_vs,
-        median_freq_hz=feats.median_freq_hz,
-    )
-    if state.sites:
-        tw = attribute_to_sites([tw], state.sites)[0]
+    tw = _twitch(state, feats, onset_s=feats.onset_s, offset_s=feats.offset_s)
     return DetectionOutput(twitches=(tw,)), state
+
+
+def _twitch(
+    state: DetectorState,
+    measured: CandidateFeatures | InnerBurst,
+    *,
+    onset_s: float,
+    offset_s: float,
+) -> Twitch:
+    """The twitch of a measured burst, with its needle site when sites are known."""
+    tw = Twitch(
+        onset_s=onset_s,
+        offset_s=offset_s,
+        channel=state.ch_names[measured.channel_index],
+        channels=tuple(state.ch_names[c] for c in measured.channel_indexes),
+        peak_v=measured.peak_v,
+        rms_v=measured.rms_v,
+        snr_db=measured.snr_db,
+        area_vs=measured.area_vs,
+        median_freq_hz=measured.median_freq_hz,
+    )
+    return attribute_to_sites([tw], state.sites)[0] if state.sites else tw
 
 
 # ----------------------------------------------------------------------------- offline helpers

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from tests.signal.xdf_writer import XdfStream, write_xdf
+from tests.signal.xdf_writer import write_lab_recording
 from twitchscope.dashboard.sources import ENV_SOURCE
 from twitchscope.dashboard.state import K
 from twitchscope.signal.config import preset
@@ -183,25 +183,13 @@ def test_selected_event_is_zoomed_in_review(app_path, limb_file, monkeypatch) ->
 def test_an_uploaded_xdf_opens_with_its_needle_sites(app_path, tmp_path) -> None:
     """A LabRecorder file (EMG stream plus twitchscope's marker stream) opens in Review."""
     x = np.random.default_rng(3).standard_normal((4000, 2)).astype(np.float32) * 20  # µV
-    emg = XdfStream(
-        name="twitchscope",
-        type="EMG",
-        channel_format="float32",
-        nominal_srate=1000.0,
-        time_stamps=50.0 + np.arange(4000) / 1000.0,
-        values=x,
-        channels=[{"label": "R-MG", "unit": "microvolts"}, {"label": "R-LG", "unit": "microvolts"}],
+    path = write_lab_recording(
+        tmp_path / "lab.xdf",
+        x,
+        sfreq=1000.0,
+        start_s=50.0,
+        markers=[(51.0, "needle:R MG TrP1"), (52.5, "needle-out")],
     )
-    markers = XdfStream(
-        name="twitchscope-markers",
-        type="Markers",
-        channel_format="string",
-        nominal_srate=0.0,
-        time_stamps=np.array([51.0, 52.5]),
-        values=["needle:R MG TrP1", "needle-out"],
-    )
-    path = tmp_path / "lab.xdf"
-    write_xdf(path, [emg, markers], datetime="2026-11-24T07:00:00+00:00")
     at = AppTest.from_file(app_path, default_timeout=60).run()
     at.switch_page("page_review.py").run()
     uploader = at.get("file_uploader")[0]

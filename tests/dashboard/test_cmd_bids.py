@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 from mne_bids import BIDSPath, read_raw_bids
 
-from tests.signal.xdf_writer import XdfStream, write_xdf
+from tests.signal.xdf_writer import write_lab_recording
 from twitchscope.dashboard.cli import main
 from twitchscope.dashboard.cmd_bids import BIDS_MISSING, export_bids
 from twitchscope.signal.annotations import make_raw, recording_events
@@ -95,25 +95,13 @@ def test_bad_labels_and_missing_mne_bids_are_one_line(
 def test_an_xdf_recording_goes_to_bids(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     """LabRecorder's XDF -> ``info`` names the format -> ``bids`` writes the EMG stream."""
     x = np.random.default_rng(2).standard_normal((1000, 2)).astype(np.float32) * 50  # µV
-    emg = XdfStream(
-        name="twitchscope",
-        type="EMG",
-        channel_format="float32",
-        nominal_srate=1000.0,
-        time_stamps=100.0 + np.arange(1000) / 1000.0,
-        values=x,
-        channels=[{"label": "R-MG", "unit": "microvolts"}, {"label": "R-LG", "unit": "microvolts"}],
+    path = write_lab_recording(
+        tmp_path / "lab.xdf",
+        x,
+        sfreq=1000.0,
+        start_s=100.0,
+        markers=[(100.2, "needle:R MG TrP1"), (100.6, "needle-out")],
     )
-    markers = XdfStream(
-        name="twitchscope-markers",
-        type="Markers",
-        channel_format="string",
-        nominal_srate=0.0,
-        time_stamps=np.array([100.2, 100.6]),
-        values=["needle:R MG TrP1", "needle-out"],
-    )
-    path = tmp_path / "lab.xdf"
-    write_xdf(path, [emg, markers], datetime="2026-11-24T07:00:00+00:00")
     assert main(["info", str(path)]) == 0
     assert "(XDF (Lab Streaming Layer))" in capsys.readouterr().out
     root = tmp_path / "bids"

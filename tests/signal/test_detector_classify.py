@@ -180,14 +180,18 @@ def test_mains_rule_weighs_line_prominence_against_its_share(ratio, share, reaso
         assert f"{share:.0%}" in detail
 
 
-def test_twitch_inside_needle_handling_is_kept_and_the_artifact_still_rejected():
-    # the needle movement that elicits the twitch also shakes the electrodes
+def _motion_with_burst(burst_s: float):
+    """Needle handling at 5 s (4 Hz, 0.5 s) with an EMG burst of ``burst_s`` at 5.15 s."""
     data = syn.add(
         syn.background(sfreq=SFREQ, duration_s=8), syn.motion(sfreq=SFREQ), sfreq=SFREQ, onset_s=5.0
     )
-    burst = syn.emg_burst(sfreq=SFREQ, duration_s=0.15, peak_v=40e-6)
-    data = syn.add(data, burst, sfreq=SFREQ, onset_s=5.15)
-    twitches, rejected = _run(data)
+    burst = syn.emg_burst(sfreq=SFREQ, duration_s=burst_s, peak_v=40e-6)
+    return syn.add(data, burst, sfreq=SFREQ, onset_s=5.15)
+
+
+def test_twitch_inside_needle_handling_is_kept_and_the_artifact_still_rejected():
+    # the needle movement that elicits the twitch also shakes the electrodes
+    twitches, rejected = _run(_motion_with_burst(0.15))
     assert len(twitches) == 1 and abs(twitches[0].onset_s - 5.15) <= 0.01
     assert 0.1 <= twitches[0].duration_s <= 0.2
     [artifact] = _near(rejected, 5.2, tol=0.5)
@@ -197,12 +201,7 @@ def test_twitch_inside_needle_handling_is_kept_and_the_artifact_still_rejected()
 
 def test_short_spike_inside_needle_handling_is_not_a_twitch():
     # a burst shorter than inner_min_duration_s inside the artefact stays rejected with it
-    data = syn.add(
-        syn.background(sfreq=SFREQ, duration_s=8), syn.motion(sfreq=SFREQ), sfreq=SFREQ, onset_s=5.0
-    )
-    burst = syn.emg_burst(sfreq=SFREQ, duration_s=0.03, peak_v=40e-6)
-    data = syn.add(data, burst, sfreq=SFREQ, onset_s=5.15)
-    twitches, rejected = _run(data)
+    twitches, rejected = _run(_motion_with_burst(0.03))
     assert not twitches
     assert [r.reason for r in _near(rejected, 5.2, tol=0.5)] == [RejectReason.LOW_FREQ_ARTIFACT]
 

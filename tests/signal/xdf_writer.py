@@ -103,3 +103,38 @@ def write_xdf(
         )
         parts.append(_chunk(6, struct.pack("<I", sid) + footer.encode()))
     path.write_bytes(b"".join(parts))
+
+
+def write_lab_recording(
+    path: Path,
+    uv: np.ndarray,
+    *,
+    sfreq: float,
+    start_s: float,
+    markers: list[tuple[float, str]],
+    labels: tuple[str, ...] = ("R-MG", "R-LG"),
+) -> Path:
+    """A LabRecorder-like file: twitchscope's EMG stream and its marker stream.
+
+    ``uv`` is (n_samples, n_channels) float32 in microvolts, stamped from ``start_s``;
+    ``markers`` are (time stamp, string) pairs.
+    """
+    emg = XdfStream(
+        name="twitchscope",
+        type="EMG",
+        channel_format="float32",
+        nominal_srate=sfreq,
+        time_stamps=start_s + np.arange(uv.shape[0]) / sfreq,
+        values=uv,
+        channels=[{"label": name, "unit": "microvolts"} for name in labels],
+    )
+    marker_stream = XdfStream(
+        name="twitchscope-markers",
+        type="Markers",
+        channel_format="string",
+        nominal_srate=0.0,
+        time_stamps=np.array([t for t, _ in markers]),
+        values=[m for _, m in markers],
+    )
+    write_xdf(path, [emg, marker_stream], datetime="2026-11-24T07:00:00+00:00")
+    return path

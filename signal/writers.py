@@ -7,7 +7,8 @@ The format follows the extension:
     annotation ``extras`` (a twitch's features).
 ``.edf``
     EDF+ via :func:`mne.export.export_raw` with ``add_ch_type=True``: 16-bit
-    samples, physical range per channel type; labels ``<TYPE> <name>``
+    samples, physical range per channel (so a railed channel does not cost the
+    others their resolution); labels ``<TYPE> <name>``
     (``EMG R-UpTrap``) so types survive. Annotations keep onset, duration,
     description and channels (as a set: EDF+ keeps neither their order nor the
     ``extras``).
@@ -186,7 +187,26 @@ def _write_edf_bdf(raw: mne.io.BaseRaw, path: Path, kind: str) -> None:
     out = raw.copy()
     if out.info["meas_date"] is None:
         out.set_meas_date(EDF_UNKNOWN_DATE)
-    mne.export.export_raw(path, out, fmt=kind, add_ch_type=True, overwrite=True, verbose="error")
+    # one physical range per channel: with one per channel type, a single railed or
+    # lead-off EMG channel (hundreds of mV) would cost every other EMG channel its
+    # microvolt resolution in 16-bit EDF
+    try:
+        mne.export.export_raw(
+            path,
+            out,
+            fmt=kind,
+            physical_range="channelwise",
+            add_ch_type=True,
+            overwrite=True,
+            verbose="error",
+        )
+    except ValueError as exc:
+        if "channelwise" not in str(exc):
+            raise
+        log.warning("this MNE cannot set EDF ranges per channel; one range per channel type")
+        mne.export.export_raw(
+            path, out, fmt=kind, add_ch_type=True, overwrite=True, verbose="error"
+        )
 
 
 def _relative_onsets(raw: mne.io.BaseRaw) -> np.ndarray:

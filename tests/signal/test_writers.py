@@ -216,3 +216,17 @@ def test_edf_refuses_fractional_rate(tmp_path: Path, rng: np.random.Generator) -
             write_recording(raw, tmp_path / f"frac.{ext}")
     back = read_recording(write_recording(raw, tmp_path / "frac.csv"))
     assert back.info["sfreq"] == 487.5 and back.n_times == 3000
+
+
+def test_edf_keeps_microvolt_resolution_next_to_a_railed_channel(
+    tmp_path: Path, rng: np.random.Generator
+) -> None:
+    # a lead-off electrode rails at hundreds of mV: with one physical range for all EMG
+    # channels, 16-bit EDF would leave the others a resolution of several microvolts
+    quiet = 5e-6 * rng.standard_normal(2000)
+    railed = np.where(np.arange(2000) < 1000, 0.187, -0.187)
+    raw = make_raw(np.vstack([quiet, railed]), sfreq=1000.0, ch_names=["R-MG", "R-LG"])
+    back = read_recording(write_recording(raw, tmp_path / "rail.edf"), preload=True)
+    got = back.get_data()[:, :2000]
+    assert np.max(np.abs(got[0] - quiet)) < 0.01e-6  # range 2 x 20 uV / 65535 steps
+    assert np.max(np.abs(got[1] - railed)) < 1e-5

@@ -101,7 +101,7 @@ def _best_burst_on_channel(
     x = w.cond[ch]
     band_hi = config.low_pass_hz(sf)
     sos = signal.butter(4, config.inner_hp_hz, btype="highpass", fs=sf, output="sos")
-    if x.size <= 3 * sos.shape[0] * 2 or search_lo < 8:
+    if x.size <= 3 * (2 * sos.shape[0] + 1) or search_lo < 8:  # sosfiltfilt padding
         return None
     xh = signal.sosfiltfilt(sos, x)
     noise_var = float(np.median(xh[:search_lo] ** 2) / _CHI2_1_MEDIAN)

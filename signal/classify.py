@@ -118,7 +118,8 @@ def classify_candidate(
         # (a twitch or guarding burst around a QRS): the QRS, not a pop or motion
         beat = _train_beat_inside(config, ecg.beats, feats.onset_s, feats.offset_s)
         if beat is not None:  # the train goes on through this beat
-            return RejectReason.ECG, beat[1], EcgTracker(beats=(*ecg.beats, beat[0]))
+            kept = tuple(b for b in ecg.beats if beat[0] - b <= _BEAT_MEMORY_S)
+            return RejectReason.ECG, beat[1], EcgTracker(beats=(*kept, beat[0]))
     if feats.crest >= config.pop_crest_min or (
         lf_dominated and feats.step_ratio >= config.pop_step_ratio
     ):

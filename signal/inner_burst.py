@@ -26,6 +26,7 @@ window, so the result does not depend on how the stream was cut into blocks.
 
 from __future__ import annotations
 
+import functools
 import math
 from dataclasses import dataclass
 
@@ -85,33 +86,42 @@ class InnerBurst:
 
 
 def _moving_mean(x: NDArray[np.float64], n: int) -> NDArray[np.float64]:
-    """Centred moving mean of length ``n`` (shorter at the ends)."""
-    c = np.concatenate([[0.0], np.cumsum(x)])
-    i = np.arange(x.size)
+    """Centred moving mean of length ``n`` along the last axis (shorter at the ends)."""
+    size = x.shape[-1]
+    c = np.concatenate([np.zeros(x.shape[:-1] + (1,)), np.cumsum(x, axis=-1)], axis=-1)
+    i = np.arange(size)
     lo = np.maximum(i - n // 2, 0)
-    hi = np.minimum(i - n // 2 + n, x.size)
-    return (c[hi] - c[lo]) / (hi - lo)
+    hi = np.minimum(i - n // 2 + n, size)
+    return (c[..., hi] - c[..., lo]) / (hi - lo)
+
+
+@functools.lru_cache(maxsize=16)
+def _highpass(hp_hz: float, sfreq: float) -> NDArray[np.float64]:
+    """4th-order Butterworth high-pass as SOS (designed once per rate; do not modify)."""
+    sos: NDArray[np.float64] = signal.butter(4, hp_hz, btype="highpass", fs=sfreq, output="sos")
+    return sos
 
 
 def _best_burst_on_channel(
-    config: DetectorConfig, w: CandidateWindow, ch: int, *, search_lo: int, search_hi: int
+    config: DetectorConfig,
+    w: CandidateWindow,
+    ch: int,
+    *,
+    xh: NDArray[np.float64],
+    power: NDArray[np.float64],
+    noise_var: float,
+    search_lo: int,
+    search_hi: int,
 ) -> tuple[float, int, int] | None:
-    """``(glr, onset, offset)`` of the strongest qualifying high-band burst on ``ch``."""
+    """``(glr, onset, offset)`` of the strongest qualifying high-band burst on ``ch``.
+
+    ``xh`` is the channel's conditioned signal above ``inner_hp_hz``, ``power`` its
+    10 ms moving power over ``noise_var`` (its power before the candidate).
+    """
     sf = w.sfreq
-    x = w.cond[ch]
     band_hi = config.low_pass_hz(sf)
-    sos = signal.butter(4, config.inner_hp_hz, btype="highpass", fs=sf, output="sos")
-    if x.size <= 3 * (2 * sos.shape[0] + 1) or search_lo < 8:  # sosfiltfilt padding
-        return None
-    xh = signal.sosfiltfilt(sos, x)
-    noise_var = float(np.median(xh[:search_lo] ** 2) / _CHI2_1_MEDIAN)
-    if not noise_var > 0:
-        return None
-    power = _moving_mean(xh * xh, max(3, int(round(_SMOOTH_S * sf)))) / noise_var
-    active = np.zeros(x.size, dtype=bool)
+    active = np.zeros(xh.size, dtype=bool)
     active[search_lo:search_hi] = power[search_lo:search_hi] > _ACTIVE_RATIO
-    if not active.any():
-        return None
     edges = np.flatnonzero(np.diff(np.concatenate([[0], active.view(np.int8), [0]])))
     runs: list[list[int]] = []
     merge = int(round(_MERGE_S * sf))
@@ -134,7 +144,8 @@ def _best_burst_on_channel(
         crest = float(np.max(np.abs(seg))) / math.sqrt(float(np.mean(seg * seg)))
         if glr < config.inner_glr_min or crest >= config.pop_crest_min:
             continue
-        if mains_fit_share(x[a:b], sfreq=sf, lines_hz=w.mains_lines_hz) >= config.mains_fit_min:
+        share = mains_fit_share(w.cond[ch, a:b], sfreq=sf, lines_hz=w.mains_lines_hz)
+        if share >= config.mains_fit_min:
             continue
         search = int(round(config.onset_search_s * sf))
         onset = refine_onset(
@@ -173,9 +184,28 @@ def find_inner_burst(
         return None
     search_lo = max(min(onset, w.start - w.first_sample) - int(round(0.05 * sf)), 0)
     search_hi = w.end - w.first_sample
+    sos = _highpass(config.inner_hp_hz, sf)
+    if w.cond.shape[1] <= 3 * (2 * sos.shape[0] + 1) or search_lo < 8:  # filter padding
+        return None
+    # every channel at once: the high band, its power before the candidate, its 10 ms power
+    xh = signal.sosfiltfilt(sos, w.cond, axis=-1)
+    noise_var = np.median(xh[:, :search_lo] ** 2, axis=1) / _CHI2_1_MEDIAN
+    ok = noise_var > 0
+    power = _moving_mean(xh * xh, max(3, int(round(_SMOOTH_S * sf))))
+    power[ok] /= noise_var[ok, None]
+    busy = ok & (power[:, search_lo:search_hi] > _ACTIVE_RATIO).any(axis=1)
     found: list[tuple[float, int, int, int]] = []
-    for ch in range(w.cond.shape[0]):
-        got = _best_burst_on_channel(config, w, ch, search_lo=search_lo, search_hi=search_hi)
+    for ch in np.flatnonzero(busy).tolist():
+        got = _best_burst_on_channel(
+            config,
+            w,
+            ch,
+            xh=xh[ch],
+            power=power[ch],
+            noise_var=float(noise_var[ch]),
+            search_lo=search_lo,
+            search_hi=search_hi,
+        )
         if got is not None:
             found.append((got[0], ch, got[1], got[2]))
     if not found:

@@ -21,8 +21,8 @@ from typing import Final
 import numpy as np
 from numpy.typing import NDArray
 
-from twitchscope.acquisition.fixed_frames import FrameLayout, parse_be16_frames
-from twitchscope.acquisition.protocol import DeviceSpec, ParsedChunk, ParserState
+from twitchscope.acquisition.fixed_frames import Be16FrameParser, FrameLayout
+from twitchscope.acquisition.protocol import DeviceSpec
 from twitchscope.signal.checks import check_ch_names, check_option, check_positive, check_sfreq
 from twitchscope.signal.errors import ConfigError, DeviceError
 
@@ -143,7 +143,7 @@ def _layout(n_channels: int, adc_bits: int) -> FrameLayout:
     )
 
 
-class ChordsParser:
+class ChordsParser(Be16FrameParser):
     """Parse a Chords byte stream into volts.
 
     Parameters
@@ -160,6 +160,9 @@ class ChordsParser:
     ch_names : sequence of str or None
         Channel names; ``ch1``... by default.
     """
+
+    first_sample_byte = 3
+    counter_byte = 2
 
     def __init__(
         self,
@@ -201,23 +204,6 @@ class ChordsParser:
             sfreq=check_sfreq(sfreq),
             ch_names=check_ch_names(names, n_channels),
             baudrate=int(check_positive("baudrate", baudrate)),
-        )
-
-    def init_state(self) -> ParserState:
-        """The state before any byte."""
-        return ParserState(extra=(False,))
-
-    def parse(self, data: bytes, state: ParserState) -> tuple[ParsedChunk, ParserState]:
-        """Decode ``data`` after ``state`` (never mutates ``state``)."""
-        return parse_be16_frames(
-            data,
-            state,
-            layout=self.layout,
-            n_channels=self.spec.n_channels,
-            first_sample_byte=3,
-            counter_byte=2,
-            offset_counts=self.offset_counts,
-            volts_per_count=self.volts_per_count,
         )
 
 

@@ -25,13 +25,21 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import ClassVar
 
 import numpy as np
 from numpy.typing import NDArray
 
-from twitchscope.acquisition.protocol import ParsedChunk, ParserState, empty_chunk
+from twitchscope.acquisition.protocol import DeviceSpec, ParsedChunk, ParserState, empty_chunk
 
-__all__ = ["FrameLayout", "FrameScan", "scan_frames", "counter_gaps", "parse_be16_frames"]
+__all__ = [
+    "FrameLayout",
+    "FrameScan",
+    "scan_frames",
+    "counter_gaps",
+    "parse_be16_frames",
+    "Be16FrameParser",
+]
 
 _WAIT = -1
 #: an overlapping later frame whose counter is 1 ahead, or up to _CUT_AHEAD ahead and itself
@@ -482,3 +490,35 @@ def parse_be16_frames(
         n_bytes_framed=state.n_bytes_framed + scan.n_used,
     )
     return chunk, new_state
+
+
+class Be16FrameParser:
+    """The ``init_state`` and ``parse`` of a parser built on :func:`parse_be16_frames`.
+
+    Subclasses set the class attributes ``first_sample_byte`` and ``counter_byte`` and,
+    in ``__init__``, ``spec``, ``layout``, ``offset_counts`` and ``volts_per_count``.
+    """
+
+    first_sample_byte: ClassVar[int]
+    counter_byte: ClassVar[int]
+    spec: DeviceSpec
+    layout: FrameLayout
+    offset_counts: float
+    volts_per_count: float
+
+    def init_state(self) -> ParserState:
+        """The state before any byte."""
+        return ParserState(extra=(False,))
+
+    def parse(self, data: bytes, state: ParserState) -> tuple[ParsedChunk, ParserState]:
+        """Decode ``data`` after ``state`` (never mutates ``state``)."""
+        return parse_be16_frames(
+            data,
+            state,
+            layout=self.layout,
+            n_channels=self.spec.n_channels,
+            first_sample_byte=self.first_sample_byte,
+            counter_byte=self.counter_byte,
+            offset_counts=self.offset_counts,
+            volts_per_count=self.volts_per_count,
+        )

@@ -20,8 +20,8 @@ from typing import Final
 import numpy as np
 from numpy.typing import NDArray
 
-from twitchscope.acquisition.fixed_frames import FrameLayout, parse_be16_frames
-from twitchscope.acquisition.protocol import DeviceSpec, ParsedChunk, ParserState
+from twitchscope.acquisition.fixed_frames import Be16FrameParser, FrameLayout
+from twitchscope.acquisition.protocol import DeviceSpec
 from twitchscope.signal.checks import check_ch_names, check_positive, check_sfreq
 from twitchscope.signal.errors import ConfigError
 
@@ -65,7 +65,7 @@ def _layout(adc_bits: int) -> FrameLayout:
     )
 
 
-class OpenEEGParser:
+class OpenEEGParser(Be16FrameParser):
     """Parse an OpenEEG P2 byte stream into volts.
 
     Parameters
@@ -85,6 +85,9 @@ class OpenEEGParser:
     ch_names : sequence of str or None
         Channel names; ``ch1``... by default.
     """
+
+    first_sample_byte = 4
+    counter_byte = 3
 
     def __init__(
         self,
@@ -111,23 +114,6 @@ class OpenEEGParser:
             sfreq=check_sfreq(sfreq),
             ch_names=check_ch_names(names, n_channels),
             baudrate=int(check_positive("baudrate", baudrate)),
-        )
-
-    def init_state(self) -> ParserState:
-        """The state before any byte."""
-        return ParserState(extra=(False,))
-
-    def parse(self, data: bytes, state: ParserState) -> tuple[ParsedChunk, ParserState]:
-        """Decode ``data`` after ``state`` (never mutates ``state``)."""
-        return parse_be16_frames(
-            data,
-            state,
-            layout=self.layout,
-            n_channels=self.spec.n_channels,
-            first_sample_byte=4,
-            counter_byte=3,
-            offset_counts=self.offset_counts,
-            volts_per_count=self.volts_per_count,
         )
 
 

@@ -58,6 +58,7 @@ from twitchscope.signal.features import CandidateFeatures, CandidateWindow, meas
 from twitchscope.signal.filters import (
     FilterDesign,
     FilterState,
+    check_band,
     design_conditioning,
     filter_block,
     init_filter_state,
@@ -178,14 +179,9 @@ def init_detector_state(
     sites : iterable of NeedleSite
         Needle sites known in advance (for the ``site`` and ``latency_s`` of twitches).
     """
-    sfreq = check_sfreq(sfreq)
+    sfreq = check_band(config, sfreq=sfreq)
     names = check_ch_names(ch_names)
     lp = config.low_pass_hz(sfreq)
-    if config.hp_hz >= lp:
-        raise ConfigError(
-            f"sfreq {sfreq:g} Hz is too low for a {config.hp_hz:g} Hz high-pass (low-pass corner "
-            f"{lp:g} Hz); expected sfreq > {config.hp_hz / config.lp_max_fraction:g} Hz."
-        )
     if sfreq < config.low_rate_sfreq:
         log.warning(
             "sfreq %g Hz: detection-only mode, reduced bandwidth %g-%g Hz, no spectral metrics "

@@ -24,6 +24,7 @@ __all__ = [
     "FilterDesign",
     "FilterState",
     "aliased_frequency",
+    "check_band",
     "mains_notch_frequencies",
     "design_conditioning",
     "design_sos",
@@ -126,6 +127,25 @@ def design_sos(
     return np.vstack([hp, lp])
 
 
+def check_band(config: DetectorConfig, *, sfreq: float) -> float:
+    """Return ``sfreq`` checked, or raise when it leaves no band above the high-pass.
+
+    Raises
+    ------
+    ConfigError
+        One line: the rate, the high-pass, the low-pass corner it would give and the
+        lowest rate that works.
+    """
+    sfreq = check_sfreq(sfreq)
+    lp = config.low_pass_hz(sfreq)
+    if config.hp_hz >= lp:
+        raise ConfigError(
+            f"sfreq {sfreq:g} Hz is too low for a {config.hp_hz:g} Hz high-pass: the low-pass "
+            f"corner would be {lp:g} Hz; expected sfreq > {config.hp_hz / config.lp_max_fraction:g} Hz."
+        )
+    return sfreq
+
+
 def design_conditioning(config: DetectorConfig, *, sfreq: float, mains_hz: float) -> FilterDesign:
     """The conditioning filter: band-pass plus notches at the (aliased) mains harmonics.
 
@@ -142,13 +162,8 @@ def design_conditioning(config: DetectorConfig, *, sfreq: float, mains_hz: float
     -------
     design : FilterDesign
     """
-    sfreq = check_sfreq(sfreq)
+    sfreq = check_band(config, sfreq=sfreq)
     lp = config.low_pass_hz(sfreq)
-    if config.hp_hz >= lp:
-        raise ConfigError(
-            f"sfreq {sfreq:g} Hz is too low for a {config.hp_hz:g} Hz high-pass: the low-pass "
-            f"corner would be {lp:g} Hz; expected sfreq > {config.hp_hz / config.lp_max_fraction:g} Hz."
-        )
     sections = [
         design_sos(sfreq=sfreq, band=(config.hp_hz, lp), orders=(config.hp_order, config.lp_order))
     ]

@@ -10,8 +10,8 @@ from numpy.typing import NDArray
 from twitchscope.dashboard.sources import Recording
 from twitchscope.dashboard.stream_view import condition_array, display_mains
 from twitchscope.signal.config import DetectorConfig
-from twitchscope.signal.detector import detect_step, flush, init_detector_state
-from twitchscope.signal.model import RejectedCandidate, SampleBlock, Twitch, attribute_to_sites
+from twitchscope.signal.detector import array_blocks, detect_stream
+from twitchscope.signal.model import RejectedCandidate, Twitch
 
 __all__ = ["Analysis", "analyse_recording"]
 
@@ -43,25 +43,19 @@ class Analysis:
 def analyse_recording(recording: Recording, config: DetectorConfig) -> Analysis:
     """Run the streaming detector over the whole recording, in chunks, and condition it."""
     sfreq, names = recording.sfreq, recording.ch_names
-    state = init_detector_state(config, sfreq=sfreq, ch_names=names, sites=recording.events.sites)
-    twitches: list[Twitch] = []
-    rejected: list[RejectedCandidate] = []
     chunk = max(1, int(round(_CHUNK_S * sfreq)))
-    for a in range(0, recording.n_samples, chunk):
-        block = SampleBlock(
-            data=recording.data[:, a : a + chunk], sfreq=sfreq, first_sample=a, ch_names=names
-        )
-        out, state = detect_step(config, block, state)
-        twitches.extend(out.twitches)
-        rejected.extend(out.rejected)
-    out, state = flush(config, state)
-    twitches.extend(out.twitches)
-    rejected.extend(out.rejected)
+    twitches, rejected, state = detect_stream(
+        config,
+        array_blocks(recording.data, sfreq=sfreq, ch_names=names, chunk=chunk),
+        sfreq=sfreq,
+        ch_names=names,
+        sites=recording.events.sites,
+    )
     mains = display_mains(config, state.mains_hz)
     conditioned = condition_array(recording.data, sfreq=sfreq, config=config, mains_hz=mains)
     conditioned.setflags(write=False)
     return Analysis(
-        twitches=tuple(attribute_to_sites(twitches, recording.events.sites)),
+        twitches=tuple(twitches),  # attributed to the sites by the detector
         rejected=tuple(rejected),
         mains_hz=mains,
         conditioned=conditioned,

@@ -82,6 +82,8 @@ __all__ = [
     "detect_step",
     "flush",
     "detect_blocks",
+    "detect_stream",
+    "array_blocks",
     "detect_array",
     "detect_raw",
     "DEFAULT_CHUNK_S",
@@ -555,15 +557,16 @@ def _twitch(
 # ----------------------------------------------------------------------------- offline helpers
 
 
-def detect_blocks(
+def detect_stream(
     config: DetectorConfig,
     blocks: Iterable[SampleBlock],
     *,
     sfreq: float,
     ch_names: Sequence[str],
     sites: Iterable[NeedleSite] = (),
-) -> tuple[list[Twitch], list[RejectedCandidate]]:
-    """Run the detector over an iterable of blocks and flush at the end."""
+) -> tuple[list[Twitch], list[RejectedCandidate], DetectorState]:
+    """Run the detector over an iterable of blocks, flush at the end, keep the last state
+    (e.g. for the mains frequency it used)."""
     state = init_detector_state(config, sfreq=sfreq, ch_names=ch_names, sites=sites)
     twitches: list[Twitch] = []
     rejected: list[RejectedCandidate] = []
@@ -574,12 +577,28 @@ def detect_blocks(
     out, state = flush(config, state)
     twitches.extend(out.twitches)
     rejected.extend(out.rejected)
+    return twitches, rejected, state
+
+
+def detect_blocks(
+    config: DetectorConfig,
+    blocks: Iterable[SampleBlock],
+    *,
+    sfreq: float,
+    ch_names: Sequence[str],
+    sites: Iterable[NeedleSite] = (),
+) -> tuple[list[Twitch], list[RejectedCandidate]]:
+    """Run the detector over an iterable of blocks and flush at the end."""
+    twitches, rejected, _ = detect_stream(
+        config, blocks, sfreq=sfreq, ch_names=ch_names, sites=sites
+    )
     return twitches, rejected
 
 
-def _array_blocks(
+def array_blocks(
     data: NDArray[np.float64], *, sfreq: float, ch_names: tuple[str, ...], chunk: int
 ) -> Iterator[SampleBlock]:
+    """``data`` (n_channels, n_samples) as consecutive blocks of ``chunk`` samples."""
     for a in range(0, data.shape[1], chunk):
         yield SampleBlock(
             data=data[:, a : a + chunk], sfreq=sfreq, first_sample=a, ch_names=ch_names
@@ -611,7 +630,7 @@ def detect_array(
     chunk = max(1, int(round(chunk_s * sfreq)))
     return detect_blocks(
         config,
-        _array_blocks(data, sfreq=sfreq, ch_names=names, chunk=chunk),
+        array_blocks(data, sfreq=sfreq, ch_names=names, chunk=chunk),
         sfreq=sfreq,
         ch_names=names,
         sites=sites,

@@ -25,7 +25,8 @@ from __future__ import annotations
 import inspect
 import logging
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from typing import Any, Protocol
 
 import serial
@@ -104,6 +105,22 @@ class PassiveDriver:
         """Nothing to send."""
 
 
+@contextmanager
+def _handshake_reads(port: serial.Serial, timeout_s: float) -> Iterator[None]:
+    """Read with ``timeout_s`` per read; a port error becomes one DeviceError line;
+    the port's own timeout is restored."""
+    old_timeout = port.timeout
+    port.timeout = timeout_s
+    try:
+        yield
+    except (serial.SerialException, OSError) as exc:
+        raise DeviceError(
+            f"{port.port}: the port failed during the handshake: {_one_line(exc)}"
+        ) from None
+    finally:
+        port.timeout = old_timeout
+
+
 def read_until(
     port: serial.Serial, terminator: bytes, *, timeout_s: float, max_bytes: int = 4096
 ) -> bytes:
@@ -112,20 +129,12 @@ def read_until(
     Returns everything read (terminator included when found).
     """
     deadline = time.monotonic() + timeout_s
-    old_timeout = port.timeout
-    port.timeout = 0.05
     buf = bytearray()
-    try:
+    with _handshake_reads(port, 0.05):
         while terminator not in buf and len(buf) < max_bytes:
             if time.monotonic() >= deadline:
                 break
             buf += port.read(max(1, min(port.in_waiting, max_bytes - len(buf))))
-    except (serial.SerialException, OSError) as exc:
-        raise DeviceError(
-            f"{port.port}: the port failed during the handshake: {_one_line(exc)}"
-        ) from None
-    finally:
-        port.timeout = old_timeout
     return bytes(buf)
 
 
@@ -135,21 +144,13 @@ def drain(port: serial.Serial, *, quiet_s: float = 0.05, max_s: float = 1.0) -> 
     Returns the number of bytes thrown away.
     """
     deadline = time.monotonic() + max_s
-    old_timeout = port.timeout
-    port.timeout = quiet_s
     n = 0
-    try:
+    with _handshake_reads(port, quiet_s):
         while time.monotonic() < deadline:
             data = port.read(4096)
             if not data:
                 break
             n += len(data)
-    except (serial.SerialException, OSError) as exc:
-        raise DeviceError(
-            f"{port.port}: the port failed during the handshake: {_one_line(exc)}"
-        ) from None
-    finally:
-        port.timeout = old_timeout
     port.reset_input_buffer()
     return n
 

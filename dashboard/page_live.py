@@ -5,9 +5,11 @@ from __future__ import annotations
 import time
 from dataclasses import replace
 
+import numpy as np
 import streamlit as st
+from numpy.typing import NDArray
 
-from twitchscope.dashboard import exporting, panels, plots
+from twitchscope.dashboard import exporting, panels
 from twitchscope.dashboard.sources import (
     DEFAULT_SCENARIO,
     SIMULATED,
@@ -24,6 +26,7 @@ from twitchscope.dashboard.state import (
     detector_config,
 )
 from twitchscope.signal.errors import TwitchscopeError
+from twitchscope.signal.model import Twitch
 
 ss = st.session_state
 st.title("Live")
@@ -144,21 +147,20 @@ def live_tables() -> None:
     twitches = view.attributed(sites)
     tabs = st.tabs(["Events", "Per site", "Rejected", "Signal quality"])
     with tabs[0]:
-        picked = panels.event_table(twitches, key="live_events", height=210)
-        slot = st.empty()  # one element whatever it shows: a fixed structure
-        if picked is None:
-            slot.caption("Select a row to zoom on that twitch.")
-        else:
-            t = twitches[picked]
+
+        def zoom(t: Twitch) -> tuple[NDArray[np.float64], float, float] | None:
             seg, s0 = view.segment(t.onset_s - 0.3, t.offset_s + 0.3)
-            if seg.shape[1]:
-                i = view.ch_names.index(t.channel) if t.channel in view.ch_names else 0
-                slot.plotly_chart(
-                    plots.twitch_figure(seg[i], sfreq=view.sfreq, t0=s0, twitch=t),
-                    key="live_pick_zoom",
-                )
-            else:
-                slot.caption("That twitch has scrolled out of the live window (see Review).")
+            if not seg.shape[1]:
+                return None
+            i = view.ch_names.index(t.channel) if t.channel in view.ch_names else 0
+            return seg[i], view.sfreq, s0
+
+        panels.event_table_with_zoom(
+            twitches,
+            key="live",
+            zoom=zoom,
+            missing="That twitch has scrolled out of the live window (see Review).",
+        )
     with tabs[1]:
         rec = ss[K.LIVE_RECORDING]  # the buffer copied at most every 5 s (resting RMS)
         now = time.monotonic()

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import numpy as np
 import streamlit as st
+from numpy.typing import NDArray
 
-from twitchscope.dashboard import panels, plots
+from twitchscope.dashboard import panels
 from twitchscope.dashboard.files import choose_recording, load_choice
 from twitchscope.dashboard.sources import REPLAY_SPEEDS, ReplaySource
 from twitchscope.dashboard.state import REFRESH_S, TABLES_REFRESH_S, K
 from twitchscope.dashboard.stream_view import condition_array, display_mains
+from twitchscope.signal.model import Twitch
 
 ss = st.session_state
 st.title("Replay")
@@ -104,12 +107,8 @@ def replay_tables() -> None:
     twitches = view.attributed(sites)
     tabs = st.tabs(["Events", "Per site", "Rejected", "Signal quality"])
     with tabs[0]:
-        picked = panels.event_table(twitches, key="replay_events", height=210)
-        slot = st.empty()  # one element whatever it shows: a fixed structure
-        if picked is None:
-            slot.caption("Select a row to zoom on that twitch.")
-        else:
-            t = twitches[picked]
+
+        def zoom(t: Twitch) -> tuple[NDArray[np.float64], float, float]:
             rec = player.recording
             # condition from 1 s earlier so the causal filter has settled at the twitch
             a = max(0, int((t.onset_s - 1.3) * rec.sfreq))
@@ -120,12 +119,9 @@ def replay_tables() -> None:
             )
             i = rec.ch_names.index(t.channel) if t.channel in rec.ch_names else 0
             skip = min(seg.shape[1], int(1.0 * rec.sfreq))
-            slot.plotly_chart(
-                plots.twitch_figure(
-                    seg[i, skip:], sfreq=rec.sfreq, t0=(a + skip) / rec.sfreq, twitch=t
-                ),
-                key="replay_pick_zoom",
-            )
+            return seg[i, skip:], rec.sfreq, (a + skip) / rec.sfreq
+
+        panels.event_table_with_zoom(twitches, key="replay", zoom=zoom)
     with tabs[1]:
         rec = player.recording
         panels.site_summary(

@@ -10,12 +10,13 @@ from __future__ import annotations
 import html
 import math
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import numpy as np
 import pandas as pd
 import streamlit as st
+from numpy.typing import NDArray
 
 from twitchscope.dashboard import plots
 from twitchscope.dashboard.site_catalogue import MUSCLES, SIDES, points_for, site_label
@@ -30,6 +31,7 @@ from twitchscope.signal.stats import site_rows, summarize_sites
 __all__ = [
     "event_frame",
     "event_table",
+    "event_table_with_zoom",
     "site_summary",
     "quality_panel",
     "site_controls",
@@ -110,6 +112,35 @@ def event_table(twitches: Sequence[Twitch], *, key: str, height: int = 240) -> i
     if rows and 0 <= rows[0] < len(twitches):
         return int(rows[0])
     return None
+
+
+def event_table_with_zoom(
+    twitches: Sequence[Twitch],
+    *,
+    key: str,
+    zoom: Callable[[Twitch], tuple[NDArray[np.float64], float, float] | None],
+    missing: str = "",
+) -> None:
+    """The event table and, under it, the selected twitch zoomed.
+
+    ``zoom(twitch)`` returns ``(trace_v, sfreq, t0)`` of the twitch's channel around it,
+    or None when those samples are gone (then ``missing`` is shown). Keys:
+    ``<key>_events`` (the table) and ``<key>_pick_zoom`` (the figure).
+    """
+    picked = event_table(twitches, key=f"{key}_events", height=210)
+    slot = st.empty()  # one element whatever it shows: a fixed structure
+    if picked is None:
+        slot.caption("Select a row to zoom on that twitch.")
+        return
+    twitch = twitches[picked]
+    got = zoom(twitch)
+    if got is None:
+        slot.caption(missing)
+        return
+    trace, sfreq, t0 = got
+    slot.plotly_chart(
+        plots.twitch_figure(trace, sfreq=sfreq, t0=t0, twitch=twitch), key=f"{key}_pick_zoom"
+    )
 
 
 def rejected_frame(rejected: Sequence[RejectedCandidate]) -> pd.DataFrame:

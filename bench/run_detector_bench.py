@@ -130,6 +130,17 @@ print(f"{time.perf_counter() - t0:.3f} {edges.size // 2}")
 """
 
 
+def _timed(cmd: list[str]) -> tuple[float, float, float, str]:
+    """Run ``cmd`` under /usr/bin/time: (wall s, peak RSS MB, CPU s, its stdout)."""
+    t0 = time.perf_counter()
+    proc = subprocess.run(
+        ["/usr/bin/time", "-f", "%M %U %S", *cmd], capture_output=True, text=True, check=True
+    )
+    wall = time.perf_counter() - t0
+    rss, user, system = proc.stderr.strip().splitlines()[-1].split()
+    return wall, float(rss) / 1024, float(user) + float(system), proc.stdout
+
+
 def bench_end_to_end(minutes: float) -> dict[str, float]:
     from twitchscope.signal.annotations import make_raw
     from twitchscope.signal.writers import write_recording
@@ -151,27 +162,9 @@ def bench_end_to_end(minutes: float) -> dict[str, float]:
         ref_cmd = [str(PY), "-c", MINIMAL_SCIPY, str(path)]
         for cmd in (ours_cmd, ref_cmd):  # warm the page cache and the imports once each
             subprocess.run(cmd, capture_output=True, text=True, check=True)
-        t0 = time.perf_counter()
-        proc = subprocess.run(
-            ["/usr/bin/time", "-f", "%M %U %S", *ours_cmd],
-            capture_output=True,
-            text=True,
-            check=True,
-        )
-        ours_s = time.perf_counter() - t0
-        rss, user, system = proc.stderr.strip().splitlines()[-1].split()
-        ours_rss, ours_cpu = float(rss) / 1024, float(user) + float(system)
-        t0 = time.perf_counter()
-        ref = subprocess.run(
-            ["/usr/bin/time", "-f", "%M %U %S", *ref_cmd],
-            capture_output=True,
-            text=True,
-            check=True,
-        )
-        ref_wall = time.perf_counter() - t0
-        ref_inner = ref.stdout.split()[0]
-        rss, user, system = ref.stderr.strip().splitlines()[-1].split()
-        ref_rss, ref_cpu = float(rss) / 1024, float(user) + float(system)
+        ours_s, ours_rss, ours_cpu, _ = _timed(ours_cmd)
+        ref_wall, ref_rss, ref_cpu, ref_out = _timed(ref_cmd)
+        ref_inner = ref_out.split()[0]
     return {
         "minutes": minutes,
         "edf_mb": size_mb,

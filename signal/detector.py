@@ -65,6 +65,7 @@ from twitchscope.signal.filters import (
 )
 from twitchscope.signal.inner_burst import InnerBurst, find_inner_burst
 from twitchscope.signal.mains import estimate_mains
+from twitchscope.signal.masks import true_runs
 from twitchscope.signal.model import (
     NeedleSite,
     RejectedCandidate,
@@ -395,8 +396,8 @@ def _process(
         )
         state = replace(state, baseline=baseline, active=active)
         if any_act.any():
-            edges = np.flatnonzero(np.diff(np.concatenate([[0], any_act.view(np.int8), [0]])))
-            starts, ends = edges[0::2] + a, edges[1::2] + a
+            starts, ends = true_runs(any_act)
+            starts, ends = starts + a, ends + a
             for s, en in zip(starts.tolist(), ends.tolist(), strict=True):
                 cand = state.candidate
                 if cand is not None and s - cand.end >= merge_n:

@@ -16,6 +16,7 @@ from numpy.typing import NDArray
 from twitchscope.signal.config import DetectorConfig
 
 __all__ = [
+    "CHI2_1_MEDIAN",
     "CandidateWindow",
     "CandidateFeatures",
     "refine_onset",
@@ -26,7 +27,7 @@ __all__ = [
 ]
 
 # median of a chi-square variable with one degree of freedom: median(x^2) = 0.4549 sigma^2
-_CHI2_1_MEDIAN = 0.454936
+CHI2_1_MEDIAN = 0.454936
 
 
 @dataclass(frozen=True, eq=False, slots=True)
@@ -223,7 +224,7 @@ def measure_candidate(config: DetectorConfig, w: CandidateWindow) -> CandidateFe
     if config.envelope_for(sf) == "rms" or ctx_end < 8:
         noise_var = float(w.env_median[ch]) ** 2
     else:
-        noise_var = float(np.median(x[:ctx_end] ** 2) / _CHI2_1_MEDIAN)
+        noise_var = float(np.median(x[:ctx_end] ** 2) / CHI2_1_MEDIAN)
     lo = max(i0 - search, 0)
     hi = min(i1, i0 + max(int(round(0.02 * sf)), 3))
     k = refine_onset(x, noise_var=noise_var, lo=lo, hi=hi)
@@ -254,7 +255,7 @@ def measure_candidate(config: DetectorConfig, w: CandidateWindow) -> CandidateFe
     # low-frequency excess (motion, needle handling) relative to the EMG-band excess
     lfb = w.lf[ch]
     span = slice(max(onset_idx - int(0.05 * sf), 0), i1)
-    lf_pre = float(np.median(lfb[:ctx_end] ** 2) / _CHI2_1_MEDIAN) if ctx_end >= 8 else 0.0
+    lf_pre = float(np.median(lfb[:ctx_end] ** 2) / CHI2_1_MEDIAN) if ctx_end >= 8 else 0.0
     lf_excess = max(float(np.mean(lfb[span] ** 2)) - lf_pre, 0.0)
     hf_excess = max(float(np.mean(x[span] ** 2)) - noise_var, 0.5 * noise_var, 1e-30)
     lf_ratio = lf_excess / hf_excess

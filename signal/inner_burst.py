@@ -36,15 +36,16 @@ from scipy import signal
 
 from twitchscope.signal.config import DetectorConfig
 from twitchscope.signal.features import (
+    CHI2_1_MEDIAN,
     CandidateWindow,
     mains_fit_share,
     median_frequency,
     refine_onset,
 )
+from twitchscope.signal.masks import true_runs
 
 __all__ = ["InnerBurst", "find_inner_burst"]
 
-_CHI2_1_MEDIAN = 0.454936
 # the power of the high band is judged on a 10 ms moving mean
 _SMOOTH_S = 0.01
 # a moving mean at least this many times the pre-candidate power is active
@@ -122,10 +123,10 @@ def _best_burst_on_channel(
     band_hi = config.low_pass_hz(sf)
     active = np.zeros(xh.size, dtype=bool)
     active[search_lo:search_hi] = power[search_lo:search_hi] > _ACTIVE_RATIO
-    edges = np.flatnonzero(np.diff(np.concatenate([[0], active.view(np.int8), [0]])))
+    starts, ends = true_runs(active)
     runs: list[list[int]] = []
     merge = int(round(_MERGE_S * sf))
-    for a, b in zip(edges[0::2].tolist(), edges[1::2].tolist(), strict=True):
+    for a, b in zip(starts.tolist(), ends.tolist(), strict=True):
         if runs and a - runs[-1][1] < merge:
             runs[-1][1] = b
         else:
@@ -189,7 +190,7 @@ def find_inner_burst(
         return None
     # every channel at once: the high band, its power before the candidate, its 10 ms power
     xh = signal.sosfiltfilt(sos, w.cond, axis=-1)
-    noise_var = np.median(xh[:, :search_lo] ** 2, axis=1) / _CHI2_1_MEDIAN
+    noise_var = np.median(xh[:, :search_lo] ** 2, axis=1) / CHI2_1_MEDIAN
     ok = noise_var > 0
     power = _moving_mean(xh * xh, max(3, int(round(_SMOOTH_S * sf))))
     power[ok] /= noise_var[ok, None]

@@ -50,6 +50,7 @@ from scipy import signal as sps
 
 from twitchscope.signal.checks import check_ch_names, check_option, check_sfreq
 from twitchscope.signal.errors import ConfigError
+from twitchscope.signal.masks import true_runs
 from twitchscope.signal.model import Gap
 
 __all__ = [
@@ -461,9 +462,8 @@ def clipped_fraction(
     for i, row in enumerate(arr):
         n = 0
         for extreme in (row.max(), row.min()):
-            at = np.concatenate([[False], row == extreme, [False]])
-            edges = np.flatnonzero(np.diff(at.astype(np.int8)))
-            lengths = edges[1::2] - edges[::2]
+            starts, ends = true_runs(row == extreme)
+            lengths = ends - starts
             n += int(lengths[lengths >= min_run].sum())
             if row.max() == row.min():
                 break

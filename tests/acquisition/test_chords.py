@@ -10,7 +10,11 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from tests.acquisition.parser_checks import assert_same_chunks, assert_split_invariant
+from tests.acquisition.parser_checks import (
+    assert_same_chunks,
+    assert_split_invariant,
+    damage_packets,
+)
 from twitchscope.acquisition.chords import (
     CHORDS_BOARDS,
     CHORDS_PROBE_BAUDRATES,
@@ -41,27 +45,9 @@ def _enc(x: np.ndarray, first_counter: int = 0) -> bytes:
 
 
 def _damaged_stream(seed: int, n: int) -> bytes:
-    rng = np.random.default_rng(seed)
     data = _enc(_volts(_codes(seed, n)))
-    parts = []
-    counter = 0
-    for i in range(n):
-        pkt = bytearray(data[i * SIZE : (i + 1) * SIZE])
-        pkt[2] = counter % 256
-        counter += 1
-        r = rng.random()
-        if r < 0.1:
-            del pkt[int(rng.integers(SIZE))]
-        elif r < 0.2:
-            pkt[int(rng.integers(SIZE))] = int(rng.integers(256))
-        elif r < 0.3:
-            parts.append(rng.integers(0, 256, int(rng.integers(1, 6)), dtype=np.uint8).tobytes())
-        elif r < 0.35:
-            counter += int(rng.integers(1, 9))
-        elif r < 0.4:
-            parts.append(b"UNO-R3\r\n")
-        parts.append(bytes(pkt))
-    return b"".join(parts)
+    packets = [data[i * SIZE : (i + 1) * SIZE] for i in range(n)]
+    return damage_packets(packets, seed=seed, counter_byte=2, message=b"UNO-R3\r\n")
 
 
 @given(seed=st.integers(0, 2**16), n=st.integers(0, 40), cuts=cuts_st)

@@ -12,7 +12,11 @@ import pytest
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
-from tests.acquisition.parser_checks import assert_same_chunks, assert_split_invariant
+from tests.acquisition.parser_checks import (
+    assert_same_chunks,
+    assert_split_invariant,
+    damage_packets,
+)
 from twitchscope.acquisition.chunks import parse_pieces, split_at
 from twitchscope.acquisition.cyton import (
     ACCEL_G_PER_COUNT,
@@ -47,26 +51,8 @@ def _packets(
 
 def _damaged_stream(seed: int, n: int) -> bytes:
     """Packets with dropped, inserted and flipped bytes, counter jumps and dongle text."""
-    rng = np.random.default_rng(seed)
-    parts = []
-    counter = 0
-    for pkt in _packets(_counts(seed, n)):
-        pkt = bytearray(pkt)
-        pkt[1] = counter % 256
-        counter += 1
-        r = rng.random()
-        if r < 0.1:
-            del pkt[int(rng.integers(33))]
-        elif r < 0.2:
-            pkt[int(rng.integers(33))] ^= 1 << int(rng.integers(8))
-        elif r < 0.3:
-            parts.append(rng.integers(0, 256, int(rng.integers(1, 6)), dtype=np.uint8).tobytes())
-        elif r < 0.35:
-            counter += int(rng.integers(1, 9))
-        elif r < 0.4:
-            parts.append(FAILURE)
-        parts.append(bytes(pkt))
-    return b"".join(parts)
+    packets = _packets(_counts(seed, n))
+    return damage_packets(packets, seed=seed, counter_byte=1, message=FAILURE, flip_bit=True)
 
 
 def _conserved(state, n_bytes: int) -> None:

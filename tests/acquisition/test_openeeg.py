@@ -10,7 +10,11 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from tests.acquisition.parser_checks import assert_same_chunks, assert_split_invariant
+from tests.acquisition.parser_checks import (
+    assert_same_chunks,
+    assert_split_invariant,
+    damage_packets,
+)
 from twitchscope.acquisition.chunks import parse_pieces, split_at
 from twitchscope.acquisition.openeeg import OLIMEX_VOLTS_PER_COUNT, OpenEEGParser, encode
 from twitchscope.signal.errors import ConfigError
@@ -29,28 +33,11 @@ def _volts(codes: np.ndarray) -> np.ndarray:
 
 
 def _damaged_stream(seed: int, n: int, crlf: bool) -> bytes:
-    rng = np.random.default_rng(seed)
     data = encode(PARSER.spec, _volts(_codes(seed, n)), crlf=crlf)
     size = 19 if crlf else 17
-    parts = []
-    counter = 0
-    for i in range(n):
-        pkt = bytearray(data[i * size : (i + 1) * size])
-        pkt[3] = counter % 256
-        counter += 1
-        r = rng.random()
-        if r < 0.1:
-            del pkt[int(rng.integers(size))]
-        elif r < 0.2:
-            pkt[int(rng.integers(size))] = int(rng.integers(256))
-        elif r < 0.3:
-            parts.append(rng.integers(0, 256, int(rng.integers(1, 6)), dtype=np.uint8).tobytes())
-        elif r < 0.35:
-            counter += int(rng.integers(1, 9))
-        elif r < 0.4:
-            parts.append(b"Olimex EKG-EMG demo\r\n")
-        parts.append(bytes(pkt))
-    return b"".join(parts)
+    packets = [data[i * size : (i + 1) * size] for i in range(n)]
+    message = b"Olimex EKG-EMG demo\r\n"
+    return damage_packets(packets, seed=seed, counter_byte=3, message=message)
 
 
 @given(seed=st.integers(0, 2**16), n=st.integers(0, 40), crlf=st.booleans(), cuts=cuts_st)

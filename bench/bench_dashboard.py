@@ -35,11 +35,11 @@ from pathlib import Path
 import numpy as np
 import plotly.io as pio
 
-from twitchscope.dashboard import plots
-from twitchscope.dashboard.stream_view import StreamView
+from twitchscope.dashboard.app.streamlit_app import plots
+from twitchscope.dashboard.services.stream_view import StreamView
 from twitchscope.signal import simulate
-from twitchscope.signal.config import preset
-from twitchscope.signal.writers import write_recording
+from twitchscope.signal.detect.config import preset
+from twitchscope.signal.io.writers import write_recording
 
 RESULTS = Path(__file__).resolve().parent / "results" / "dashboard.json"
 SFREQ = 2000.0

@@ -19,7 +19,7 @@ from pathlib import Path
 
 import numpy as np
 
-from twitchscope.acquisition.protocols import PROTOCOLS, make_parser
+from twitchscope.acquisition.boards.registry import PROTOCOLS, make_parser
 
 RESULTS = Path(__file__).resolve().parent / "results"
 TARGET_MB_S = 10.0

@@ -42,9 +42,9 @@ from typing import Any
 
 import numpy as np
 
-from twitchscope.acquisition.emulated_devices import driver_for, make_personality
-from twitchscope.acquisition.emulator import Emulator
-from twitchscope.acquisition.reader import Reader
+from twitchscope.acquisition.emulation.devices import driver_for, make_personality
+from twitchscope.acquisition.emulation.pty_board import Emulator
+from twitchscope.acquisition.transport.reader import Reader
 
 RESULTS = Path(__file__).resolve().parent / "results" / "pty_stream.json"
 N_CHANNELS = 16

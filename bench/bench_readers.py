@@ -24,8 +24,8 @@ from pathlib import Path
 
 import numpy as np
 
-from twitchscope.signal.annotations import make_raw
-from twitchscope.signal.writers import write_recording
+from twitchscope.signal.core.annotations import make_raw
+from twitchscope.signal.io.writers import write_recording
 
 RESULTS = Path(__file__).resolve().parent / "results" / "readers.json"
 SFREQ = 2000.0
@@ -33,7 +33,7 @@ N_CHANNELS = 8
 
 _CHILD = r"""
 import sys, time
-from twitchscope.signal.readers import iter_blocks, read_recording
+from twitchscope.signal.io.readers import iter_blocks, read_recording
 def hwm_kb():  # peak RSS of this process image (ru_maxrss would include the parent's)
     for line in open("/proc/self/status"):
         if line.startswith("VmHWM:"):

@@ -61,8 +61,8 @@ def block_times_ms(
     x: np.ndarray, sfreq: float, names: tuple[str, ...], cfg: object
 ) -> tuple[np.ndarray, np.ndarray]:
     """Wall and CPU time (ms) of each 20 ms block through ``detect_step``, after 5 s."""
-    from twitchscope.signal.detector import detect_step, init_detector_state
-    from twitchscope.signal.model import SampleBlock
+    from twitchscope.signal.core.model import SampleBlock
+    from twitchscope.signal.detect.detector import detect_step, init_detector_state
 
     state = init_detector_state(cfg, sfreq=sfreq, ch_names=names)  # type: ignore[arg-type]
     n = int(0.02 * sfreq)
@@ -78,8 +78,8 @@ def block_times_ms(
 
 
 def bench_throughput() -> dict[str, float]:
-    from twitchscope.signal.config import DetectorConfig
-    from twitchscope.signal.detector import detect_array
+    from twitchscope.signal.detect.config import DetectorConfig
+    from twitchscope.signal.detect.detector import detect_array
 
     sfreq, seconds = 2000.0, 120.0
     x = synthetic(sfreq, seconds)
@@ -142,8 +142,8 @@ def _timed(cmd: list[str]) -> tuple[float, float, float, str]:
 
 
 def bench_end_to_end(minutes: float) -> dict[str, float]:
-    from twitchscope.signal.annotations import make_raw
-    from twitchscope.signal.writers import write_recording
+    from twitchscope.signal.core.annotations import make_raw
+    from twitchscope.signal.io.writers import write_recording
 
     sfreq = 2000.0
     with tempfile.TemporaryDirectory() as tmp:

@@ -2,6 +2,6 @@
 
 import sys
 
-from twitchscope.dashboard.cli import main
+from twitchscope.dashboard.cli.main import main
 
 sys.exit(main())

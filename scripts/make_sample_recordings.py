@@ -31,7 +31,7 @@ from pathlib import Path
 import mne
 import numpy as np
 
-from twitchscope.signal.annotations import recording_events
+from twitchscope.signal.core.annotations import recording_events
 from twitchscope.signal.simulate import Simulation, preset, simulate
 
 logger = logging.getLogger("make_sample_recordings")
@@ -245,9 +245,9 @@ def match_events(found: list[float], truth: list[float]) -> int:
 
 def detector_finds(rec: Recording, sim: Simulation, out: Path = ROOT / "sample_recordings") -> str:
     """Run the detector on the written file: ``"N found: M true, F false (preset P)"``."""
-    from twitchscope.signal.config import preset
-    from twitchscope.signal.detector import detect_raw
-    from twitchscope.signal.readers import read_recording
+    from twitchscope.signal.detect.config import preset
+    from twitchscope.signal.detect.detector import detect_raw
+    from twitchscope.signal.io.readers import read_recording
 
     name = DETECTOR_PRESET.get(rec.name, "limb")
     twitches, _ = detect_raw(read_recording(out / f"{rec.name}.edf"), preset(name))

@@ -22,9 +22,9 @@ FORBIDDEN = {
 }
 #: what acquisition may take from signal: the data model, errors and checks (no DSP)
 ACQUISITION_MAY_USE = (
-    "twitchscope.signal.model",
-    "twitchscope.signal.errors",
-    "twitchscope.signal.checks",
+    "twitchscope.signal.core.model",
+    "twitchscope.signal.core.errors",
+    "twitchscope.signal.core.checks",
 )
 
 
@@ -40,13 +40,20 @@ def imported_names(path: Path) -> Iterator[str]:
 
 
 def _modules(layer: str) -> list[Path]:
-    return sorted((ROOT / layer).glob("*.py"))
+    """Every module of a layer, sub-packages included."""
+    return sorted((ROOT / layer).rglob("*.py"))
+
+
+def test_modules_walk_sub_packages() -> None:
+    """The rules see modules inside sub-packages, not just a layer's top."""
+    assert ROOT / "signal" / "core" / "model.py" in _modules("signal")
+    assert ROOT / "acquisition" / "boards" / "cyton.py" in _modules("acquisition")
 
 
 @pytest.mark.parametrize("layer", sorted(FORBIDDEN))
 def test_layer_respects_import_direction(layer: str) -> None:
     bad = [
-        f"{p.name}: {name}"
+        f"{p.relative_to(ROOT)}: {name}"
         for p in _modules(layer)
         for name in imported_names(p)
         if any(name == f or name.startswith(f + ".") for f in FORBIDDEN[layer])
@@ -60,13 +67,13 @@ def test_acquisition_uses_only_signal_data_model() -> None:
         for name in imported_names(p):
             if name.startswith("twitchscope.signal") and name != "twitchscope.signal":
                 if not any(name == a or name.startswith(a + ".") for a in ACQUISITION_MAY_USE):
-                    bad.append(f"{p.name}: {name}")
+                    bad.append(f"{p.relative_to(ROOT)}: {name}")
     assert bad == []
 
 
 def test_only_dashboard_imports_streamlit() -> None:
     users = {
-        p.parent.name
+        layer
         for layer in ("signal", "acquisition", "dashboard")
         for p in _modules(layer)
         if any(n.split(".")[0] == "streamlit" for n in imported_names(p))

@@ -68,8 +68,8 @@ def test_regular_wheel_install_in_fresh_venv(tmp_path: Path) -> None:
     _run([uv, "pip", "install", "--python", str(py), str(wheel)], env=env)
     code = (
         "import signal, importlib.resources as r\n"
-        "import twitchscope.signal.model as m, twitchscope.signal.annotations\n"
-        "import twitchscope.acquisition, twitchscope.dashboard.cli\n"
+        "import twitchscope.signal.core.model as m, twitchscope.signal.core.annotations\n"
+        "import twitchscope.acquisition, twitchscope.dashboard.cli.main\n"
         "assert signal.SIGINT\n"
         "print(m.__file__)\n"
         "print(sorted(p.name for p in r.files('twitchscope.sample_recordings').iterdir()))\n"

@@ -8,10 +8,10 @@ from pathlib import Path
 
 import pytest
 
-from twitchscope.signal.annotations import recording_events
-from twitchscope.signal.config import preset
-from twitchscope.signal.detector import detect_raw
-from twitchscope.signal.readers import read_recording
+from twitchscope.signal.core.annotations import recording_events
+from twitchscope.signal.detect.config import preset
+from twitchscope.signal.detect.detector import detect_raw
+from twitchscope.signal.io.readers import read_recording
 
 FOLDER = Path(__file__).resolve().parents[1] / "sample_recordings"
 ROW = re.compile(

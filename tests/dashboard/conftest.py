@@ -7,16 +7,16 @@ from pathlib import Path
 
 import pytest
 
-from twitchscope.dashboard.sources import ENV_PROTOCOL, ENV_SOURCE
+from twitchscope.dashboard.services.sources import ENV_PROTOCOL, ENV_SOURCE
 
-APP = str(Path(__file__).resolve().parents[2] / "dashboard" / "app.py")
+APP = str(Path(__file__).resolve().parents[2] / "dashboard" / "app" / "streamlit_app.py")
 
 
 @pytest.fixture(scope="session")
 def limb_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """80 s of the simulator's limb scenario at 1 kHz, with its needle sites, as FIF."""
     from twitchscope.signal import simulate
-    from twitchscope.signal.writers import write_recording
+    from twitchscope.signal.io.writers import write_recording
 
     cfg = simulate.preset("limb", sfreq=1000.0)
     sim = simulate.simulate(cfg, duration_s=80.0, seed=1)
@@ -46,7 +46,7 @@ def clean_dashboard(monkeypatch: pytest.MonkeyPatch):
     yield
     import streamlit as st
 
-    from twitchscope.dashboard.state import acquisition_owner
+    from twitchscope.dashboard.app.state import acquisition_owner
 
     acquisition_owner().stop()
     st.cache_resource.clear()

@@ -1,0 +1,1 @@
+"""One module per amplifier: its byte parser, host handshake, probe and emulated personality, found through one registry."""

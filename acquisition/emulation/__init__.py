@@ -1,0 +1,1 @@
+"""A simulated board on a pseudo-terminal, for work and tests without hardware."""

@@ -1,0 +1,1 @@
+"""The Streamlit app: its entry script, pages, panels, plots and session state."""

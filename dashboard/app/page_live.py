@@ -1,0 +1,187 @@
+"""Live page: a board on a serial port, or the simulated amplifier through the real serial path."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import replace
+
+import numpy as np
+import streamlit as st
+from numpy.typing import NDArray
+
+from twitchscope.dashboard.app import panels
+from twitchscope.dashboard.app.state import (
+    REFRESH_S,
+    TABLES_REFRESH_S,
+    K,
+    acquisition_owner,
+    detector_config,
+)
+from twitchscope.dashboard.services import exporting
+from twitchscope.dashboard.services.sources import (
+    DEFAULT_SCENARIO,
+    SIMULATED,
+    LiveSource,
+    LiveSpec,
+    emulated_protocols,
+    protocols,
+)
+from twitchscope.signal.core.errors import TwitchscopeError
+from twitchscope.signal.core.model import Twitch
+
+ss = st.session_state
+st.title("Live")
+panels.show_message()
+owner = acquisition_owner()
+source: LiveSource | None = owner.source
+running = source is not None and source.running
+
+
+def _port_options() -> dict[str, str]:
+    """Serial ports of this machine, labelled with what they probably are."""
+    try:
+        from twitchscope.acquisition.transport.ports import list_ports
+
+        ports = list_ports()
+    except (TwitchscopeError, OSError, ImportError):
+        return {}
+    return {f"{p.device} {('– ' + p.guess) if p.guess else ''}".strip(): p.device for p in ports}
+
+
+if not running:
+    if source is not None and not source.running:
+        st.warning(f"The live source stopped: {source.status()}")
+    if owner.last_error:
+        st.error(owner.last_error, icon=":material/warning:")
+    kind = st.radio(
+        "Source", ["Simulated amplifier", "Serial port"], horizontal=True, key="live_kind"
+    )
+    if kind == "Simulated amplifier":
+        from twitchscope.signal.simulate import PRESETS as SIM_PRESETS
+
+        sc = st.columns(3)
+        protocol = sc[0].selectbox("Board", emulated_protocols(), key="live_sim_protocol")
+        scenario = sc[1].selectbox(
+            "Scenario",
+            SIM_PRESETS,
+            index=SIM_PRESETS.index(DEFAULT_SCENARIO.get(protocol, "limb")),
+            key=f"live_sim_scenario_{protocol}",
+        )
+        auto = sc[2].checkbox(
+            "Label the scenario's needle sites",
+            value=True,
+            key="live_sim_label",
+            help="As if the clinician pressed Needle in / Needle out at the simulated sites.",
+        )
+        spec = LiveSpec(
+            port=SIMULATED, protocol=protocol, sim_preset=scenario, label_sim_sites=auto
+        )
+        st.caption(
+            "The simulated amplifier plays the board on a pseudo-terminal; the dashboard reads "
+            "it through the same serial reader as a real board."
+        )
+    else:
+        options = _port_options()
+        pc = st.columns([3, 2, 1])
+        picked = pc[0].selectbox("Port", ["(type a path)", *options], key="live_port_pick")
+        typed = pc[0].text_input("Port path or pyserial URL", key="live_port_typed")
+        port = typed.strip() or options.get(picked, "")
+        protocol = pc[1].selectbox("Protocol", protocols(), key="live_protocol")
+        spec = LiveSpec(port=port or "", protocol=protocol)
+    lsl = st.checkbox(
+        "Publish on LSL",
+        key="live_lsl",
+        help="Also send the EMG (µV), twitch markers and needle markers on Lab Streaming Layer "
+        "as 'twitchscope' / 'twitchscope-markers', for LabRecorder (needs pylsl).",
+    )
+    if lsl:
+        spec = replace(spec, lsl=True, lsl_detector=detector_config())
+    if st.button("Start", key="live_start", type="primary", icon=":material/play_arrow:"):
+        if not spec.port:
+            st.error("Choose or type a serial port first.")
+        else:
+            with st.spinner(f"Connecting to {spec.describe()}…"):
+                try:
+                    owner.start(spec)
+                except TwitchscopeError as exc:
+                    st.error(str(exc), icon=":material/warning:")
+                else:
+                    ss[K.LIVE_VIEW] = None
+                    st.rerun()
+else:
+    assert source is not None
+    ss[K.ACTIVE_STREAM] = "live"
+    rc = st.columns([5, 1])
+    rc[0].caption(f"Streaming from the {source.name}.")
+    if source.lsl_error:
+        st.warning(source.lsl_error, icon=":material/warning:")
+    if rc[1].button("Stop", key="live_stop", icon=":material/stop:"):
+        owner.stop()
+        ss[K.LIVE_VIEW] = None
+        st.rerun()
+    with st.container(border=True):
+        st.markdown("**Needle site**")
+        panels.site_controls(source.sites, source.now_s(), key="live_site")
+
+
+@st.fragment(run_every=REFRESH_S if running else None)
+def live_panel() -> None:
+    """The scrolling live view; reruns on its own while streaming."""
+    src = owner.source
+    if src is None or not src.running:
+        st.info("Start a source to see the live traces.")
+        return
+    end = int(round(src.now_s() * src.sfreq))
+    start = max(src.start_sample(), end - int(10 * src.sfreq))
+    view = panels.view_for(src, view_key=K.LIVE_VIEW, tag_key=K.LIVE_VIEW_KEY, start_sample=start)
+    panels.stream_panel(src, view, key="live", title="", show_rejected=ss[K.SHOW_REJECTED])
+
+
+@st.fragment(run_every=TABLES_REFRESH_S if running else None)
+def live_tables() -> None:
+    """Events, per-site summary, rejected candidates and quality; refreshed once a second."""
+    src = owner.source
+    view = ss[K.LIVE_VIEW]
+    if src is None or not src.running or view is None:
+        return
+    sites = src.sites.sites(view.now_s)
+    twitches = view.attributed(sites)
+    tabs = st.tabs(["Events", "Per site", "Rejected", "Signal quality"])
+    with tabs[0]:
+
+        def zoom(t: Twitch) -> tuple[NDArray[np.float64], float, float] | None:
+            seg, s0 = view.segment(t.onset_s - 0.3, t.offset_s + 0.3)
+            if not seg.shape[1]:
+                return None
+            i = view.ch_names.index(t.channel) if t.channel in view.ch_names else 0
+            return seg[i], view.sfreq, s0
+
+        panels.event_table_with_zoom(
+            twitches,
+            key="live",
+            zoom=zoom,
+            missing="That twitch has scrolled out of the live window (see Review).",
+        )
+    with tabs[1]:
+        rec = ss[K.LIVE_RECORDING]  # the buffer copied at most every 5 s (resting RMS)
+        now = time.monotonic()
+        if sites and rec.get("t", -1e9) + 5.0 < now:
+            blocks, _ = src.read_since(src.start_sample())
+            data, first, _gaps = exporting.blocks_to_array(blocks, n_channels=len(src.ch_names))
+            rec.update(t=now, data=data, start_s=first / src.sfreq)
+        panels.site_summary(
+            twitches,
+            sites,
+            recording=rec.get("data"),
+            sfreq=src.sfreq,
+            ch_names=src.ch_names,
+            start_s=rec.get("start_s", 0.0),
+            cache=ss[K.LIVE_SUMMARY],
+        )
+    panels.rejected_and_quality_tabs(
+        tabs[2], tabs[3], view, gaps=src.gaps(), cache=ss[K.LIVE_QUALITY]
+    )
+
+
+live_panel()
+live_tables()

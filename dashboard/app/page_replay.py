@@ -1,0 +1,141 @@
+"""Replay page: a bundled sample recording or an uploaded file, played as if live."""
+
+from __future__ import annotations
+
+import numpy as np
+import streamlit as st
+from numpy.typing import NDArray
+
+from twitchscope.dashboard.app import panels
+from twitchscope.dashboard.app.files import choose_recording, load_choice
+from twitchscope.dashboard.app.state import REFRESH_S, TABLES_REFRESH_S, K
+from twitchscope.dashboard.services.sources import REPLAY_SPEEDS, ReplaySource
+from twitchscope.dashboard.services.stream_view import condition_array, display_mains
+from twitchscope.signal.core.model import Twitch
+
+ss = st.session_state
+st.title("Replay")
+st.caption("Play a recording as if it were live (0.25×–8×), with detection running as it plays.")
+panels.show_message()
+
+path = choose_recording(key="replay")
+if path is not None and str(path) != ss[K.REPLAY_NAME]:
+    recording = load_choice(path)
+    if recording is not None:
+        ss[K.REPLAY] = ReplaySource(recording)
+        ss[K.REPLAY_NAME] = str(path)
+        ss[K.REPLAY_VIEW] = None
+        ss[K.REPLAY_QUALITY] = {}
+        ss[K.REPLAY_SUMMARY] = {}
+        if ss[K.AUTOPLAY]:
+            ss[K.AUTOPLAY] = False
+            ss[K.REPLAY].play()
+
+current: ReplaySource | None = ss[K.REPLAY]
+if current is None:
+    st.info("Choose a sample recording or upload one.")
+    st.stop()
+player: ReplaySource = current
+
+ss[K.ACTIVE_STREAM] = "replay"
+c = st.columns([1, 1, 2, 3])
+# callbacks run before the script, so the buttons show the new state in the same run
+if player.playing:
+    c[0].button("Pause", key="replay_pause", icon=":material/pause:", on_click=player.pause)
+else:
+    c[0].button(
+        "Play",
+        key="replay_play",
+        type="primary",
+        icon=":material/play_arrow:",
+        on_click=player.play,
+    )
+c[1].button(
+    "Restart",
+    key="replay_restart",
+    icon=":material/skip_previous:",
+    on_click=player.seek,
+    args=(0.0,),
+)
+speed = c[2].select_slider(
+    "Speed",
+    options=list(REPLAY_SPEEDS),
+    value=player.speed,
+    key="replay_speed",
+    format_func=lambda s: f"{s:g}×",
+)
+if speed != player.speed:
+    player.set_speed(speed)
+with c[3]:
+    st.slider(
+        "Jump to (s)",
+        0.0,
+        max(0.5, float(round(player.recording.duration_s, 1))),
+        0.0,
+        step=0.5,
+        key="replay_seek_to",
+    )
+    st.button(
+        "Jump",
+        key="replay_seek",
+        on_click=lambda: player.seek(float(ss["replay_seek_to"])),
+    )
+
+with st.expander("Needle sites: label while it plays", expanded=False):
+    panels.site_controls(player.sites, player.now_s(), key="replay_site")
+
+
+@st.fragment(run_every=REFRESH_S if player.playing else None)
+def replay_panel() -> None:
+    """The scrolling view; reruns on its own while playing."""
+    start = int(round(player.now_s() * player.sfreq)) if player.generation else 0
+    view = panels.view_for(
+        player, view_key=K.REPLAY_VIEW, tag_key=K.REPLAY_VIEW_KEY, start_sample=start
+    )
+    panels.stream_panel(
+        player, view, key="replay", title=player.name, show_rejected=ss[K.SHOW_REJECTED]
+    )
+
+
+@st.fragment(run_every=TABLES_REFRESH_S if player.playing else None)
+def replay_tables() -> None:
+    """Events, per-site summary, rejected candidates and quality; refreshed once a second."""
+    view = ss[K.REPLAY_VIEW]
+    if view is None:
+        return
+    sites = player.sites.sites(view.now_s)
+    twitches = view.attributed(sites)
+    tabs = st.tabs(["Events", "Per site", "Rejected", "Signal quality"])
+    with tabs[0]:
+
+        def zoom(t: Twitch) -> tuple[NDArray[np.float64], float, float]:
+            rec = player.recording
+            # condition from 1 s earlier so the causal filter has settled at the twitch
+            a = max(0, int((t.onset_s - 1.3) * rec.sfreq))
+            b = min(rec.n_samples, int((t.offset_s + 0.3) * rec.sfreq))
+            mains = display_mains(view.config, view.mains_hz)
+            seg = condition_array(
+                rec.data[:, a:b], sfreq=rec.sfreq, config=view.config, mains_hz=mains
+            )
+            i = rec.ch_names.index(t.channel) if t.channel in rec.ch_names else 0
+            skip = min(seg.shape[1], int(1.0 * rec.sfreq))
+            return seg[i, skip:], rec.sfreq, (a + skip) / rec.sfreq
+
+        panels.event_table_with_zoom(twitches, key="replay", zoom=zoom)
+    with tabs[1]:
+        rec = player.recording
+        panels.site_summary(
+            twitches,
+            sites,
+            recording=rec.data,
+            sfreq=rec.sfreq,
+            ch_names=rec.ch_names,
+            cache=ss[K.REPLAY_SUMMARY],
+        )
+    panels.rejected_and_quality_tabs(
+        tabs[2], tabs[3], view, gaps=player.gaps(), cache=ss[K.REPLAY_QUALITY]
+    )
+
+
+replay_panel()
+replay_tables()

@@ -1,0 +1,149 @@
+"""Review page: a whole file at once, with a decimated overview, zoom and re-run detection."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from twitchscope.dashboard.app import panels, plots
+from twitchscope.dashboard.app.files import choose_recording, load_choice
+from twitchscope.dashboard.app.state import K, analysed
+from twitchscope.dashboard.services.sources import Recording
+from twitchscope.signal.core.errors import TwitchscopeError
+
+ss = st.session_state
+st.title("Review")
+st.caption(
+    "A whole recording: overview, zoom, events, per-site summary and signal quality. "
+    "Detection re-runs when the settings change."
+)
+panels.show_message()
+
+
+path = choose_recording(key="review")
+if path is not None and str(path) != ss[K.REVIEW_NAME]:
+    rec = load_choice(path)
+    if rec is not None:
+        ss[K.REVIEW] = rec
+        ss[K.REVIEW_NAME] = str(path)
+        ss[K.REVIEW_SELECTED] = None
+
+recording: Recording | None = ss[K.REVIEW]
+if recording is None:
+    st.info("Choose a sample recording or upload one.")
+    st.stop()
+
+try:
+    result = analysed((ss[K.REVIEW_NAME], id(recording)), recording, ss[K.SETTINGS])
+except TwitchscopeError as exc:
+    st.error(f"Detection failed: {exc}", icon=":material/warning:")
+    st.stop()
+
+sites = recording.events.sites
+twitches = list(result.twitches)
+c = st.columns(6)
+c[0].metric("Duration", f"{recording.duration_s:.1f} s")
+c[1].metric("Channels", len(recording.ch_names))
+c[2].metric("Rate", f"{recording.sfreq:g} Hz")
+c[3].metric("Needle sites", len(sites))
+c[4].metric("Twitches", len(twitches))
+c[5].metric("Rejected", len(result.rejected))
+
+show_rej = ss[K.SHOW_REJECTED]
+overview = plots.make_trace_view(
+    result.conditioned,
+    sfreq=recording.sfreq,
+    t0=0.0,
+    ch_names=recording.ch_names,
+    sites=sites,
+    twitches=twitches,
+    rejected=result.rejected if show_rej else (),
+    n_points=2000,
+    title=f"{recording.name}: whole session",
+)
+st.plotly_chart(
+    plots.trace_figure(overview, height_per_channel=55, keep_zoom=True, label_twitches=False),
+    key="review_overview",
+    config={"displayModeBar": False},
+)
+
+st.subheader("Zoom")
+dur = float(recording.duration_s)
+sel = ss[K.REVIEW_SELECTED]
+if sel is not None and sel < len(twitches):
+    t = twitches[sel]
+    default = (max(0.0, t.onset_s - 2.0), min(dur, t.onset_s + 3.0))
+else:
+    default = (0.0, min(dur, 10.0))
+lo, hi = st.slider(
+    "Window (s)", 0.0, dur, default, step=0.1, key=f"review_window_{sel}", format="%.1f"
+)
+if hi - lo < 0.05:
+    hi = min(dur, lo + 0.05)
+a, b = int(lo * recording.sfreq), max(int(lo * recording.sfreq) + 2, int(hi * recording.sfreq))
+zoom = plots.make_trace_view(
+    result.conditioned[:, a:b],
+    sfreq=recording.sfreq,
+    t0=a / recording.sfreq,
+    ch_names=recording.ch_names,
+    sites=sites,
+    twitches=twitches,
+    rejected=result.rejected if show_rej else (),
+    x_range=(lo, hi),
+    n_points=2000,
+    title=f"{recording.name}: {lo:.1f}–{hi:.1f} s",
+)
+ss[K.CURRENT_VIEW] = zoom
+st.plotly_chart(
+    plots.trace_figure(zoom, keep_zoom=True), key="review_zoom", config={"displayModeBar": False}
+)
+
+tabs = st.tabs(["Events", "Per site", "Rejected", "Signal quality"])
+with tabs[0]:
+    cols = st.columns([3, 2])
+    with cols[0]:
+        picked = panels.event_table(twitches, key="review_events", height=320)
+    if picked is not None and picked != sel:
+        ss[K.REVIEW_SELECTED] = picked
+        st.rerun()
+    with cols[1]:
+        if sel is not None and sel < len(twitches):
+            t = twitches[sel]
+            i = recording.ch_names.index(t.channel) if t.channel in recording.ch_names else 0
+            a0 = max(0, int((t.onset_s - 0.3) * recording.sfreq))
+            b0 = min(recording.n_samples, int((t.offset_s + 0.3) * recording.sfreq))
+            st.plotly_chart(
+                plots.twitch_figure(
+                    result.conditioned[i, a0:b0],
+                    sfreq=recording.sfreq,
+                    t0=a0 / recording.sfreq,
+                    twitch=t,
+                ),
+                key="review_twitch",
+                config={"displayModeBar": False},
+            )
+        else:
+            st.caption("Select a row to zoom on that twitch.")
+with tabs[1]:
+    markers = [o for o, _d, desc in recording.events.other if desc.lower() == "insertion"]
+    panels.site_summary(
+        twitches,
+        sites,
+        recording=recording.data,
+        sfreq=recording.sfreq,
+        ch_names=recording.ch_names,
+        insertion_markers_s=markers,
+    )
+    if twitches:
+        st.plotly_chart(plots.habituation_figure(twitches), key="review_habituation")
+with tabs[2]:
+    st.dataframe(panels.rejected_frame(result.rejected), hide_index=True, width="stretch")
+with tabs[3]:
+    n = min(recording.n_samples, int(120 * recording.sfreq))
+    st.caption(f"Computed on the first {n / recording.sfreq:.0f} s.")
+    panels.quality_panel(
+        recording.data[:, :n],
+        sfreq=recording.sfreq,
+        ch_names=recording.ch_names,
+        gaps=[g for g in recording.events.gaps if g.onset_s < n / recording.sfreq],
+        mains=str(int(result.mains_hz)),
+    )

@@ -1,0 +1,486 @@
+"""Building blocks shared by the pages: the stream panel, site labelling, tables, quality.
+
+Everything here runs in the script thread (Streamlit calls are never made from
+another thread). The live/replay panel is the only part that reruns on a timer
+(``st.fragment(run_every=…)``, in the pages).
+"""
+
+from __future__ import annotations
+
+import html
+import math
+import time
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import streamlit as st
+from numpy.typing import NDArray
+
+from twitchscope.dashboard.app import plots
+from twitchscope.dashboard.app.site_catalogue import MUSCLES, SIDES, points_for, site_label
+from twitchscope.dashboard.app.state import K
+from twitchscope.dashboard.services.sources import SiteLog, StreamSource
+from twitchscope.dashboard.services.stream_view import StreamView
+from twitchscope.signal.analysis.quality import SignalQuality, assess_quality
+from twitchscope.signal.analysis.stats import site_rows, summarize_sites
+from twitchscope.signal.core.errors import TwitchscopeError
+from twitchscope.signal.core.model import Gap, NeedleSite, RejectedCandidate, Twitch, site_at
+
+__all__ = [
+    "event_frame",
+    "event_table",
+    "event_table_with_zoom",
+    "site_summary",
+    "quality_panel",
+    "site_controls",
+    "stream_panel",
+    "big_counters",
+    "click_sound",
+    "show_message",
+]
+
+UV = 1e6
+
+
+def show_message() -> None:
+    """Show (once) the one-line message left by the last action."""
+    msg = st.session_state.get(K.MESSAGE, "")
+    if msg:
+        st.error(msg, icon=":material/warning:")
+        st.session_state[K.MESSAGE] = ""
+
+
+# ------------------------------------------------------------------------------ tables
+
+
+def event_frame(twitches: Sequence[Twitch]) -> pd.DataFrame:
+    """One row per twitch in display units (µV, ms)."""
+
+    def r(v: float | None, f: float = 1.0, nd: int = 1) -> float | None:
+        return None if v is None or not math.isfinite(v) else round(v * f, nd)
+
+    rows = [
+        {
+            "onset_s": round(t.onset_s, 3),
+            "site": t.site or "",
+            "channel": t.channel,
+            "peak_uv": r(t.peak_v, UV),
+            "rms_uv": r(t.rms_v, UV),
+            "duration_ms": r(t.duration_s, 1e3, 0),
+            "snr_db": r(t.snr_db),
+            "latency_ms": r(t.latency_s, 1e3, 0),
+        }
+        for t in twitches
+    ]
+    cols = [
+        "onset_s",
+        "site",
+        "channel",
+        "peak_uv",
+        "rms_uv",
+        "duration_ms",
+        "snr_db",
+        "latency_ms",
+    ]
+    return pd.DataFrame(rows, columns=cols)
+
+
+def event_table(twitches: Sequence[Twitch], *, key: str, height: int = 240) -> int | None:
+    """Sortable event table; returns the index (into ``twitches``) of the selected row."""
+    df = event_frame(twitches)
+    event = st.dataframe(
+        df,
+        key=key,
+        hide_index=True,
+        height=height,
+        on_select="rerun",
+        selection_mode="single-row",
+        width="stretch",
+        column_config={
+            "onset_s": st.column_config.NumberColumn("onset (s)", format="%.3f"),
+            "site": st.column_config.TextColumn("site", width="medium"),
+            "peak_uv": st.column_config.NumberColumn("peak (µV)"),
+            "rms_uv": st.column_config.NumberColumn("RMS (µV)"),
+            "duration_ms": st.column_config.NumberColumn("duration (ms)"),
+            "snr_db": st.column_config.NumberColumn("SNR (dB)"),
+            "latency_ms": st.column_config.NumberColumn("latency (ms)"),
+        },
+    )
+    rows = getattr(getattr(event, "selection", None), "rows", None) or []
+    if rows and 0 <= rows[0] < len(twitches):
+        return int(rows[0])
+    return None
+
+
+def event_table_with_zoom(
+    twitches: Sequence[Twitch],
+    *,
+    key: str,
+    zoom: Callable[[Twitch], tuple[NDArray[np.float64], float, float] | None],
+    missing: str = "",
+) -> None:
+    """The event table and, under it, the selected twitch zoomed.
+
+    ``zoom(twitch)`` returns ``(trace_v, sfreq, t0)`` of the twitch's channel around it,
+    or None when those samples are gone (then ``missing`` is shown). Keys:
+    ``<key>_events`` (the table) and ``<key>_pick_zoom`` (the figure).
+    """
+    picked = event_table(twitches, key=f"{key}_events", height=210)
+    slot = st.empty()  # one element whatever it shows: a fixed structure
+    if picked is None:
+        slot.caption("Select a row to zoom on that twitch.")
+        return
+    twitch = twitches[picked]
+    got = zoom(twitch)
+    if got is None:
+        slot.caption(missing)
+        return
+    trace, sfreq, t0 = got
+    slot.plotly_chart(
+        plots.twitch_figure(trace, sfreq=sfreq, t0=t0, twitch=twitch), key=f"{key}_pick_zoom"
+    )
+
+
+def rejected_frame(rejected: Sequence[RejectedCandidate]) -> pd.DataFrame:
+    """One row per rejected candidate, with its reason."""
+    rows = [
+        {
+            "onset_s": round(r.onset_s, 3),
+            "channel": r.channel,
+            "reason": r.reason.value,
+            "peak_uv": None if not math.isfinite(r.peak_v) else round(r.peak_v * UV, 1),
+            "detail": r.detail,
+        }
+        for r in rejected
+    ]
+    return pd.DataFrame(rows, columns=["onset_s", "channel", "reason", "peak_uv", "detail"])
+
+
+def site_summary(
+    twitches: Sequence[Twitch],
+    sites: Sequence[NeedleSite],
+    *,
+    recording: np.ndarray | None = None,
+    sfreq: float | None = None,
+    ch_names: Sequence[str] | None = None,
+    start_s: float = 0.0,
+    insertion_markers_s: Sequence[float] = (),
+    cache: dict[str, Any] | None = None,
+    every_s: float = 2.0,
+) -> None:
+    """The per-site summary table (count, yield, latency, amplitudes, habituation, rest RMS).
+
+    With a ``cache`` (live and replay panels), the summary is recomputed at most every
+    ``every_s`` seconds, or at once when the twitches or sites change in number.
+    """
+    if not sites and not twitches:
+        st.caption("No needle site and no twitch yet.")
+        return
+    now = time.monotonic()
+    tag = (len(twitches), len(sites), sites[-1].duration_s if sites else 0.0)
+    rows = None
+    if (
+        cache is not None
+        and cache.get("tag", ())[:2] == tag[:2]
+        and cache.get("t", -1e9) + every_s > now
+    ):
+        rows = cache.get("rows")
+    if rows is None:
+        try:
+            summ = summarize_sites(
+                twitches,
+                sites,
+                recording=recording,
+                sfreq=sfreq,
+                ch_names=ch_names,
+                start_s=start_s,
+                insertion_markers_s=insertion_markers_s,
+            )
+        except TwitchscopeError as exc:
+            st.warning(f"Per-site summary unavailable: {exc}")
+            return
+        rows = site_rows(summ)
+        if cache is not None:
+            cache.update(t=now, tag=tag, rows=rows)
+    st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch")
+    st.caption(
+        "Insertions: each needle span counts as one unless insertion markers are annotated. "
+        "Habituation: least-squares slope of peak amplitude over the twitch index within the "
+        "site. Resting RMS: 5 s before the first needle-in and 5 s starting 1 s after the last "
+        "needle-out, band-passed, on the site's main channel."
+    )
+
+
+# ------------------------------------------------------------------------------ quality
+
+
+def quality_panel(
+    raw_v: np.ndarray,
+    *,
+    sfreq: float,
+    ch_names: Sequence[str],
+    gaps: Sequence[Gap] = (),
+    mains: str = "auto",
+    cache: dict[str, Any] | None = None,
+    every_s: float = 3.0,
+) -> SignalQuality | None:
+    """Signal-quality figures of ``raw_v`` (recomputed at most every ``every_s`` when cached)."""
+    if raw_v.shape[1] < 3 * sfreq:
+        st.caption("Signal quality: waiting for 3 s of signal…")
+        return None
+    q: SignalQuality | None = None
+    now = time.monotonic()
+    if cache is not None and cache.get("t", -1e9) + every_s > now:
+        q = cache.get("q")
+    if q is None:
+        try:
+            mains_opt: Any = "auto" if mains == "auto" else int(mains)
+            q = assess_quality(raw_v, sfreq=sfreq, ch_names=ch_names, mains=mains_opt, gaps=gaps)
+        except TwitchscopeError as exc:
+            st.warning(f"Signal quality unavailable: {exc}")
+            return None
+        if cache is not None:
+            cache["q"], cache["t"] = q, now
+    c = st.columns(5)
+    c[0].metric("Baseline noise", f"{np.median([ch.noise_rms_v for ch in q.channels]) * UV:.1f} µV")
+    c[1].metric(
+        f"Mains ({q.mains_hz:g} Hz)", f"{max(ch.mains_rms_v for ch in q.channels) * UV:.1f} µV"
+    )
+    hr = q.heart_rate_bpm
+    c[2].metric("ECG", f"yes, {hr:.0f} bpm" if q.ecg_present and hr else "no")
+    c[3].metric("Clipped", f"{100 * max(ch.clipped_fraction for ch in q.channels):.2f} %")
+    c[4].metric("Samples lost", f"{q.n_lost} ({100 * q.lost_fraction:.2f} %)")
+    bw = q.bandwidth
+    st.caption(
+        f"Effective bandwidth: {bw.nyquist_hz:g} Hz (Nyquist at {bw.sfreq:g} Hz); detection band "
+        f"{bw.band_hz[0]:g}–{bw.band_hz[1]:g} Hz."
+    )
+    for w in q.warnings:
+        st.warning(w, icon=":material/warning:")
+    rows = [
+        {
+            "channel": ch.channel,
+            "noise_uv_rms": round(ch.noise_rms_v * UV, 2),
+            "mains_uv_rms": round(ch.mains_rms_v * UV, 2),
+            "clipped_pct": round(100 * ch.clipped_fraction, 3),
+            "ecg": "yes" if ch.ecg.present else "no",
+            "heart_rate_bpm": None
+            if ch.ecg.heart_rate_bpm is None
+            else round(ch.ecg.heart_rate_bpm),
+        }
+        for ch in q.channels
+    ]
+    with st.expander("Per channel"):
+        st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch")
+    return q
+
+
+# ------------------------------------------------------------------------------ needle sites
+
+
+def site_controls(sites: SiteLog, now_s: float, *, key: str) -> None:
+    """Pick or type a site and press "Needle in" / "Needle out" at stream time ``now_s``."""
+    cols = st.columns([1, 3, 2, 3])
+    side = cols[0].selectbox("Side", SIDES, key=f"{key}_side", format_func=lambda s: s or "–")
+    muscle = cols[1].selectbox("Muscle", MUSCLES, key=f"{key}_muscle")
+    point = cols[2].selectbox(
+        "Point / level", points_for(muscle), key=f"{key}_point", format_func=lambda s: s or "–"
+    )
+    typed = cols[3].text_input("…or type a label", key=f"{key}_typed", placeholder="e.g. R QL TrP2")
+    label = typed.strip() or site_label(side, muscle, point)
+    b = st.columns([1, 1, 4])
+    if b[0].button("Needle in", key=f"{key}_in", type="primary", icon=":material/location_on:"):
+        try:
+            sites.needle_in(
+                label,
+                now_s,
+                muscle="" if typed.strip() else muscle,
+                side="" if typed.strip() else side,
+                point_id=(point or None) if not typed.strip() else None,
+            )
+        except TwitchscopeError as exc:
+            st.session_state[K.MESSAGE] = str(exc)
+    if b[1].button("Needle out", key=f"{key}_out", icon=":material/logout:"):
+        if sites.needle_out(now_s) is None:
+            st.session_state[K.MESSAGE] = "The needle is not in: press Needle in first."
+    b[2].caption(
+        f"Next label: **{html.escape(label)}**. Spans start and end at the stream time of the "
+        "press and go into the recording as needle:<label> annotations."
+    )
+
+
+# ------------------------------------------------------------------------------ stream panel
+
+
+def big_counters(n_twitches: int, active: str | None, n_site: int, last: Twitch | None) -> None:
+    """Large counters for teaching mode."""
+    last_txt = "–" if last is None else f"{last.peak_v * UV:.0f} µV"
+    cells = [
+        ("Twitches", str(n_twitches)),
+        ("At this site", str(n_site)),
+        ("Latest", last_txt),
+    ]
+    body = "".join(
+        f'<div class="ts-big"><div class="ts-big-n">{html.escape(v)}</div>'
+        f'<div class="ts-big-l">{html.escape(k)}</div></div>'
+        for k, v in cells
+    )
+    site = html.escape(active) if active else "needle out"
+    st.html(
+        "<style>.ts-row{display:flex;gap:1.2rem;flex-wrap:wrap}"
+        ".ts-big{flex:1;min-width:10rem;background:#f4f7fb;border-radius:.8rem;padding:.8rem 1rem;"
+        "text-align:center}.ts-big-n{font-size:4.2rem;font-weight:700;line-height:1.05;"
+        "color:#1f3b73}.ts-big-l{font-size:1.1rem;color:#555}"
+        ".ts-site{font-size:1.6rem;margin:.4rem 0;color:#1a7f37;font-weight:600}</style>"
+        f'<div class="ts-site">Needle: {site}</div><div class="ts-row">{body}</div>'
+    )
+
+
+def click_sound(n_total: int, *, play: bool) -> None:
+    """A tiny frame that clicks (Web Audio) when it loads with ``play``.
+
+    Always rendered, so the fragment's element structure never changes (a changing
+    structure leaves stale copies behind in fragment reruns); its content changes
+    only with ``n_total``, so it reloads, and clicks, once per new twitch.
+    """
+    script = (
+        """
+        try {
+          const C = window.AudioContext || window.webkitAudioContext;
+          const ctx = new C();
+          const o = ctx.createOscillator(), g = ctx.createGain();
+          o.type = "square"; o.frequency.value = 1200;
+          g.gain.setValueAtTime(0.25, ctx.currentTime);
+          g.gain.exponentialRampToValueAtTime(0.001, ctx.currentTime + 0.03);
+          o.connect(g); g.connect(ctx.destination); o.start(); o.stop(ctx.currentTime + 0.04);
+        } catch (e) {}
+        """
+        if play
+        else ""
+    )
+    # browsers may block audio until the page was clicked; then nothing happens
+    st.iframe(f"<!-- twitch {n_total} --><script>{script}</script>", height=1)
+
+
+def stream_panel(
+    source: StreamSource,
+    view: StreamView,
+    *,
+    key: str,
+    title: str,
+    teaching: bool = False,
+    show_rejected: bool = False,
+) -> None:
+    """Read new blocks with this session's cursor, detect, and draw the scrolling view."""
+    blocks, cursor = source.read_since(view.cursor)
+    view.ingest(blocks, cursor)
+    now = view.now_s
+    sites = source.sites.sites(now)
+    twitches = view.attributed(sites)
+    here = site_at(sites, now)
+    active = source.sites.active or (here.label if here is not None else None)
+    n_site = sum(1 for t in twitches if active and t.site == active)
+    last = twitches[-1] if twitches else None
+    if teaching:
+        big_counters(len(twitches), active, n_site, last)
+        click_sound(len(twitches), play=len(twitches) > st.session_state[K.LIVE_CLICKS])
+        st.session_state[K.LIVE_CLICKS] = len(twitches)
+    else:
+        c = st.columns([1, 1, 1, 2])
+        c[0].metric("Twitches", len(twitches))
+        c[1].metric("At this site", n_site if active else "–")
+        c[2].metric("Stream time", f"{now:.1f} s")
+        c[3].metric("Needle", active or "out")
+    st.caption(source.status())
+    t1 = max(now, view.window_s)
+    x_range = (t1 - view.window_s, t1)
+    data, t0 = view.trace, view.trace_start_s
+    if teaching:
+        cols = st.columns([3, 2])
+        box, zoom_box = cols[0], cols[1]
+    else:
+        box, zoom_box = st.container(), None
+    trace_view = plots.make_trace_view(
+        data,
+        sfreq=view.sfreq,
+        t0=t0,
+        ch_names=view.ch_names,
+        sites=sites,
+        twitches=twitches,
+        rejected=view.rejected if show_rejected else (),
+        x_range=x_range,
+        n_points=800,
+        title=title,
+    )
+    st.session_state[K.CURRENT_VIEW] = trace_view
+    box.plotly_chart(
+        plots.trace_figure(trace_view, height_per_channel=70 if len(view.ch_names) > 4 else 100),
+        key=f"{key}_traces",
+        config={"displayModeBar": False},
+    )
+    if zoom_box is not None:
+        slot = zoom_box.empty()  # one element whatever it shows: a fixed structure
+        seg = np.zeros((0, 0))
+        s0 = 0.0
+        if last is not None:
+            seg, s0 = view.segment(last.onset_s - 0.3, last.offset_s + 0.3)
+        if last is not None and seg.shape[1]:
+            i = view.ch_names.index(last.channel) if last.channel in view.ch_names else 0
+            slot.plotly_chart(
+                plots.twitch_figure(seg[i], sfreq=view.sfreq, t0=s0, twitch=last, height=330),
+                key=f"{key}_latest",
+                config={"displayModeBar": False},
+            )
+        else:
+            slot.info("The latest twitch will appear here, zoomed.")
+
+
+# ------------------------------------------------------------------------------ per-session views
+
+
+def view_for(source: StreamSource, *, view_key: str, tag_key: str, start_sample: int) -> StreamView:
+    """This session's :class:`StreamView` of ``source``, made anew when the source or settings change."""
+    from twitchscope.dashboard.app.state import detector_config
+
+    ss = st.session_state
+    tag = (id(source), ss[K.SETTINGS_VERSION])
+    generation = getattr(source, "generation", 0)
+    view = ss.get(view_key)
+    if view is None or ss.get(tag_key) != tag:
+        view = StreamView(
+            detector_config(),
+            sfreq=source.sfreq,
+            ch_names=source.ch_names,
+            start_sample=start_sample,
+        )
+        view.generation = generation
+        ss[view_key] = view
+        ss[tag_key] = tag
+    elif view.generation != generation:  # the replay was sought: restart detection there
+        view.restart(start_sample)
+        view.generation = generation
+    return view
+
+
+def rejected_and_quality_tabs(
+    rejected_tab: Any,
+    quality_tab: Any,
+    view: StreamView,
+    *,
+    gaps: Sequence[Gap],
+    cache: dict[str, Any],
+) -> None:
+    """Fill the "Rejected" and "Signal quality" tabs of a live or replay view."""
+    with rejected_tab:
+        st.dataframe(rejected_frame(view.rejected), hide_index=True, width="stretch")
+    with quality_tab:
+        quality_panel(
+            view.raw_tail,
+            sfreq=view.sfreq,
+            ch_names=view.ch_names,
+            gaps=gaps,
+            mains=view.config.mains,
+            cache=cache,
+        )

@@ -1,0 +1,194 @@
+"""Every session-state key of the dashboard, initialised in one place, and the shared resources.
+
+Per-session state (``st.session_state``) holds plain objects without threads: the
+applied detector settings, each stream's :class:`StreamView`, the replay player,
+the review recording, what is on screen (for the PNG export). The one thing
+shared by every session of the server process is the :class:`AcquisitionOwner`
+(``st.cache_resource``), which owns the live source and its threads.
+"""
+
+from __future__ import annotations
+
+import atexit
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import streamlit as st
+
+from twitchscope.dashboard.services.review_analysis import Analysis, analyse_recording
+from twitchscope.dashboard.services.sources import (
+    ENV_PROTOCOL,
+    ENV_SOURCE,
+    SIMULATED,
+    AcquisitionOwner,
+    Recording,
+    load_recording,
+)
+from twitchscope.signal.detect.config import DetectorConfig, preset
+
+__all__ = [
+    "REFRESH_S",
+    "TABLES_REFRESH_S",
+    "ENV_SOURCE",
+    "ENV_PROTOCOL",
+    "K",
+    "Settings",
+    "init_state",
+    "acquisition_owner",
+    "cached_recording",
+    "detector_config",
+    "cli_source",
+    "cli_protocol",
+]
+
+
+#: Period of the live/replay panel's reruns, s: a 5 Hz cap, so that the browser reaches
+#: >= 4 updates per second after its own drawing time (bench/bench_dashboard.py).
+REFRESH_S = 0.2
+#: Period of the tables under it (events, per site, quality), s.
+TABLES_REFRESH_S = 1.0
+
+
+class K:
+    """Session-state keys (use these names, never string literals elsewhere)."""
+
+    SETTINGS = "settings"  # Settings applied to every detector of this session
+    SETTINGS_VERSION = "settings_version"  # bumped on apply: views rebuild
+    LIVE_VIEW = "live_view"  # StreamView of the live source, or None
+    LIVE_VIEW_KEY = "live_view_key"  # (id of the source, settings version) it was made for
+    LIVE_CLICKS = "live_clicks"  # twitches already sounded in teaching mode
+    REPLAY = "replay"  # ReplaySource of this session, or None
+    REPLAY_VIEW = "replay_view"  # its StreamView
+    REPLAY_VIEW_KEY = "replay_view_key"
+    REPLAY_NAME = "replay_name"  # file shown in replay
+    REVIEW = "review"  # Recording under review, or None
+    REVIEW_NAME = "review_name"
+    REVIEW_SELECTED = "review_selected"  # index of the twitch zoomed in review
+    SHOW_REJECTED = "show_rejected"  # draw rejected candidates dimmed, with reasons
+    ACTIVE_STREAM = "active_stream"  # "live" or "replay": what teaching/export use
+    CURRENT_VIEW = "current_view"  # TraceView last drawn (PNG export)
+    UPLOADS = "uploads"  # {file name: path} of files uploaded in this session
+    CLI_SOURCE_DONE = "cli_source_done"  # the --source FILE was opened already
+    MESSAGE = "message"  # a one-line error or notice to show once
+    LIVE_QUALITY = "live_quality"  # cached quality figures of the live panel {"t", "q"}
+    REPLAY_QUALITY = "replay_quality"  # same for replay
+    LIVE_SUMMARY = "live_summary"  # cached per-site summary rows of the live panel
+    LIVE_RECORDING = "live_recording"  # the live buffer as an array, refreshed every 5 s
+    REPLAY_SUMMARY = "replay_summary"  # cached per-site summary rows of the replay panel
+    EXPORT_FILE = "export_file"  # (bytes, file name) of the prepared recording export
+    AUTOPLAY = "autoplay"  # play the replay as soon as it is loaded (--source FILE)
+
+
+@dataclass(frozen=True, slots=True)
+class Settings:
+    """The detector settings a user can change (the rest come from the preset)."""
+
+    preset: str = "limb"
+    mains: str = "auto"
+    k_on: float | None = None
+    k_off: float | None = None
+    min_duration_s: float | None = None
+    max_duration_s: float | None = None
+
+    def config(self) -> DetectorConfig:
+        """The detector configuration: the preset with the changed thresholds."""
+        changes: dict[str, Any] = {"mains": self.mains}
+        for name in ("k_on", "k_off", "min_duration_s", "max_duration_s"):
+            value = getattr(self, name)
+            if value is not None:
+                changes[name] = float(value)
+        return preset(self.preset, **changes)
+
+
+_DEFAULTS: dict[str, Any] = {
+    K.SETTINGS: Settings(),
+    K.SETTINGS_VERSION: 0,
+    K.LIVE_VIEW: None,
+    K.LIVE_VIEW_KEY: None,
+    K.LIVE_CLICKS: 0,
+    K.REPLAY: None,
+    K.REPLAY_VIEW: None,
+    K.REPLAY_VIEW_KEY: None,
+    K.REPLAY_NAME: "",
+    K.REVIEW: None,
+    K.REVIEW_NAME: "",
+    K.REVIEW_SELECTED: None,
+    K.SHOW_REJECTED: False,
+    K.ACTIVE_STREAM: "live",
+    K.CURRENT_VIEW: None,
+    K.UPLOADS: {},
+    K.CLI_SOURCE_DONE: False,
+    K.MESSAGE: "",
+    K.LIVE_QUALITY: {},
+    K.REPLAY_QUALITY: {},
+    K.LIVE_SUMMARY: {},
+    K.LIVE_RECORDING: {},
+    K.REPLAY_SUMMARY: {},
+    K.EXPORT_FILE: None,
+    K.AUTOPLAY: False,
+}
+
+
+def init_state() -> None:
+    """Create every missing session-state key with its default (call at the top of app.py)."""
+    ss = st.session_state
+    for key, value in _DEFAULTS.items():
+        if key not in ss:
+            ss[key] = dict(value) if isinstance(value, dict) else value
+
+
+def detector_config() -> DetectorConfig:
+    """The detector configuration of this session."""
+    return st.session_state[K.SETTINGS].config()
+
+
+@st.cache_resource(show_spinner=False)
+def acquisition_owner() -> AcquisitionOwner:
+    """The one acquisition owner of this server process (shared by every session).
+
+    Its live source is stopped explicitly (Stop button), and at the latest when the
+    server process exits, so a real board gets its stop command.
+    """
+    owner = AcquisitionOwner()
+    atexit.register(owner.stop)
+    return owner
+
+
+@st.cache_data(max_entries=4, show_spinner="Reading the recording…")
+def cached_recording(path: str, mtime_ns: int) -> Recording:
+    """A recording file read once per (path, modification time)."""
+    return load_recording(path)
+
+
+def read_cached(path: str | Path) -> Recording:
+    """:func:`cached_recording` keyed by the file's current modification time."""
+    p = Path(path)
+    return cached_recording(str(p), p.stat().st_mtime_ns if p.exists() else 0)
+
+
+@st.cache_resource(max_entries=3, show_spinner="Detecting twitches…")
+def analysed(key: tuple[str, int], _recording: Recording, settings: Settings) -> Analysis:
+    """Detection over a whole recording per (file, settings); arrays are read-only and shared."""
+    return analyse_recording(_recording, settings.config())
+
+
+def cli_source() -> str:
+    """The ``--source`` of ``twitchscope dashboard`` (empty when not started by it)."""
+    return os.environ.get(ENV_SOURCE, "").strip()
+
+
+def cli_protocol() -> str:
+    """The ``--protocol`` of ``twitchscope dashboard`` (default cyton)."""
+    return os.environ.get(ENV_PROTOCOL, "").strip() or "cyton"
+
+
+def cli_source_kind() -> str:
+    """``"live"`` (simulated or a serial port), ``"replay"`` (a file) or ``""``."""
+    src = cli_source()
+    if not src:
+        return ""
+    if src == SIMULATED or src.startswith(("/dev/", "COM", "loop://", "socket://", "spy://")):
+        return "live"
+    return "replay"

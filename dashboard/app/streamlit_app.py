@@ -1,0 +1,87 @@
+"""The twitchscope dashboard: ``streamlit run`` entry point (``twitchscope dashboard``).
+
+A router and a shared frame: page config, session state, the sidebar (status and
+the "show rejected candidates" switch, which persist across pages) and
+``st.navigation`` over the pages. The ``--source`` of ``twitchscope dashboard``
+arrives in the environment: the simulated amplifier or a serial port is started
+once per server process; a file is opened in Replay and played.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import streamlit as st
+
+from twitchscope.dashboard.app.state import (
+    K,
+    acquisition_owner,
+    cli_protocol,
+    cli_source,
+    cli_source_kind,
+    init_state,
+)
+from twitchscope.dashboard.services.sources import LiveSpec
+from twitchscope.signal.core.errors import TwitchscopeError
+
+HERE = Path(__file__).parent
+
+st.set_page_config(page_title="twitchscope", page_icon="⚡", layout="wide")
+init_state()
+ss = st.session_state
+st.html(
+    "<style>.block-container{padding-top:2.2rem;padding-bottom:1rem}h1{padding-top:0.2rem}</style>"
+)
+owner = acquisition_owner()
+
+kind = cli_source_kind()
+if kind == "live" and not owner.autostarted:
+    owner.autostarted = True  # once per process: a stopped source is not restarted behind the user
+    spec = LiveSpec(port=cli_source(), protocol=cli_protocol())
+    try:
+        owner.start(spec)
+    except TwitchscopeError as exc:
+        ss[K.MESSAGE] = str(exc)
+if kind == "replay" and not ss[K.CLI_SOURCE_DONE]:
+    ss[K.CLI_SOURCE_DONE] = True
+    ss[K.AUTOPLAY] = True
+
+pages = {
+    "Session": [
+        st.Page(
+            HERE / "page_live.py", title="Live", icon=":material/sensors:", default=kind != "replay"
+        ),
+        st.Page(
+            HERE / "page_replay.py",
+            title="Replay",
+            icon=":material/replay:",
+            default=kind == "replay",
+        ),
+        st.Page(HERE / "page_review.py", title="Review", icon=":material/search:"),
+        st.Page(HERE / "page_teaching.py", title="Teaching mode", icon=":material/school:"),
+    ],
+    "Tools": [
+        st.Page(HERE / "page_settings.py", title="Settings", icon=":material/tune:"),
+        st.Page(HERE / "page_export.py", title="Export", icon=":material/download:"),
+    ],
+}
+nav = st.navigation(pages)
+
+with st.sidebar:
+    st.markdown("### ⚡ twitchscope")
+    st.caption("Local twitch responses in surface EMG during dry needling.")
+    src = owner.source
+    if src is not None and src.running:
+        st.success(f"Live: {src.name}", icon=":material/sensors:")
+    else:
+        st.caption("Live source: stopped")
+    st.toggle(
+        "Show rejected candidates",
+        key=K.SHOW_REJECTED,
+        help="Dim the candidates the detector did not count, with the reason (pop, ECG, "
+        "sustained, low-frequency artifact, mains): what is not a twitch.",
+    )
+    s = ss[K.SETTINGS]
+    st.caption(f"Detector: {s.preset} preset, mains {s.mains}.")
+
+nav.run()

@@ -1,0 +1,140 @@
+"""``twitchscope dashboard``: the Streamlit dashboard, live, replay and review.
+
+``--source simulated`` (the default) starts the simulated amplifier: a board
+emulated on a pseudo-terminal, read through the real serial path. ``--source
+FILE`` opens a recording in Replay and plays it; ``--source /dev/ttyUSB0`` (with
+``--protocol``) streams a real board. The server binds to 127.0.0.1 unless
+``--host`` says otherwise: the dashboard has no login, so expose it to a network
+only on purpose.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from twitchscope.dashboard.services.sources import ENV_PROTOCOL, ENV_SOURCE, SIMULATED, protocols
+from twitchscope.signal.core.errors import ConfigError, FileFormatError
+
+__all__ = ["register", "run", "build_command", "classify_source", "APP"]
+
+#: The Streamlit script.
+APP = Path(__file__).parents[1] / "app" / "streamlit_app.py"
+_PORT_PREFIXES = ("/dev/", "COM", "loop://", "socket://", "spy://", "rfc2217://")
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    """Add the ``dashboard`` subcommand."""
+    p = subparsers.add_parser(
+        "dashboard",
+        help="open the dashboard (live, replay, review)",
+        description=__doc__.split("\n\n")[1].replace("``", "") if __doc__ else None,
+    )
+    p.add_argument("--port", type=int, default=8501, help="TCP port (default 8501)")
+    p.add_argument(
+        "--host", default="127.0.0.1", help="address to bind (default 127.0.0.1: this machine only)"
+    )
+    p.add_argument(
+        "--source",
+        default=SIMULATED,
+        metavar="simulated|FILE|SERIAL_PORT",
+        help="what to show first (default: the simulated amplifier)",
+    )
+    p.add_argument(
+        "--protocol",
+        default="cyton",
+        help="board protocol for a serial port or the simulated amplifier (default cyton)",
+    )
+    p.add_argument(
+        "--open-browser", action="store_true", help="open a browser tab on the dashboard"
+    )
+    p.set_defaults(func=run)
+
+
+def classify_source(source: str) -> tuple[str, str]:
+    """Return ``(kind, value)``: ``("simulated", …)``, ``("serial", port)`` or ``("file", path)``.
+
+    Raises
+    ------
+    FileFormatError
+        A path that is neither a serial port nor an existing file.
+    """
+    source = source.strip()
+    if source.lower() == SIMULATED:
+        return "simulated", SIMULATED
+    if source.startswith(_PORT_PREFIXES):
+        return "serial", source
+    path = Path(source).expanduser()
+    if path.is_file():
+        return "file", str(path.resolve())
+    raise FileFormatError(
+        f"--source {source!r} is not an existing file; expected 'simulated', a recording file "
+        "or a serial port (/dev/ttyUSB0, COM3, loop://…)."
+    )
+
+
+def build_command(*, port: int, host: str, open_browser: bool = False) -> list[str]:
+    """The ``streamlit run`` command line."""
+    if isinstance(port, bool) or not 1 <= int(port) <= 65535:
+        raise ConfigError(f"--port must be a TCP port 1-65535, got {port!r}.")
+    if not host.strip():
+        raise ConfigError("--host must be an address such as 127.0.0.1, got an empty string.")
+    return [
+        sys.executable,
+        "-m",
+        "streamlit",
+        "run",
+        str(APP),
+        "--server.port",
+        str(int(port)),
+        "--server.address",
+        host,
+        "--server.headless",
+        "false" if open_browser else "true",
+        "--server.maxUploadSize",
+        "200",
+        "--server.fileWatcherType",
+        "none",
+        "--browser.gatherUsageStats",
+        "false",
+        "--theme.base",
+        "light",
+        "--client.toolbarMode",
+        "viewer",
+    ]
+
+
+def run(args: argparse.Namespace) -> int:
+    """Start the Streamlit server and wait for it (Ctrl-C stops it)."""
+    kind, value = classify_source(args.source)
+    if args.protocol not in protocols():
+        raise ConfigError(
+            f"--protocol must be one of {', '.join(protocols())}, got {args.protocol!r}."
+        )
+    cmd = build_command(port=args.port, host=args.host, open_browser=args.open_browser)
+    env = dict(os.environ)
+    env[ENV_SOURCE] = value
+    env[ENV_PROTOCOL] = args.protocol
+    where = "the simulated amplifier" if kind == "simulated" else value
+    print(
+        f"twitchscope dashboard on http://{args.host}:{args.port}/ ({where}); Ctrl-C stops it.",
+        flush=True,
+    )
+    if os.name == "posix":
+        # Become the server: a signal sent to this process (Ctrl-C, SIGTERM from a
+        # supervisor or a test) reaches Streamlit itself, and no orphan is left behind.
+        os.execve(cmd[0], cmd, env)
+    proc = subprocess.Popen(cmd, env=env)
+    try:
+        return proc.wait()
+    except KeyboardInterrupt:
+        proc.terminate()
+        try:
+            proc.wait(10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(10)
+        raise

@@ -1,0 +1,142 @@
+"""``twitchscope detect INPUT``: flag local twitch responses in a recording.
+
+The recording is streamed through the detector in blocks (peak memory does not grow
+with its length), exactly as live data would be. Writes one row per twitch
+(``--out EVENTS.csv`` or ``.json``), optionally the rejected candidates with their
+reason codes (``--rejected``) and the recording with ``LTR`` annotations
+(``--annotate OUT.fif`` or ``.edf``). Without ``--out`` the twitches are printed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+from collections import Counter
+from dataclasses import replace
+from pathlib import Path
+
+from twitchscope.dashboard.cli.info import add_read_options
+from twitchscope.dashboard.cli.options import add_detector_options, detector_config
+from twitchscope.signal.core.annotations import recording_events, set_recording_events
+from twitchscope.signal.core.errors import FileFormatError
+from twitchscope.signal.core.model import RejectedCandidate, Twitch
+from twitchscope.signal.detect.detector import (
+    DetectionOutput,
+    detect_step,
+    flush,
+    init_detector_state,
+)
+from twitchscope.signal.io.events import write_events, write_rejected
+from twitchscope.signal.io.readers import iter_blocks, read_recording
+from twitchscope.signal.io.writers import write_recording
+
+__all__ = ["register", "run", "BLOCK_S"]
+
+log = logging.getLogger(__name__)
+
+#: Seconds of signal read and processed at a time.
+BLOCK_S = 5.0
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    """Add the ``detect`` subcommand."""
+    p = subparsers.add_parser(
+        "detect",
+        help="flag local twitch responses in a recording",
+        description="Detect local twitch responses (LTRs) in a recording, streaming it in "
+        "blocks; write one row per twitch and, on request, the rejected candidates and an "
+        "annotated copy of the recording.",
+    )
+    p.add_argument("input", type=Path, help="recording (.edf .bdf .fif .fif.gz .csv .tsv .txt)")
+    p.add_argument(
+        "--out", type=Path, default=None, metavar="EVENTS", help="events file (.csv or .json)"
+    )
+    add_detector_options(p)
+    p.add_argument(
+        "--rejected",
+        type=Path,
+        default=None,
+        metavar="REJECTED",
+        help="write the rejected candidates and their reasons (.csv or .json)",
+    )
+    p.add_argument(
+        "--annotate",
+        type=Path,
+        default=None,
+        metavar="OUT",
+        help="write the recording with LTR annotations (.fif or .edf)",
+    )
+    p.add_argument("--overwrite", action="store_true", help="replace an existing --annotate file")
+    add_read_options(p)
+    p.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    """Run the detector on ``args.input``; returns the exit status."""
+    for out in (args.out, args.rejected):
+        if out is not None and out.suffix.lower() not in (".csv", ".json"):
+            raise FileFormatError(
+                f"{out.name}: events are written as .csv or .json, got {out.suffix!r}."
+            )
+    if args.annotate is not None and not args.annotate.name.lower().endswith(
+        (".fif", ".fif.gz", ".edf")
+    ):
+        raise FileFormatError(
+            f"{args.annotate.name}: --annotate writes .fif or .edf, got {args.annotate.suffix!r}."
+        )
+    config = detector_config(args)
+    assert config is not None  # detection is not optional here
+    raw = read_recording(args.input, sfreq=args.sfreq, board=args.board, preload=False)
+    sites = recording_events(raw).sites
+    sfreq = float(raw.info["sfreq"])
+    twitches: list[Twitch] = []
+    rejected: list[RejectedCandidate] = []
+    state = None
+    block_samples = max(1, int(round(BLOCK_S * sfreq)))
+    for block in iter_blocks(raw, block_samples=block_samples):
+        if state is None:
+            state = init_detector_state(config, sfreq=sfreq, ch_names=block.ch_names, sites=sites)
+        out, state = detect_step(config, block, state)
+        _collect(out, twitches, rejected)
+    if state is None:
+        raise FileFormatError(f"{args.input.name}: no EMG samples to analyse.")
+    out, state = flush(config, state)
+    _collect(out, twitches, rejected)
+    if args.out is not None:
+        write_events(args.out, twitches)
+    else:
+        _print_twitches(twitches)
+    if args.rejected is not None:
+        write_rejected(args.rejected, rejected)
+    if args.annotate is not None:
+        full = read_recording(args.input, sfreq=args.sfreq, board=args.board, preload=True)
+        events = recording_events(full)
+        set_recording_events(full, replace(events, twitches=tuple(twitches)))
+        write_recording(full, args.annotate, overwrite=args.overwrite)
+    reasons = Counter(r.reason.value for r in rejected)
+    low, high = state.bandwidth_hz or (0.0, 0.0)
+    summary = (
+        f"{args.input.name}: {len(twitches)} twitches, {len(rejected)} rejected"
+        + (f" ({', '.join(f'{k} {v}' for k, v in sorted(reasons.items()))})" if reasons else "")
+        + f"; mains {state.mains_hz:g} Hz, band {low:g}-{high:g} Hz at {sfreq:g} Hz"
+    )
+    if sfreq < config.low_rate_sfreq:
+        summary += " (detection only: reduced bandwidth, no spectral metrics)"
+    print(summary)
+    return 0
+
+
+def _collect(
+    out: DetectionOutput, twitches: list[Twitch], rejected: list[RejectedCandidate]
+) -> None:
+    twitches.extend(out.twitches)
+    rejected.extend(out.rejected)
+
+
+def _print_twitches(twitches: list[Twitch]) -> None:
+    print("onset_s  duration_ms  channel  peak_uv  snr_db  site")
+    for t in twitches:
+        print(
+            f"{t.onset_s:8.3f}  {t.duration_s * 1000:11.1f}  {t.channel}  {t.peak_v * 1e6:7.1f}  "
+            f"{t.snr_db:6.1f}  {t.site or ''}"
+        )

@@ -1,0 +1,104 @@
+"""``twitchscope info FILE``: what a recording holds.
+
+Prints the start date (when known), the channels (name, type), the sampling rate,
+the duration and number of samples, the needle sites (label, onset, duration), the
+annotations counted by description and the acquisition gaps (``BAD_ACQ_SKIP``:
+count and seconds lost).
+"""
+
+from __future__ import annotations
+
+import argparse
+from collections import Counter
+from pathlib import Path
+
+import mne
+
+from twitchscope.signal.core.annotations import relative_onsets
+from twitchscope.signal.core.model import GAP_DESCRIPTION, SITE_PREFIX
+from twitchscope.signal.io.readers import BRAINFLOW_BOARDS, detect_format, read_recording
+
+__all__ = ["register", "run", "describe"]
+
+_FORMAT_NAMES = {
+    "edf": "EDF/EDF+",
+    "bdf": "BDF/BDF+",
+    "fif": "FIF",
+    "csv": "CSV",
+    "openbci": "OpenBCI GUI text",
+    "brainflow": "BrainFlow text",
+    "xdf": "XDF (Lab Streaming Layer)",
+}
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    """Add the ``info`` subcommand."""
+    p = subparsers.add_parser(
+        "info",
+        help="show channels, rate, duration, needle sites and annotations of a recording",
+        description="Show what a recording holds: channels, sfreq, duration, needle sites, "
+        "annotation counts and acquisition gaps.",
+    )
+    p.add_argument("file", type=Path, help="recording (.edf .bdf .fif .fif.gz .csv .tsv .txt)")
+    add_read_options(p)
+    p.set_defaults(func=run)
+
+
+def add_read_options(p: argparse.ArgumentParser) -> None:
+    """The options every command that reads a recording shares (``--sfreq``, ``--board``)."""
+    p.add_argument(
+        "--sfreq",
+        type=float,
+        default=None,
+        metavar="HZ",
+        help="sampling rate, for a CSV without time_s (or to override an OpenBCI/BrainFlow rate)",
+    )
+    p.add_argument(
+        "--board",
+        default=None,
+        choices=sorted(BRAINFLOW_BOARDS),
+        help="BrainFlow board that wrote a BrainFlow text file (default: detect)",
+    )
+
+
+def run(args: argparse.Namespace) -> int:
+    """Print the description of ``args.file``; returns the exit status."""
+    raw = read_recording(args.file, sfreq=args.sfreq, board=args.board, preload=False)
+    print(describe(raw, title=f"{args.file} ({_FORMAT_NAMES[detect_format(args.file)]})"))
+    return 0
+
+
+def describe(raw: mne.io.BaseRaw, *, title: str) -> str:
+    """The text ``info`` prints for ``raw``."""
+    sfreq = float(raw.info["sfreq"])
+    lines = [
+        f"file:      {title}",
+        f"sfreq:     {sfreq:g} Hz",
+        f"duration:  {raw.n_times / sfreq:.3f} s",
+        f"samples:   {raw.n_times}",
+        f"channels:  {len(raw.ch_names)}",
+    ]
+    if raw.info["meas_date"] is not None:
+        lines.insert(1, f"start:     {raw.info['meas_date'].isoformat()}")
+    width = max(len(n) for n in raw.ch_names)
+    for name, ch_type in zip(raw.ch_names, raw.get_channel_types(), strict=True):
+        lines.append(f"  {name:<{width}}  {ch_type}")
+    ann = raw.annotations
+    onsets = relative_onsets(ann, float(raw.first_time))
+    sites = [
+        (str(d)[len(SITE_PREFIX) :], o, float(du))
+        for d, o, du in zip(ann.description, onsets, ann.duration, strict=True)
+        if str(d).lower().startswith(SITE_PREFIX)
+    ]
+    lines.append(f"needle sites: {len(sites)}")
+    for label, onset, duration in sites:
+        lines.append(f"  {label}  onset {onset:.3f} s  duration {duration:.3f} s")
+    counts = Counter(str(d) for d in ann.description)
+    lines.append(f"annotations: {len(ann)}")
+    for desc, n in sorted(counts.items()):
+        lines.append(f"  {desc}: {n}")
+    gap_s = float(
+        sum(du for d, du in zip(ann.description, ann.duration, strict=True) if d == GAP_DESCRIPTION)
+    )
+    lines.append(f"gaps ({GAP_DESCRIPTION}): {counts.get(GAP_DESCRIPTION, 0)}, {gap_s:.3f} s lost")
+    return "\n".join(lines)

@@ -1,0 +1,100 @@
+"""Command-line options shared by several subcommands."""
+
+from __future__ import annotations
+
+import argparse
+from dataclasses import fields
+
+from twitchscope.signal.core.errors import ConfigError
+from twitchscope.signal.detect.config import ENVELOPE_METHODS, PRESETS, DetectorConfig, preset
+
+__all__ = ["add_detector_options", "detector_config", "parse_settings"]
+
+
+def add_detector_options(p: argparse.ArgumentParser, *, optional: bool = False) -> None:
+    """Add ``--preset``, ``--mains``, ``--envelope`` and ``--set`` (and ``--no-detect``
+    when detection is optional)."""
+    p.add_argument(
+        "--mains",
+        default="auto",
+        choices=("50", "60", "auto"),
+        help="mains frequency to notch (default: estimate from the first 2 s)",
+    )
+    p.add_argument(
+        "--preset",
+        default="limb",
+        choices=sorted(PRESETS),
+        help="limb (20 Hz high-pass) or trunk (30 Hz 4th-order high-pass, ECG-prone muscles)",
+    )
+    p.add_argument(
+        "--envelope",
+        choices=ENVELOPE_METHODS,
+        default=None,
+        help="envelope: rms (the default), tkeo, or auto (TKEO at >= 1 kHz, RMS below)",
+    )
+    p.add_argument(
+        "--set",
+        dest="settings",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="set any detector parameter (see twitchscope.signal.detect.config.DetectorConfig), "
+        "e.g. --set k_on=5 --set min_duration_s=0.03; repeatable",
+    )
+    if optional:
+        p.add_argument(
+            "--no-detect",
+            action="store_true",
+            help="do not run the twitch detector over the recording when it is written",
+        )
+
+
+def parse_settings(items: list[str]) -> dict[str, float | int | str]:
+    """Turn ``["k_on=5", ...]`` into detector parameters typed as ``DetectorConfig`` declares.
+
+    Raises
+    ------
+    ConfigError
+        One line naming the item and what was expected.
+    """
+    types = {f.name: f.type for f in fields(DetectorConfig)}
+    out: dict[str, float | int | str] = {}
+    for item in items:
+        name, sep, text = item.partition("=")
+        name, text = name.strip(), text.strip()
+        if not sep or not name or not text:
+            raise ConfigError(f"--set {item!r}: expected NAME=VALUE, e.g. --set k_on=5.")
+        kind = types.get(name)
+        if kind is None:
+            raise ConfigError(
+                f"--set {name}: unknown detector parameter; expected one of "
+                f"{', '.join(sorted(types))}."
+            )
+        try:
+            if kind in ("int", int):
+                out[name] = int(text)
+            elif kind in ("float", float):
+                out[name] = float(text)
+            else:
+                out[name] = text
+        except ValueError:
+            what = "an integer" if kind in ("int", int) else "a number"
+            raise ConfigError(f"--set {name}={text}: expected {what}.") from None
+    return out
+
+
+def detector_config(args: argparse.Namespace) -> DetectorConfig | None:
+    """The detector configuration the options ask for (None with ``--no-detect``).
+
+    Raises
+    ------
+    ConfigError
+        A ``--set`` that names no parameter or gives a value the parameter refuses.
+    """
+    if getattr(args, "no_detect", False):
+        return None
+    changes: dict[str, float | int | str] = {"mains": args.mains}
+    if getattr(args, "envelope", None):
+        changes["envelope_method"] = args.envelope
+    changes.update(parse_settings(getattr(args, "settings", []) or []))
+    return preset(args.preset, **changes)

@@ -1,0 +1,78 @@
+"""``twitchscope report INPUT``: a session report to attach to a study record.
+
+Runs the detector over the recording (as ``twitchscope detect`` does), then writes
+the report (see :mod:`twitchscope.signal.report.session_report`): recording metadata in ISEK terms,
+signal quality, the per-site table, figures and the detector configuration.
+
+``--out`` picks the format by extension (``.html`` self-contained, or ``.pdf``).
+Without ``--out`` the report is written to the **current directory** as
+``<input stem>.report.html`` (the input's folder may be read-only, e.g. a shared
+data drive). An existing report is replaced only with ``--overwrite``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+from pathlib import Path
+
+from twitchscope.dashboard.cli.info import add_read_options
+from twitchscope.dashboard.cli.options import add_detector_options, detector_config
+from twitchscope.signal.analysis.session import analyse_recording
+from twitchscope.signal.core.errors import FileFormatError
+from twitchscope.signal.report.session_report import write_report
+
+__all__ = ["register", "run", "default_output"]
+
+log = logging.getLogger(__name__)
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    """Add the ``report`` subcommand."""
+    p = subparsers.add_parser(
+        "report",
+        help="write a session report (HTML or PDF)",
+        description="Detect twitches in a recording and write a session report: metadata in "
+        "ISEK reporting terms, signal quality, per-site table, figures, detector "
+        "configuration. Default output: <input stem>.report.html in the current directory.",
+    )
+    p.add_argument("input", type=Path, help="recording (.edf .bdf .fif .fif.gz .csv .tsv .txt)")
+    p.add_argument(
+        "--out",
+        type=Path,
+        default=None,
+        metavar="REPORT",
+        help="report file, .html or .pdf (default: ./<input stem>.report.html)",
+    )
+    p.add_argument("--overwrite", action="store_true", help="replace an existing report")
+    add_detector_options(p)
+    add_read_options(p)
+    p.set_defaults(func=run)
+
+
+def default_output(input_path: Path) -> Path:
+    """``<stem>.report.html`` in the current directory (``.fif.gz`` counts as one suffix)."""
+    name = input_path.name
+    stem = name[: -len(".fif.gz")] if name.lower().endswith(".fif.gz") else input_path.stem
+    return Path.cwd() / f"{stem}.report.html"
+
+
+def run(args: argparse.Namespace) -> int:
+    """Analyse ``args.input`` and write its report; returns the exit status."""
+    out = args.out if args.out is not None else default_output(args.input)
+    if out.suffix.lower() not in (".html", ".htm", ".pdf"):
+        raise FileFormatError(
+            f"{out.name}: a report is written as .html or .pdf, got {out.suffix!r}."
+        )
+    if out.exists() and not args.overwrite:
+        raise FileFormatError(f"{out} exists; pass --overwrite to replace it.")
+    config = detector_config(args)
+    assert config is not None  # detection is not optional here
+    analysis = analyse_recording(args.input, config=config, sfreq=args.sfreq, board=args.board)
+    write_report(analysis, out)
+    n_sites = len(analysis.events.sites)
+    print(
+        f"{args.input.name}: {len(analysis.detection.twitches)} twitches at {n_sites} needle "
+        f"site{'s' if n_sites != 1 else ''}; report written to {out}"
+    )
+    return 0

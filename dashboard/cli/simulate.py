@@ -1,0 +1,180 @@
+"""``twitchscope simulate``: a simulated amplifier on a pseudo-terminal, for work without hardware.
+
+It opens a pty that behaves like the real board of the chosen protocol (its
+handshake, its packet format, its rate) and streams simulated surface EMG from
+:mod:`twitchscope.signal.simulate` (baseline, mains, ECG where the scenario has it,
+local twitch responses during needle sites, the odd confounder). Any program,
+``twitchscope record`` included, opens the printed path as if it were the board.
+With ``--link PATH`` the path is a stable symlink.
+
+Optional faults show how the rest of the chain copes: ``--drop-every S`` leaves
+out a few packets every S seconds, ``--corrupt-every S`` breaks a few packets'
+framing, ``--unplug-every S`` pulls the cable for half a second (needs ``--link``,
+where the board comes back).
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import threading
+import time
+from typing import Any
+
+import numpy as np
+from numpy.typing import NDArray
+
+from twitchscope.acquisition.emulation.devices import (
+    EMULATED_PROTOCOLS,
+    make_personality,
+    reader_options,
+)
+from twitchscope.acquisition.emulation.pty_board import Emulator
+from twitchscope.signal.core.checks import check_positive
+from twitchscope.signal.core.errors import ConfigError
+from twitchscope.signal.simulate import PRESETS, SimConfig, init_sim_state, preset, sim_step
+
+__all__ = ["register", "run", "SimulatedSource"]
+
+log = logging.getLogger(__name__)
+
+#: the scenario each protocol gets unless --preset says otherwise
+DEFAULT_PRESET = {"cyton": "cyton"}
+
+
+class SimulatedSource:
+    """``source(n)`` for the emulator: the next ``n`` samples of an endless simulation.
+
+    Parameters
+    ----------
+    config : SimConfig
+        The scenario (its ``sfreq`` and channels must match the emulated board).
+    seed : int
+        Random seed of the simulation.
+    """
+
+    def __init__(self, config: SimConfig, *, seed: int) -> None:
+        self.config = config
+        self.state = init_sim_state(config, seed=seed)
+        self.n_samples = 0
+
+    def __call__(self, n: int) -> NDArray[np.float64]:
+        block, self.state = sim_step(self.config, n, self.state)
+        self.n_samples += n
+        return block.data
+
+
+def register(subparsers: Any) -> None:
+    """Add the ``simulate`` subcommand."""
+    p = subparsers.add_parser(
+        "simulate",
+        help="a simulated amplifier on a pseudo-terminal (no hardware needed)",
+        description=(
+            "Open a pseudo-terminal that behaves like the board of the chosen protocol "
+            "(handshake, packet format, rate) and stream simulated surface EMG with local "
+            "twitch responses through it. Any program, twitchscope record included, opens "
+            "the printed path as if it were the board."
+        ),
+    )
+    p.add_argument("--protocol", required=True, choices=EMULATED_PROTOCOLS, help="board to play")
+    p.add_argument("--link", help="make this path a symlink to the pty (stable across --unplug)")
+    p.add_argument("--seed", type=int, default=0, help="random seed of the simulation (default 0)")
+    p.add_argument(
+        "--duration", type=float, help="stop after this many seconds (default: until Ctrl-C)"
+    )
+    p.add_argument(
+        "--preset",
+        choices=PRESETS,
+        help="scenario of twitchscope.signal.simulate (default: cyton for cyton, else limb)",
+    )
+    p.add_argument(
+        "--channels",
+        type=int,
+        help="channels (cyton 8 or 16, openeeg 1-6, spiker 1-6, ascii any; chords: see --board)",
+    )
+    p.add_argument("--board", help="chords only: the WHORU name of the board (default UNO-R4)")
+    p.add_argument("--drop-every", type=float, metavar="S", help="drop 3 packets every S seconds")
+    p.add_argument(
+        "--corrupt-every", type=float, metavar="S", help="corrupt 2 packets every S seconds"
+    )
+    p.add_argument(
+        "--unplug-every", type=float, metavar="S", help="disconnect for 0.5 s every S seconds"
+    )
+    p.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    """Play the board until ``--duration`` or Ctrl-C; print where it is."""
+    for name in ("duration", "drop_every", "corrupt_every", "unplug_every"):
+        if getattr(args, name) is not None:
+            check_positive(f"--{name.replace('_', '-')}", getattr(args, name))
+    if args.unplug_every is not None and not args.link:
+        raise ConfigError("--unplug-every needs --link PATH, where the board reappears.")
+    options: dict[str, Any] = {}
+    if args.board is not None:
+        if args.protocol != "chords":
+            raise ConfigError(f"--board is for the chords protocol, not {args.protocol!r}.")
+        options["board"] = args.board
+    if args.protocol == "spiker" and args.channels is not None:
+        options["power_up_channels"] = args.channels  # no rate change when the host asks c:N;
+    board = make_personality(args.protocol, n_channels=args.channels, **options)
+    name = args.preset or DEFAULT_PRESET.get(args.protocol, "limb")
+    config = preset(name, sfreq=board.sfreq, n_channels=board.n_channels)
+    source = SimulatedSource(config, seed=args.seed)
+    stop = threading.Event()
+    with Emulator(board, source, link=args.link) as emu:
+        opts = ", ".join(f"{k}={v!r}" for k, v in reader_options(board).items())
+        print(f"{emu.path}", flush=True)
+        print(
+            f"twitchscope simulate: {args.protocol} board ({board.n_channels} ch at "
+            f"{board.sfreq:g} Hz, scenario {name!r}, seed {args.seed}) on {emu.path}; "
+            f"reader options: {opts}. Ctrl-C to stop.",
+            flush=True,
+        )
+        try:
+            _play(emu, args, stop)
+        except KeyboardInterrupt:
+            pass
+        n_sent, n_overflow = emu.n_sent, emu.n_overflow
+    print(
+        f"twitchscope simulate: sent {n_sent} samples ({n_sent / board.sfreq:.1f} s); "
+        f"{n_overflow} not read in time and dropped; "
+        f"{len(emu.dropped)} dropped and {len(emu.corrupted)} corrupted on purpose.",
+        flush=True,
+    )
+    return 0
+
+
+def _play(emu: Emulator, args: argparse.Namespace, stop: threading.Event) -> None:
+    """Wait for the duration, injecting the periodic faults asked for."""
+    t0 = time.monotonic()
+    end = None if args.duration is None else t0 + args.duration
+    schedule = {
+        "drop": args.drop_every,
+        "corrupt": args.corrupt_every,
+        "unplug": args.unplug_every,
+    }
+    due = {k: t0 + v for k, v in schedule.items() if v is not None}
+    replug_at: float | None = None
+    while True:
+        now = time.monotonic()
+        if end is not None and now >= end:
+            return
+        if replug_at is not None and now >= replug_at:
+            emu.reconnect()
+            log.info("simulated board plugged back in")
+            replug_at = None
+        for kind, when in list(due.items()):
+            if now < when:
+                continue
+            due[kind] = when + schedule[kind]
+            if kind == "drop":
+                emu.drop_packets(3)
+            elif kind == "corrupt":
+                emu.corrupt_packets(2)
+            elif replug_at is None:
+                emu.disconnect()
+                log.info("simulated board unplugged")
+                replug_at = now + 0.5
+        wake = [w for w in (*due.values(), replug_at, end) if w is not None]
+        stop.wait(max(0.0, min(wake) - time.monotonic()) if wake else None)

@@ -1,0 +1,62 @@
+"""Whole-file analysis for the review page (no Streamlit): detection and conditioned traces."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from numpy.typing import NDArray
+
+from twitchscope.dashboard.services.sources import Recording
+from twitchscope.dashboard.services.stream_view import condition_array, display_mains
+from twitchscope.signal.core.model import RejectedCandidate, Twitch
+from twitchscope.signal.detect.config import DetectorConfig
+from twitchscope.signal.detect.detector import array_blocks, detect_stream
+
+__all__ = ["Analysis", "analyse_recording"]
+
+_CHUNK_S = 10.0
+
+
+@dataclass(frozen=True, eq=False, slots=True)
+class Analysis:
+    """Detection over a whole recording and its conditioned traces.
+
+    Parameters
+    ----------
+    twitches : tuple of Twitch
+        Accepted twitches, attributed to the recording's needle sites.
+    rejected : tuple of RejectedCandidate
+        Candidates the detector did not count, with reasons.
+    mains_hz : float
+        Mains frequency the detector used.
+    conditioned : array, shape (n_channels, n_samples)
+        The recording filtered as the detector sees it, volts (read-only).
+    """
+
+    twitches: tuple[Twitch, ...]
+    rejected: tuple[RejectedCandidate, ...]
+    mains_hz: float
+    conditioned: NDArray[np.float64]
+
+
+def analyse_recording(recording: Recording, config: DetectorConfig) -> Analysis:
+    """Run the streaming detector over the whole recording, in chunks, and condition it."""
+    sfreq, names = recording.sfreq, recording.ch_names
+    chunk = max(1, int(round(_CHUNK_S * sfreq)))
+    twitches, rejected, state = detect_stream(
+        config,
+        array_blocks(recording.data, sfreq=sfreq, ch_names=names, chunk=chunk),
+        sfreq=sfreq,
+        ch_names=names,
+        sites=recording.events.sites,
+    )
+    mains = display_mains(config, state.mains_hz)
+    conditioned = condition_array(recording.data, sfreq=sfreq, config=config, mains_hz=mains)
+    conditioned.setflags(write=False)
+    return Analysis(
+        twitches=tuple(twitches),  # attributed to the sites by the detector
+        rejected=tuple(rejected),
+        mains_hz=mains,
+        conditioned=conditioned,
+    )

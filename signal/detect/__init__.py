@@ -1,0 +1,1 @@
+"""The streaming twitch detector: conditioning filters, envelope, candidates, classification, the run loop."""

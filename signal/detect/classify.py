@@ -1,0 +1,190 @@
+"""Classification of candidate bursts: a twitch, or rejected with a reason code.
+
+Rules (lit §2 confounder table; thresholds in :class:`DetectorConfig`):
+
+``sustained``
+    longer than ``max_duration_s`` (LTR accept window 20-500 ms) or a slow ramp
+    (onset-to-peak rise longer than ``max_rise_s``): guarding or voluntary contraction.
+``pop``
+    a spike (crest factor of the conditioned burst at least ``pop_crest_min``), or a
+    low-frequency dominated candidate whose 1-20 Hz band changes abruptly (largest 2 ms
+    change at least ``pop_step_ratio`` of its excursion): a step, as an electrode pop.
+``low_freq_artifact``
+    excess power 1-20 Hz over excess power in the EMG band above ``lf_ratio_max``:
+    motion, needle handling, cable sway.
+``ecg``
+    a short candidate (< ``ecg_max_duration_s``) with QRS-like low-frequency content
+    (``lf_ratio >= ecg_lf_min``; the QRS has most energy below 30-40 Hz) that continues a regular train of short
+    candidates (RR 0.4-1.5 s, ``ecg_min_beats`` beats, RR within ``ecg_rr_tolerance``): QRS
+    complexes leaking through the high-pass on trunk and shoulder muscles. Also a longer
+    candidate whose low band is dominated (not spike-like) and that holds the beat the
+    regular train expects next: a QRS inside a longer burst, not a pop or motion.
+``mains``
+    a candidate whose conditioned signal has a mains line standing far out of the
+    neighbouring spectrum (``mains_line_ratio_min``) and whose line power explains a
+    part of the burst's excess power (``mains_share_min``): the residue of a hum surge
+    that the notches are still ringing out, not a burst of EMG on a steady residual hum.
+    Also a candidate of which one mains sinusoid explains most of the last
+    ``mains_fit_window_s`` (``mains_fit_min``): a notch ringing out the start or end of
+    a surge, whose line is too short to stand far out of the spectrum.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from twitchscope.signal.core.model import RejectReason
+from twitchscope.signal.detect.config import DetectorConfig
+from twitchscope.signal.detect.features import CandidateFeatures
+
+__all__ = ["EcgTracker", "classify_candidate", "is_burst", "update_ecg_tracker", "RR_RANGE_S"]
+
+#: Plausible RR intervals, s (heart rate 40-150 bpm).
+RR_RANGE_S = (0.4, 1.5)
+_BEAT_MEMORY_S = 8.0
+
+
+@dataclass(frozen=True, slots=True)
+class EcgTracker:
+    """Onsets (s) of recent short candidates, the raw material of the R-peak train."""
+
+    beats: tuple[float, ...] = ()
+
+
+def _continues_train(config: DetectorConfig, beats: tuple[float, ...], t: float) -> str | None:
+    """Describe the regular train that ``t`` continues, or None."""
+    need = config.ecg_min_beats - 1  # intervals
+    prev = [b for b in beats if b < t]
+    for i in range(len(prev) - 1, -1, -1):
+        rr = t - prev[i]
+        if rr < RR_RANGE_S[0]:
+            continue
+        if rr > RR_RANGE_S[1]:
+            break
+        chain, last, ok = 1, prev[i], True
+        while chain < need and ok:
+            ok = False
+            for b in reversed([p for p in prev if p < last]):
+                d = last - b
+                if abs(d - rr) <= config.ecg_rr_tolerance * rr:
+                    chain, last, ok = chain + 1, b, True
+                    break
+                if d > rr * (1 + config.ecg_rr_tolerance):
+                    break
+        if chain >= need:
+            return f"continues a regular train, RR {rr * 1000:.0f} ms ({60 / rr:.0f} bpm)"
+    return None
+
+
+def _train_beat_inside(
+    config: DetectorConfig, beats: tuple[float, ...], t0: float, t1: float
+) -> tuple[float, str] | None:
+    """``(time, description)`` of the beat a regular train expects within ``[t0, t1]``.
+
+    The train is the last ``ecg_min_beats`` beats before ``t0`` at one RR interval
+    (within ``ecg_rr_tolerance``); its next beats are extrapolated at most three RR ahead.
+    """
+    prev = [b for b in beats if b < t0]
+    need = config.ecg_min_beats
+    if len(prev) < need:
+        return None
+    last = prev[-need:]
+    rrs = [b - a for a, b in zip(last[:-1], last[1:], strict=True)]
+    rr = sorted(rrs)[len(rrs) // 2]
+    if not RR_RANGE_S[0] <= rr <= RR_RANGE_S[1]:
+        return None
+    if any(abs(d - rr) > config.ecg_rr_tolerance * rr for d in rrs):
+        return None
+    for k in (1, 2, 3):
+        beat = last[-1] + k * rr
+        slack = config.ecg_rr_tolerance * rr * k
+        if t0 - slack <= beat <= t1 + slack:
+            text = f"a QRS of the regular train (RR {rr * 1000:.0f} ms, {60 / rr:.0f} bpm) inside"
+            return beat, text
+    return None
+
+
+def classify_candidate(
+    config: DetectorConfig, feats: CandidateFeatures, ecg: EcgTracker
+) -> tuple[RejectReason | None, str, EcgTracker]:
+    """Return ``(reason or None, detail, tracker)`` for one measured candidate."""
+    if feats.duration_s < config.ecg_max_duration_s and feats.lf_ratio >= config.ecg_lf_min:
+        train = _continues_train(config, ecg.beats, feats.onset_s)
+        if train is not None:
+            return RejectReason.ECG, train, ecg
+    lf_dominated = feats.lf_ratio > config.lf_ratio_max
+    if lf_dominated and feats.crest < config.pop_crest_min:
+        # longer than a QRS alone, its low band dominated by the beat the train expects
+        # (a twitch or guarding burst around a QRS): the QRS, not a pop or motion
+        beat = _train_beat_inside(config, ecg.beats, feats.onset_s, feats.offset_s)
+        if beat is not None:  # the train goes on through this beat
+            kept = tuple(b for b in ecg.beats if beat[0] - b <= _BEAT_MEMORY_S)
+            return RejectReason.ECG, beat[1], EcgTracker(beats=(*kept, beat[0]))
+    if feats.crest >= config.pop_crest_min or (
+        lf_dominated and feats.step_ratio >= config.pop_step_ratio
+    ):
+        return (
+            RejectReason.POP,
+            f"step-like: crest factor {feats.crest:.1f}, low-band 2 ms change "
+            f"{feats.step_ratio:.2f} of its excursion",
+            ecg,
+        )
+    if (
+        feats.mains_line_ratio >= config.mains_line_ratio_min
+        and feats.mains_share >= config.mains_share_min
+    ) or (
+        feats.mains_line_ratio >= config.mains_dominant_ratio_min
+        and feats.mains_share >= config.mains_dominant_share
+    ):
+        return (
+            RejectReason.MAINS,
+            f"a mains line stands {feats.mains_line_ratio:.0f}x above its neighbourhood "
+            f"and carries {feats.mains_share:.0%} of the burst's excess power",
+            ecg,
+        )
+    if (
+        feats.mains_line_ratio >= config.mains_dominant_ratio_min
+        and feats.mains_fit_share >= config.mains_fit_min
+    ):
+        return (
+            RejectReason.MAINS,
+            f"one mains sinusoid explains {feats.mains_fit_share:.0%} of the burst's last "
+            f"{config.mains_fit_window_s:g} s (a line {feats.mains_line_ratio:.0f}x above "
+            "its neighbourhood): the notch ringing out a change of the hum",
+            ecg,
+        )
+    if lf_dominated:
+        return (
+            RejectReason.LOW_FREQ_ARTIFACT,
+            f"1-20 Hz excess {feats.lf_ratio:.1f}x the EMG-band excess, limit {config.lf_ratio_max:g}",
+            ecg,
+        )
+    if feats.duration_s > config.max_duration_s:
+        return (
+            RejectReason.SUSTAINED,
+            f"{feats.duration_s:.2f} s long, limit {config.max_duration_s:g} s",
+            ecg,
+        )
+    if feats.rise_s > config.max_rise_s:
+        return (
+            RejectReason.SUSTAINED,
+            f"slow ramp: {feats.rise_s * 1000:.0f} ms rise, limit {config.max_rise_s * 1000:.0f} ms",
+            ecg,
+        )
+    return None, "", ecg
+
+
+def is_burst(config: DetectorConfig, feats: CandidateFeatures) -> bool:
+    """Whether the candidate is a real rise of EMG-band power and not a noise excursion."""
+    return feats.glr >= config.glr_min
+
+
+def update_ecg_tracker(
+    config: DetectorConfig, ecg: EcgTracker, feats: CandidateFeatures
+) -> EcgTracker:
+    """Remember the onset of a short, QRS-like candidate (any class); forget old ones."""
+    if feats.duration_s >= config.ecg_max_duration_s or feats.lf_ratio < config.ecg_lf_min:
+        return ecg
+    t = feats.onset_s
+    beats = tuple(b for b in ecg.beats if t - b <= _BEAT_MEMORY_S) + (t,)
+    return EcgTracker(beats=beats)

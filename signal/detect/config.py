@@ -1,0 +1,364 @@
+"""Configuration of the twitch detector: one frozen :class:`DetectorConfig` and its presets.
+
+Every default is traceable either to the literature brief
+(``shared/research/ltr_literature.md``, cited as *lit §n*) or to a measured reason
+(*measured*: a figure from ``bench/run_detector_bench.py`` on the development corpus,
+or an engineering choice explained next to it).
+
+Presets
+-------
+``limb``
+    Limb muscles (gastrocnemius, forearm): 20 Hz 2nd-order high-pass (De Luca 2010, lit §0).
+``trunk``
+    ECG-prone trunk and shoulder muscles (upper trapezius, paraspinals, quadratus
+    lumborum): 30 Hz 4th-order high-pass (Drake & Callaghan 2006, lit §0) plus the
+    R-peak veto, which both presets keep on.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, fields, replace
+from typing import Any
+
+from twitchscope.signal.core.checks import check_option, check_positive
+from twitchscope.signal.core.errors import ConfigError
+
+__all__ = ["DetectorConfig", "PRESETS", "preset", "MAINS_OPTIONS", "ENVELOPE_METHODS"]
+
+#: Accepted values of :attr:`DetectorConfig.mains`.
+MAINS_OPTIONS: tuple[str, ...] = ("50", "60", "auto")
+#: Accepted values of :attr:`DetectorConfig.envelope_method`.
+ENVELOPE_METHODS: tuple[str, ...] = ("rms", "tkeo", "auto")
+
+
+@dataclass(frozen=True, slots=True)
+class DetectorConfig:
+    """Every parameter of the twitch detector (seconds, hertz, volts; ratios are plain numbers).
+
+    Parameters
+    ----------
+    hp_hz : float
+        High-pass corner of the band-pass, Hz. 20 Hz (lit §0, De Luca 2010; SENIAM 10-20 Hz).
+    hp_order : int
+        Butterworth order of the high-pass. 2 (lit §0: "HP 2nd-order Butterworth at 20 Hz").
+    lp_hz : float
+        Low-pass corner, Hz, clipped to ``lp_max_fraction * sfreq`` (lit §0: 450 Hz, clip 0.45 fs).
+    lp_max_fraction : float
+        Largest low-pass corner as a fraction of sfreq. 0.45 (lit §0).
+    lp_order : int
+        Butterworth order of the low-pass. 4 (engineering choice: 24 dB/oct above the band).
+    mains : str
+        ``"50"``, ``"60"`` or ``"auto"`` (estimate from the first ``mains_probe_s``).
+    notch_q : float
+        Quality factor of each mains notch. 30: -3 dB width f/Q (1.7 Hz at 50 Hz), so the
+        notches remove < 2 % of the sEMG band (lit §0 spectrum model).
+    n_harmonics : int
+        Mains harmonics considered (fundamental included); those above Nyquist are notched
+        where they alias, those below Nyquist only when inside the pass band. 10, which
+        covers the pass band up to 450 Hz at 50 Hz mains (lit §7 lists 2nd-5th harmonics;
+        measured: the 7th and 8th harmonics carried 16 % of the residual power at 2 kHz).
+    mains_probe_s : float
+        Seconds of signal used to estimate 50 vs 60 Hz when ``mains="auto"``. 2 s gives a
+        0.5 Hz resolution and lies within the quiet rest before the first insertion (lit §0: 2-5 s).
+    envelope_method : str
+        ``"rms"`` (squared signal, smoothed), ``"tkeo"`` (Teager-Kaiser energy, rectified and
+        smoothed) or ``"auto"`` (TKEO at or above ``tkeo_min_sfreq``, RMS below: the rule of
+        lit §0/§3.3). Default ``"rms"``, a measured reason: on the development corpus at
+        1-2 kHz the envelope peak of SNR 5-10 twitches stood a median 10 robust SDs above the
+        quiet envelope with RMS (20 Hz smoothing) against 5 with TKEO (50 Hz smoothing), so
+        TKEO missed weak twitches; onset precision, TKEO's strength (Solnik 2010), comes from
+        the onset refinement instead.
+    tkeo_lp_hz : float
+        Smoothing corner for the rectified TKEO, Hz. 50 Hz (lit §0: TKEO -> rectify -> LP 50 Hz).
+    rms_lp_hz : float
+        Smoothing corner of the 2nd-order low-pass on the squared signal, Hz. 20 Hz, about a
+        22 ms moving RMS (lit §0: 20-50 ms windows). Measured: 20 Hz separated SNR 3-10
+        twitches from rest better than 10 Hz or 5 Hz.
+    tkeo_min_sfreq : float
+        With ``envelope_method="auto"``, TKEO at or above this rate. 1000 Hz (lit §3.3 item 5).
+    low_rate_sfreq : float
+        Below this rate the detector runs in detection-only mode with a higher k (lit §3.3:
+        "when fs < ~500 Hz"). 500 Hz.
+    k_on, k_off : float
+        Hysteresis thresholds in robust SDs (1.4826 MAD) of the quiet envelope above its median.
+        k_off = 2 (lit §0). k_on = 4.5, *tuned on the development corpus*: the literature's 3
+        (Hodges & Bui's grid) let noise excursions grow candidates that swallowed twitches;
+        4.5 raised F1 from 0.59 to 0.71 and recall at SNR >= 10 from 0.85 to 0.93.
+    k_on_low_rate : float
+        ``k_on`` below ``low_rate_sfreq``: lit §3.3 item 4 asks for a higher k where fewer
+        independent samples make the variance estimate noisy. 4.5 (no higher than ``k_on``
+        after the corpus tuning above).
+    baseline_segment_s : float
+        Length of a baseline segment, s (see ``baseline_max_active``). 0.25 s.
+    baseline_max_active : float
+        A segment enters the baseline only if at most this fraction of its samples was
+        active. 0.25: short twitches (20-300 ms, lit §0) are tolerated by the robust
+        statistics, sustained activity is kept out.
+    baseline_n_segments : int
+        Segments kept (the baseline memory). 40 (10 s): adapts within a needling bout.
+    baseline_stale_s : float
+        When no segment has been quiet for this long, noisy segments are admitted too so that
+        a lasting rise of the noise floor is learnt instead of flagging for ever. 8 s.
+    settle_s : float
+        The first seconds never enter the baseline: the notches need about 4 Q / (pi f0)
+        = 0.76 s (Q 30, 50 Hz) to settle on the mains sinusoid. 1 s.
+    warmup_s : float
+        No detection in the first seconds, while the baseline is first learnt. 2 s (lit §0:
+        2-5 s quiet rest before the first insertion).
+    min_duration_s : float
+        Shortest candidate kept, s. 20 ms (lit §0: >= 2 surface MUAP durations).
+    merge_gap_s : float
+        Fragments closer than this are one candidate. 60 ms: lit §0 proposes 30 ms [E], but a
+        twitch is a train of motor-unit discharges at 20-50 Hz (lit §7), so its envelope can
+        dip for up to 50 ms between discharges; measured: with 30 ms the corpus' twitches
+        were often reported twice (precision 0.91), with 60 ms once (0.98).
+    max_duration_s : float
+        Longest twitch, s; longer candidates are ``sustained``. 0.5 s (lit §0 accept window
+        20-500 ms).
+    sustained_max_s : float
+        A candidate still open after this long is closed as ``sustained`` (bounds latency and
+        memory). 1.0 s (lit §2: sustained > 1 s).
+    max_rise_s : float
+        Onset-to-peak rise longer than this marks a slow ramp (``sustained``). 0.2 s (lit §2).
+    lf_ratio_max : float
+        Low-frequency veto: excess power 1-20 Hz over excess power in the EMG band above which
+        a candidate is ``low_freq_artifact`` (or ``pop`` when also abrupt). 0.3: stricter than
+        lit §2's P(1-20)/P(20-250) > 1 because the ratio here uses *excess* powers (over the
+        baseline), which sEMG bursts keep near 0 (measured: corpus twitches at most 0.31,
+        90 % below 0.1), while electrode pops at >= 500 Hz, being broadband, reached only
+        0.5-1.5.
+    pop_crest_min : float
+        Peak / RMS of the conditioned burst at or above which a candidate is a ``pop`` (a
+        spike). 6 (noise-like EMG bursts have crest factors of 2-5; measured on the corpus'
+        twitches: at most 4.9).
+    pop_step_ratio : float
+        A low-frequency dominated candidate whose 1-20 Hz band changes by at least this
+        fraction of its excursion within 2 ms (one sample below 500 Hz) is a step
+        (``pop``). 0.2: needle handling and motion up to 15 Hz (lit §7: 1-15 Hz) change by
+        at most 2 pi f 2 ms = 0.19; measured on the development corpus, the pops this rule
+        decides gave 0.23-0.43, while a twitch inside motion (SNR 37) gave 0.19 and was
+        lost as a pop with the former 0.15, as were twitches inside 10-15 Hz needle
+        handling on the bundled samples (0.15-0.19).
+    ecg_lf_min : float
+        A short candidate is QRS-like when its 1-20 Hz excess is at least this fraction of
+        its EMG-band excess (the QRS has most energy below 30-40 Hz, lit §2; sEMG little
+        below 20 Hz). 0.2 (measured: corpus twitches had a 90th percentile of 0.04).
+    glr_min : float
+        Minimum generalised likelihood ratio of the variance rise over the candidate
+        (``0.5 n (r - 1 - ln r)``, n = 2 x bandwidth x duration independent samples, r =
+        burst power / baseline power), an AGLR-type test (Staude 2001, lit §4). Candidates
+        below it are noise excursions and are dropped without a reason code. 20, *tuned on the
+        development corpus* (median 165 for its twitches, 7 for noise crossings; 15-30 all
+        gave F1 0.69-0.71 with k_on 4.5).
+    ecg_max_duration_s : float
+        The R-peak veto applies to candidates shorter than this. 0.15 s (lit §2).
+        A longer candidate is ``ecg`` too when its low band dominates, it is not
+        spike-like, and it holds the beat the regular train expects (at most three RR
+        ahead): a QRS inside a longer burst. Its EMG above ``inner_hp_hz`` is then
+        searched for a twitch, as for the other artefacts.
+    ecg_rr_tolerance : float
+        Relative RR tolerance for a beat to continue a train. 0.15.
+    ecg_min_beats : int
+        Consecutive regular beats before the veto acts. 3.
+    mains_line_ratio_min : float
+        A candidate is ``mains`` when, over the last ``mains_window_s`` before it closes, a
+        mains line of the conditioned signal carries at least this many times the power of
+        its 4-15 Hz neighbourhood (per bin). 20, measured on the development corpus: surge
+        transients gave 55-2000, twitches mostly below 14 (one at 23, under a 64 uV hum);
+        the residual hum of a quiet background at 250/256 Hz alone reached 10-60, so this
+        rule can cost weak twitches on low-rate boards with strong hum.
+    mains_share_min : float
+        ... and when the power the mains lines carry above their neighbourhood in that
+        window is at least this fraction of the excess power (over the noise floor) of the
+        candidate's part inside the window: a surge ringing out of the notches makes up its
+        own candidate, whereas EMG riding on a steady residual hum is not explained by the
+        hum. 0.05, measured on the development corpus: surge candidates gave 0.06-1.0
+        (median 0.4; 0.43 for the synthetic switched surge of the tests), accepted twitches
+        a median of 0.003; the two twitches with a line ratio above 20 (SNR 10 and 4.5
+        under residual hum) gave 0.007 and 0.044, and the SNR 10 one was lost as ``mains``
+        without this condition.
+    mains_dominant_share : float
+        A candidate is also ``mains`` when the mains lines carry at least this fraction of
+        its excess power and stand at least ``mains_dominant_ratio_min`` times above their
+        neighbourhood: a burst that is mostly mains residue is a surge even when a short or
+        amplitude-modulated surge broadens the line. 0.3 with ratio 8: on the development
+        corpus no accepted twitch exceeded a share of 0.15 (the ones under residual hum
+        gave 0.06-0.15 at ratios 8-16) and every surge gave 0.27-1.0 at ratios >= 64; on
+        the bundled ``not_a_twitch`` sample, two short surges (ratios 11-12, shares
+        0.38-0.46) passed the first rule.
+    mains_dominant_ratio_min : float
+        The line ratio that goes with ``mains_dominant_share``. 8 (see above).
+    mains_fit_min : float
+        A candidate is also ``mains`` when one sinusoid at a mains line explains at least
+        this share of the energy of the conditioned signal over the last
+        ``mains_fit_window_s`` (from the onset at the latest) and the line stands at least
+        ``mains_dominant_ratio_min`` above its neighbourhood: a notch ringing out the start
+        or end of a hum surge is one decaying sinusoid, too short to stand far out of a
+        0.5 s spectrum. 0.4, measured on the development corpus and the bundled samples:
+        no accepted twitch exceeded 0.25 (99th percentile 0.15; EMG spreads its energy
+        over the band), the surge candidates rejected by the other rules gave a median
+        0.57, and the two onsets of small (12-13 uV) surges that the other rules let
+        through in the ``not_a_twitch`` sample gave 0.58.
+    mains_fit_window_s : float
+        Window of that fit, s. 0.2 (10 cycles of 50 Hz; one line then explains about
+        2 / (0.2 sfreq) of a broadband burst, 4 % at 250 Hz).
+    mains_window_s : float
+        Window for that spectrum, s. 0.5 (2 Hz resolution; the line and its flanks must be
+        resolved even at 250 Hz, where aliased lines fall 10 Hz apart).
+    inner_hp_hz : float
+        A candidate rejected as ``low_freq_artifact`` or ``mains`` is searched for the EMG
+        burst of a twitch above this frequency (see :mod:`twitchscope.signal.detect.inner_burst`):
+        in IMS the needle movement that elicits a twitch also moves the electrodes. 60 Hz:
+        above the 1-20 Hz of motion and needle handling (lit §2) and its leak through the
+        high-pass corner, inside the 50-150 Hz of surface EMG (lit §0).
+    inner_min_duration_s : float
+        Shortest such burst, s. 0.08, measured: the electrode pops that overlapped motion
+        on the development corpus left 34-72 ms of high-band power, the twitches inside
+        needle handling on the bundled samples 86-270 ms. Shorter twitches inside an
+        artefact are lost with it.
+    inner_glr_min : float
+        Smallest likelihood ratio of that burst's power rise above ``inner_hp_hz``. 100,
+        five times ``glr_min``: the search looks at every channel of a stretch already
+        known to hold an artefact (measured: the twitches found gave 130-15 500).
+    context_s : float
+        Seconds of signal kept before a candidate for classification. 0.5 (at least
+        ``mains_window_s``).
+    onset_search_s : float
+        Onset refinement searches this far before the threshold crossing. 0.05 s.
+    mdf_min_duration_s : float
+        Median frequency only for bursts at least this long. 0.1 s (shorter windows give
+        spectral resolution coarser than 10 Hz; lit §5 prefers >= 250 ms: our value is an
+        engineering compromise for LTRs, which are short).
+    mdf_min_sfreq : float
+        Median frequency only at or above this rate. 1000 Hz (lit §3.3, §5).
+    channel_ratio : float
+        A channel is listed in ``channels`` when its envelope peak in the burst reaches
+        ``k_on`` on that channel. This factor scales that requirement. 1.
+    """
+
+    hp_hz: float = 20.0
+    hp_order: int = 2
+    lp_hz: float = 450.0
+    lp_max_fraction: float = 0.45
+    lp_order: int = 4
+    mains: str = "auto"
+    notch_q: float = 30.0
+    n_harmonics: int = 10
+    mains_probe_s: float = 2.0
+    envelope_method: str = "rms"
+    tkeo_lp_hz: float = 50.0
+    rms_lp_hz: float = 20.0
+    tkeo_min_sfreq: float = 1000.0
+    low_rate_sfreq: float = 500.0
+    k_on: float = 4.5
+    k_off: float = 2.0
+    k_on_low_rate: float = 4.5
+    baseline_segment_s: float = 0.25
+    baseline_max_active: float = 0.25
+    baseline_n_segments: int = 40
+    baseline_stale_s: float = 8.0
+    settle_s: float = 1.0
+    warmup_s: float = 2.0
+    min_duration_s: float = 0.02
+    merge_gap_s: float = 0.06
+    max_duration_s: float = 0.5
+    sustained_max_s: float = 1.0
+    max_rise_s: float = 0.2
+    lf_ratio_max: float = 0.3
+    pop_crest_min: float = 6.0
+    pop_step_ratio: float = 0.2
+    ecg_lf_min: float = 0.2
+    glr_min: float = 20.0
+    ecg_max_duration_s: float = 0.15
+    ecg_rr_tolerance: float = 0.15
+    ecg_min_beats: int = 3
+    mains_line_ratio_min: float = 20.0
+    mains_share_min: float = 0.05
+    mains_dominant_share: float = 0.3
+    mains_dominant_ratio_min: float = 8.0
+    mains_fit_min: float = 0.4
+    mains_fit_window_s: float = 0.2
+    mains_window_s: float = 0.5
+    inner_hp_hz: float = 60.0
+    inner_min_duration_s: float = 0.08
+    inner_glr_min: float = 100.0
+    context_s: float = 0.5
+    onset_search_s: float = 0.05
+    mdf_min_duration_s: float = 0.1
+    mdf_min_sfreq: float = 1000.0
+    channel_ratio: float = 1.0
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "mains", str(self.mains).strip().lower())
+        check_option("mains", self.mains, MAINS_OPTIONS)
+        check_option("envelope_method", self.envelope_method, ENVELOPE_METHODS)
+        for f in fields(self):
+            value = getattr(self, f.name)
+            if f.name in ("mains", "envelope_method"):
+                continue
+            if f.type in ("int", int):
+                if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+                    raise ConfigError(f"{f.name} must be an integer >= 1, got {value!r}.")
+            else:
+                object.__setattr__(self, f.name, check_positive(f.name, value))
+        if self.settle_s >= self.warmup_s:
+            raise ConfigError(
+                f"settle_s ({self.settle_s:g}) must be below warmup_s ({self.warmup_s:g}): the "
+                "baseline is learnt between the two."
+            )
+        if self.k_off > self.k_on:
+            raise ConfigError(
+                f"k_off ({self.k_off:g}) must not exceed k_on ({self.k_on:g}): hysteresis "
+                "needs the off-threshold at or below the on-threshold."
+            )
+        if self.hp_hz >= self.lp_hz:
+            raise ConfigError(f"hp_hz ({self.hp_hz:g}) must be below lp_hz ({self.lp_hz:g}).")
+        if self.lp_max_fraction >= 0.5:
+            raise ConfigError(
+                f"lp_max_fraction must be below 0.5 (Nyquist), got {self.lp_max_fraction:g}."
+            )
+        if self.min_duration_s >= self.max_duration_s:
+            raise ConfigError(
+                f"min_duration_s ({self.min_duration_s:g}) must be below max_duration_s "
+                f"({self.max_duration_s:g})."
+            )
+        if self.max_duration_s > self.sustained_max_s:
+            raise ConfigError(
+                f"max_duration_s ({self.max_duration_s:g}) must not exceed sustained_max_s "
+                f"({self.sustained_max_s:g})."
+            )
+
+    def with_changes(self, **changes: Any) -> DetectorConfig:
+        """Return a copy with some fields changed (validated again)."""
+        unknown = sorted(set(changes) - {f.name for f in fields(self)})
+        if unknown:
+            raise ConfigError(f"unknown detector parameter(s) {unknown}; see DetectorConfig.")
+        return replace(self, **changes)
+
+    def envelope_for(self, sfreq: float) -> str:
+        """The envelope actually used at ``sfreq``: ``"tkeo"`` or ``"rms"``."""
+        if self.envelope_method == "auto":
+            return "tkeo" if sfreq >= self.tkeo_min_sfreq else "rms"
+        return self.envelope_method
+
+    def k_on_for(self, sfreq: float) -> float:
+        """The on-threshold k at ``sfreq`` (raised below ``low_rate_sfreq``)."""
+        return self.k_on if sfreq >= self.low_rate_sfreq else max(self.k_on, self.k_on_low_rate)
+
+    def low_pass_hz(self, sfreq: float) -> float:
+        """The low-pass corner actually used at ``sfreq``: min(lp_hz, lp_max_fraction * sfreq)."""
+        return min(self.lp_hz, self.lp_max_fraction * sfreq)
+
+
+#: The named presets (``--preset`` on the command line).
+PRESETS: dict[str, DetectorConfig] = {
+    "limb": DetectorConfig(),
+    "trunk": DetectorConfig(hp_hz=30.0, hp_order=4),
+}
+
+
+def preset(name: str, **changes: Any) -> DetectorConfig:
+    """Return the preset ``name`` (``"limb"`` or ``"trunk"``), optionally with changes."""
+    check_option("preset", name, tuple(PRESETS))
+    base = PRESETS[name]
+    return base.with_changes(**changes) if changes else base

@@ -1,0 +1,220 @@
+"""Amplitude envelope (TKEO or RMS) and the robust adaptive baseline it is compared with.
+
+Envelope
+    At ``sfreq >= tkeo_min_sfreq`` the Teager-Kaiser energy
+    ``psi[n] = x[n]^2 - x[n-1] x[n+1]`` (Solnik et al. 2010, lit §4) is rectified and
+    smoothed by a causal 2nd-order low-pass; below that rate the squared signal is
+    smoothed instead (a moving RMS, lit §3.3). The envelope is the square root of the
+    smoothed energy, so both methods give volts. TKEO needs one sample ahead, so its
+    value at ``n`` uses ``x[n-2..n]`` (a one-sample delay, handled by onset refinement).
+
+Baseline
+    The stream is cut into fixed segments aligned on absolute sample indexes. Each segment
+    in which at most ``baseline_max_active`` of the samples were active contributes ten
+    envelope quantiles (5 %, 15 %, ... 95 %) to a ring of the last
+    ``baseline_n_segments`` such segments. Segments dominated by activity (a sustained
+    contraction) are left out, and the median and MAD of the pooled quantiles ignore the
+    short bursts that remain (robust statistics), so the baseline does not learn from
+    bursts; excluding every segment a burst touches would instead bias the baseline low
+    and let the threshold creep down. The thresholds are
+
+    ``on = median + k_on * 1.4826 * MAD`` and ``off = median + k_off * 1.4826 * MAD``.
+
+    Because segments are aligned on sample indexes, the thresholds do not depend on how
+    the stream is cut into blocks.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from numpy.typing import NDArray
+from scipy import signal
+
+from twitchscope.signal.core.errors import ConfigError
+from twitchscope.signal.detect.config import DetectorConfig
+
+__all__ = [
+    "EnvelopeDesign",
+    "EnvelopeState",
+    "design_envelope",
+    "init_envelope_state",
+    "envelope_block",
+    "BaselineState",
+    "init_baseline_state",
+    "baseline_thresholds",
+    "update_baseline",
+]
+
+MAD_TO_SD = 1.4826
+
+
+@dataclass(frozen=True, eq=False, slots=True)
+class EnvelopeDesign:
+    """How the envelope is computed: ``method`` ("tkeo" or "rms") and its smoothing SOS."""
+
+    method: str
+    sos: NDArray[np.float64]
+    sfreq: float
+
+
+@dataclass(frozen=True, eq=False, slots=True)
+class EnvelopeState:
+    """Last two input samples (for TKEO) and the smoothing filter's delay line."""
+
+    tail: NDArray[np.float64]  # (n_channels, 2)
+    zi: NDArray[np.float64]  # (n_sections, n_channels, 2)
+
+
+def design_envelope(config: DetectorConfig, *, sfreq: float) -> EnvelopeDesign:
+    """Choose TKEO or RMS for ``sfreq`` (see ``DetectorConfig.envelope_method``) and design
+    the smoothing low-pass."""
+    method = config.envelope_for(sfreq)
+    corner = config.tkeo_lp_hz if method == "tkeo" else config.rms_lp_hz
+    if corner >= sfreq / 2:
+        raise ConfigError(
+            f"envelope low-pass {corner:g} Hz must be below Nyquist ({sfreq / 2:g} Hz)."
+        )
+    sos = signal.butter(2, corner, btype="lowpass", fs=sfreq, output="sos")
+    return EnvelopeDesign(method=method, sos=sos, sfreq=float(sfreq))
+
+
+def init_envelope_state(design: EnvelopeDesign, n_channels: int) -> EnvelopeState:
+    """Zero state for ``n_channels`` channels."""
+    return EnvelopeState(
+        tail=np.zeros((n_channels, 2)), zi=np.zeros((design.sos.shape[0], n_channels, 2))
+    )
+
+
+def envelope_block(
+    design: EnvelopeDesign, x: NDArray[np.float64], state: EnvelopeState
+) -> tuple[NDArray[np.float64], EnvelopeState]:
+    """Envelope (V) of one conditioned block, shape (n_channels, n_samples); state untouched."""
+    if x.shape[1] == 0:
+        return x.copy(), state
+    if design.method == "tkeo":
+        ext = np.concatenate([state.tail, x], axis=1)
+        energy = np.abs(ext[:, 1:-1] ** 2 - ext[:, :-2] * ext[:, 2:])
+        tail = ext[:, -2:].copy()
+    else:
+        energy = x * x
+        tail = state.tail
+    smooth, zf = signal.sosfilt(design.sos, energy, axis=-1, zi=state.zi)
+    env = np.sqrt(np.maximum(smooth, 0.0))
+    return env, EnvelopeState(tail=tail, zi=zf)
+
+
+@dataclass(frozen=True, eq=False, slots=True)
+class BaselineState:
+    """Ring of quiet-segment statistics plus the segment being filled.
+
+    Parameters
+    ----------
+    quantiles : array, shape (n_channels, 10 * n_kept)
+        Envelope quantiles of the last admitted segments, oldest first.
+    segment : array, shape (n_channels, n_in_segment)
+        Envelope samples of the current segment so far.
+    segment_active : int
+        Number of active samples in the current segment.
+    segment_index : int
+        Index of the current segment (absolute sample // segment length).
+    last_quiet_segment : int
+        Index of the last segment admitted to the ring (-1 before any).
+    stats : tuple of arrays or None
+        ``(median, robust SD)`` per channel over the ring, computed when the ring changes
+        (None while it is empty).
+    """
+
+    quantiles: NDArray[np.float64]
+    segment: NDArray[np.float64]
+    segment_active: int = 0
+    segment_index: int = 0
+    last_quiet_segment: int = -1
+    stats: tuple[NDArray[np.float64], NDArray[np.float64]] | None = None
+
+
+def init_baseline_state(n_channels: int) -> BaselineState:
+    """Empty baseline for ``n_channels`` channels."""
+    empty = np.zeros((n_channels, 0))
+    return BaselineState(quantiles=empty, segment=empty)
+
+
+def baseline_thresholds(
+    config: DetectorConfig, state: BaselineState, *, k_on: float
+) -> tuple[NDArray[np.float64], NDArray[np.float64], NDArray[np.float64]] | None:
+    """Return ``(on, off, median)`` thresholds per channel in volts, or None before any segment."""
+    if state.stats is None:
+        return None
+    med, spread = state.stats
+    on = med + k_on * spread
+    off = med + config.k_off * spread
+    return on, off, med
+
+
+_QUANTILES = np.linspace(0.05, 0.95, 10)
+
+
+def update_baseline(
+    config: DetectorConfig,
+    state: BaselineState,
+    env: NDArray[np.float64],
+    active: NDArray[np.bool_],
+    *,
+    segment_index: int,
+    segment_complete: bool,
+    stale_segments: int,
+    settle_segments: int = 0,
+) -> BaselineState:
+    """Add envelope samples of one segment; close the segment when ``segment_complete``.
+
+    ``env`` (n_channels, n) and ``active`` (n,) must all belong to ``segment_index``.
+    A closed segment enters the ring when at most ``baseline_max_active`` of its samples
+    were active, or when no segment has entered for ``stale_segments`` segments (so a
+    lasting rise of the noise floor is learnt). Segments before ``settle_segments`` (filter
+    start-up) never enter.
+    """
+    n_active = int(np.count_nonzero(active))
+    if segment_index != state.segment_index or state.segment.shape[1] == 0:
+        seg = env
+    else:
+        seg = np.concatenate([state.segment, env], axis=1)
+        n_active += state.segment_active
+    if not segment_complete:
+        return BaselineState(
+            quantiles=state.quantiles,
+            segment=seg,
+            segment_active=n_active,
+            segment_index=segment_index,
+            last_quiet_segment=state.last_quiet_segment,
+            stats=state.stats,
+        )
+    settled = segment_index >= settle_segments
+    stale = settled and segment_index - state.last_quiet_segment > stale_segments
+    quiet = settled and n_active <= config.baseline_max_active * seg.shape[1]
+    quantiles, last = state.quantiles, state.last_quiet_segment
+    stats = state.stats
+    if seg.shape[1] > 0 and (quiet or stale):
+        keep = config.baseline_n_segments - 1
+        q = np.quantile(seg, _QUANTILES, axis=1).T
+        quantiles = np.concatenate(
+            [
+                quantiles[:, max(0, quantiles.shape[1] - 10 * keep) :]
+                if keep
+                else quantiles[:, :0],
+                q,
+            ],
+            axis=1,
+        )
+        last = segment_index
+        med = np.median(quantiles, axis=1)
+        spread = MAD_TO_SD * np.median(np.abs(quantiles - med[:, None]), axis=1)
+        stats = (med, spread)
+    return BaselineState(
+        quantiles=quantiles,
+        segment=env[:, :0],
+        segment_active=0,
+        segment_index=segment_index + 1,
+        last_quiet_segment=last,
+        stats=stats,
+    )

@@ -1,0 +1,307 @@
+"""Per-candidate measurements: refined onset, offset, amplitudes, SNR, area, spectrum, shape.
+
+These functions work on the stretch of signal the detector kept around one candidate
+(a :class:`CandidateWindow`), so they see exactly the same samples however the stream
+was cut into blocks.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+from numpy.typing import NDArray
+
+from twitchscope.signal.detect.config import DetectorConfig
+
+__all__ = [
+    "CHI2_1_MEDIAN",
+    "CandidateWindow",
+    "CandidateFeatures",
+    "refine_onset",
+    "median_frequency",
+    "mains_line_ratio",
+    "mains_line_stats",
+    "measure_candidate",
+]
+
+# median of a chi-square variable with one degree of freedom: median(x^2) = 0.4549 sigma^2
+CHI2_1_MEDIAN = 0.454936
+
+
+@dataclass(frozen=True, eq=False, slots=True)
+class CandidateWindow:
+    """The samples around one candidate, all arrays shape (n_channels, n).
+
+    Parameters
+    ----------
+    first_sample : int
+        Absolute index of column 0.
+    start, end : int
+        Absolute indexes of the first active sample and one past the last active one.
+    cond, lf, raw_mains, env : array
+        Conditioned signal, 1-20 Hz band of the raw signal, raw power around the mains
+        lines (see the detector), envelope.
+    on, off, env_median : array, shape (n_channels,)
+        Thresholds and envelope median at the time of the candidate.
+    sfreq : float
+        Sampling rate, Hz.
+    mains_lines_hz : tuple of float
+        Where the mains lines sit after aliasing (the notch frequencies), Hz.
+    """
+
+    first_sample: int
+    start: int
+    end: int
+    cond: NDArray[np.float64]
+    lf: NDArray[np.float64]
+    env: NDArray[np.float64]
+    on: NDArray[np.float64]
+    off: NDArray[np.float64]
+    env_median: NDArray[np.float64]
+    sfreq: float
+    mains_lines_hz: tuple[float, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class CandidateFeatures:
+    """What :func:`measure_candidate` found (times in s, amplitudes in V)."""
+
+    onset_s: float
+    offset_s: float
+    channel_index: int
+    channel_indexes: tuple[int, ...]
+    peak_v: float
+    rms_v: float
+    snr_db: float
+    area_vs: float
+    median_freq_hz: float | None
+    rise_s: float
+    crest: float
+    lf_ratio: float
+    step_ratio: float
+    power_ratio: float
+    glr: float
+    mains_line_ratio: float
+    duration_s: float
+    mains_share: float = 1.0  # share of the burst's excess power in the mains lines
+    mains_fit_share: float = 0.0  # energy share one mains sinusoid explains (last window)
+
+
+def refine_onset(x: NDArray[np.float64], *, noise_var: float, lo: int, hi: int) -> int:
+    """Maximum-likelihood change point of the variance in ``x[lo:hi]``.
+
+    Before the change the samples are zero-mean Gaussian with the known ``noise_var``;
+    after it, with a variance estimated from the samples themselves (a one-sided
+    version of the ML refinement of Staude et al. 2001, lit §4).
+
+    Returns
+    -------
+    k : int
+        Index into ``x`` (``lo < k < hi``) of the first sample of the burst.
+    """
+    seg = x[lo:hi] ** 2
+    n = seg.size
+    if n < 3 or noise_var <= 0:
+        return lo + n // 2
+    csum = np.concatenate([[0.0], np.cumsum(seg)])
+    ks = np.arange(1, n - 1)  # change after ks samples
+    pre = csum[ks]
+    post = csum[n] - csum[ks]
+    n_post = n - ks
+    var_post = np.maximum(post / n_post, noise_var * 1e-6)
+    ll = (
+        -0.5 * ks * math.log(noise_var)
+        - pre / (2 * noise_var)
+        - 0.5 * n_post * np.log(var_post)
+        - 0.5 * n_post
+    )
+    return lo + int(ks[int(np.argmax(ll))])
+
+
+def median_frequency(x: NDArray[np.float64], *, sfreq: float) -> float:
+    """Frequency below which half the power of ``x`` lies (Hann-windowed periodogram), Hz."""
+    spec = np.abs(np.fft.rfft((x - x.mean()) * np.hanning(x.size))) ** 2
+    freqs = np.fft.rfftfreq(x.size, 1.0 / sfreq)
+    cum = np.cumsum(spec)
+    if cum[-1] <= 0:
+        return math.nan
+    return float(freqs[int(np.searchsorted(cum, cum[-1] / 2))])
+
+
+def mains_line_ratio(x: NDArray[np.float64], *, sfreq: float, lines_hz: tuple[float, ...]) -> float:
+    """How far the strongest mains line stands out of its neighbourhood in ``x``.
+
+    For each line: mean periodogram power within max(1.5 Hz, 1 bin) of it, over the median
+    power 4-15 Hz away from it (Hann window). White noise gives about 1; the residue of a
+    mains surge that the notches are still ringing out sits exactly on the line and gives
+    tens to thousands (a steady residual hum also stands out, less). Returns the largest.
+    """
+    return mains_line_stats(x, sfreq=sfreq, lines_hz=lines_hz)[0]
+
+
+def mains_line_stats(
+    x: NDArray[np.float64], *, sfreq: float, lines_hz: tuple[float, ...]
+) -> tuple[float, float]:
+    """``(ratio, line_power)`` of the mains lines in ``x``.
+
+    ``ratio`` is what :func:`mains_line_ratio` returns. ``line_power`` is the mean power
+    (V^2) that all the lines carry above their neighbourhood, i.e. the mean square of the
+    mains residue in ``x`` (0 without lines).
+    """
+    if not lines_hz or x.size < 16:
+        return 0.0, 0.0
+    win = np.hanning(x.size)
+    spec = np.abs(np.fft.rfft((x - x.mean()) * win)) ** 2
+    freqs = np.fft.rfftfreq(x.size, 1.0 / sfreq)
+    df = freqs[1]
+    # one-sided periodogram bins in power units: they sum to about the mean square of x
+    to_power = 2.0 / (x.size * float(np.sum(win**2)))
+    best, line_power = 0.0, 0.0
+    for f in lines_hz:
+        dist = np.abs(freqs - f)
+        line = dist <= max(1.5, df)
+        flank = (dist >= max(4.0, 2.5 * df)) & (dist <= max(15.0, 8 * df))
+        if not line.any() or np.count_nonzero(flank) < 3:
+            continue
+        ref = float(np.median(spec[flank]))
+        if ref > 0:
+            best = max(best, float(spec[line].mean()) / ref)
+        line_power += max(float(np.sum(spec[line] - ref)), 0.0) * to_power
+    return best, line_power
+
+
+def mains_fit_share(x: NDArray[np.float64], *, sfreq: float, lines_hz: tuple[float, ...]) -> float:
+    """Largest share of the energy of ``x`` that one sinusoid at a mains line explains.
+
+    For each line a sine and a cosine are fitted by least squares to ``x`` (mean
+    removed); the result is the best fit's energy over the energy of ``x`` (0 without
+    lines or energy). A notch ringing out a change of the hum is one sinusoid at a line;
+    EMG spreads its energy over the band, so any one line explains about 2 / len(x) of it.
+    """
+    if not lines_hz or x.size < 8:
+        return 0.0
+    y = x - x.mean()
+    energy = float(np.dot(y, y))
+    if energy <= 0:
+        return 0.0
+    phase = (
+        2 * np.pi * np.asarray(lines_hz, dtype=np.float64)[:, None] * (np.arange(y.size) / sfreq)
+    )
+    s, c = np.sin(phase), np.cos(phase)  # (n_lines, n)
+    # least squares per line through the 2 x 2 normal equations; the fit's energy is
+    # coef . (basis^T y) at the solution
+    ss, cc, sc = np.sum(s * s, axis=1), np.sum(c * c, axis=1), np.sum(s * c, axis=1)
+    sy, cy = s @ y, c @ y
+    det = ss * cc - sc * sc
+    ok = det > 1e-12 * np.maximum(ss * cc, 1e-300)
+    a = np.where(ok, (cc * sy - sc * cy) / np.where(ok, det, 1.0), 0.0)
+    b = np.where(ok, (ss * cy - sc * sy) / np.where(ok, det, 1.0), 0.0)
+    fit_energy = a * sy + b * cy
+    return float(min(max(float(np.max(fit_energy)) / energy, 0.0), 1.0))
+
+
+def measure_candidate(config: DetectorConfig, w: CandidateWindow) -> CandidateFeatures:
+    """Measure one candidate: onset refinement, amplitude features and shape features."""
+    sf = w.sfreq
+    i0, i1 = w.start - w.first_sample, w.end - w.first_sample
+    env_peaks = w.env[:, i0:i1].max(axis=1)
+    rel = (env_peaks - w.env_median) / np.maximum(w.on - w.env_median, 1e-30)
+    # channel of maximum amplitude (envelope peak), and every channel reaching k_on
+    ch = int(np.argmax(env_peaks))
+    involved = [c for c in np.argsort(-env_peaks) if rel[c] >= config.channel_ratio]
+    if ch not in involved:
+        involved.insert(0, ch)
+    involved = [ch, *[int(c) for c in involved if c != ch]]
+
+    x = w.cond[ch]
+    # noise variance of the conditioned signal: with the RMS envelope, the baseline envelope
+    # median squared (a robust 10 s estimate); the TKEO envelope is not a power, so then the
+    # robust variance of the context before the onset search window
+    search = int(round(config.onset_search_s * sf))
+    ctx_end = max(i0 - search, 1)
+    if config.envelope_for(sf) == "rms" or ctx_end < 8:
+        noise_var = float(w.env_median[ch]) ** 2
+    else:
+        noise_var = float(np.median(x[:ctx_end] ** 2) / CHI2_1_MEDIAN)
+    lo = max(i0 - search, 0)
+    hi = min(i1, i0 + max(int(round(0.02 * sf)), 3))
+    k = refine_onset(x, noise_var=noise_var, lo=lo, hi=hi)
+    onset_idx = min(k, i0)
+    # offset: the same change-point search run backwards from the last active sample (the
+    # envelope's smoothing and the off-threshold make the threshold offset late)
+    tail = x[onset_idx:i1][::-1]
+    back = refine_onset(tail, noise_var=noise_var, lo=0, hi=min(tail.size, int(round(0.15 * sf))))
+    min_len = max(1, int(round(config.min_duration_s * sf / 2)))
+    offset_idx = max(i1 - back, onset_idx + min_len)
+    offset_idx = min(offset_idx, x.size)
+    burst = x[onset_idx:offset_idx]
+    peak = float(np.max(np.abs(burst)))
+    rms = float(np.sqrt(np.mean(burst**2)))
+    noise_rms = math.sqrt(noise_var) if noise_var > 0 else math.nan
+    snr_db = (
+        20 * math.log10(rms / noise_rms) if noise_rms and noise_rms > 0 and rms > 0 else math.nan
+    )
+    area = float(np.sum(np.abs(burst)) / sf)
+    duration = (offset_idx - onset_idx) / sf
+    mdf = None
+    if sf >= config.mdf_min_sfreq and duration >= config.mdf_min_duration_s:
+        mdf = median_frequency(burst, sfreq=sf)
+    # shape: rise time of the envelope (onset to its peak), crest factor
+    env_ch = w.env[ch, onset_idx:i1]
+    rise = (int(np.argmax(env_ch)) if env_ch.size else 0) / sf
+    crest = peak / rms if rms > 0 else math.inf
+    # low-frequency excess (motion, needle handling) relative to the EMG-band excess
+    lfb = w.lf[ch]
+    span = slice(max(onset_idx - int(0.05 * sf), 0), i1)
+    lf_pre = float(np.median(lfb[:ctx_end] ** 2) / CHI2_1_MEDIAN) if ctx_end >= 8 else 0.0
+    lf_excess = max(float(np.mean(lfb[span] ** 2)) - lf_pre, 0.0)
+    hf_excess = max(float(np.mean(x[span] ** 2)) - noise_var, 0.5 * noise_var, 1e-30)
+    lf_ratio = lf_excess / hf_excess
+    # generalised likelihood ratio of a variance rise over the burst (AGLR-like, lit §4),
+    # counting 2 * bandwidth * duration independent samples
+    ratio = float(np.mean(burst**2)) / noise_var if noise_var > 0 else math.inf
+    lo_hz, hi_hz = config.hp_hz, config.low_pass_hz(sf)
+    n_eff = 2.0 * (hi_hz - lo_hz) * duration
+    glr = 0.5 * n_eff * (ratio - 1.0 - math.log(ratio)) if 1.0 < ratio < math.inf else 0.0
+    # abruptness of the low band: its largest 2 ms change relative to its excursion. A step
+    # (electrode pop) through the 20 Hz band edge gives about 0.2; a 5-10 Hz wander 0.06-0.13
+    lag = max(1, int(round(0.002 * sf)))
+    seg_lf = lfb[span]
+    excursion = float(np.max(np.abs(seg_lf))) if seg_lf.size else 0.0
+    step = float(np.max(np.abs(seg_lf[lag:] - seg_lf[:-lag]))) if seg_lf.size > lag else 0.0
+    step_ratio = step / excursion if excursion > 0 else 0.0
+    # mains residue in the last mains_window_s, and the share of the burst's excess power
+    # it could explain (a surge ringing out of the notches: most of it; EMG on a steady
+    # residual hum: little)
+    win_lo = max(0, x.size - int(round(config.mains_window_s * sf)))
+    mains_ratio, line_power = mains_line_stats(x[win_lo:], sfreq=sf, lines_hz=w.mains_lines_hz)
+    tail = x[max(onset_idx, win_lo) : offset_idx]  # the burst's part inside that window
+    tail_excess = float(np.mean(tail**2)) - noise_var if tail.size else 0.0
+    mains_share = min(line_power / tail_excess, 1.0) if tail_excess > 0 else 1.0
+    # and how much of the last mains_fit_window_s (from the onset at the latest) one
+    # mains sinusoid explains: a notch ringing out the start or end of a hum surge
+    fit_lo = max(0, min(onset_idx, x.size - int(round(config.mains_fit_window_s * sf))))
+    fit_share = mains_fit_share(x[fit_lo:], sfreq=sf, lines_hz=w.mains_lines_hz)
+    return CandidateFeatures(
+        onset_s=(w.first_sample + onset_idx) / sf,
+        offset_s=(w.first_sample + offset_idx) / sf,
+        channel_index=ch,
+        channel_indexes=tuple(involved),
+        peak_v=peak,
+        rms_v=rms,
+        snr_db=snr_db,
+        area_vs=area,
+        median_freq_hz=mdf,
+        rise_s=rise,
+        crest=crest,
+        lf_ratio=lf_ratio,
+        step_ratio=step_ratio,
+        power_ratio=ratio,
+        mains_line_ratio=mains_ratio,
+        glr=glr,
+        duration_s=(w.end - w.start) / sf,
+        mains_share=mains_share,
+        mains_fit_share=fit_share,
+    )

@@ -1,0 +1,237 @@
+"""A twitch inside an artefact: the EMG burst that needle handling or a hum change hides.
+
+In IMS the needle movement that elicits a twitch also shakes the electrodes and their
+cables, so the candidate often holds both a motion artefact and the twitch, and the
+whole candidate looks low-frequency dominated. Likewise a twitch during a change of
+the mains hum shares its candidate with the notches' ringing, and a twitch on a trunk
+muscle often shares it with a QRS complex. Rejecting such a
+candidate as a whole loses the twitch, the event the practitioner was waiting for.
+
+The artefacts and the twitch differ in frequency: motion and needle handling put their
+power below 20 Hz (lit §2) and leak into the EMG band only near its lower corner; the
+ringing of a hum change is a sinusoid at a mains line; the EMG of a twitch fills the
+band above about 50 Hz (lit §0: surface EMG power 50-150 Hz), while the QRS has most
+of its energy below 30-40 Hz (lit §2). So inside a candidate rejected as
+``low_freq_artifact``, ``mains`` or ``ecg`` this module looks for a burst of the
+conditioned signal above ``inner_hp_hz``: a rise of its power over the power it had
+before the candidate, lasting at least ``inner_min_duration_s``, with a likelihood
+ratio of at least ``inner_glr_min``, not spike-like (crest factor under
+``pop_crest_min``) and not explained by one mains sinusoid (``mains_fit_min``).
+Electrode pops are not searched: their step has power at every frequency.
+
+Everything is computed on the samples the detector kept around the candidate (a
+:class:`~twitchscope.signal.detect.features.CandidateWindow`), zero-phase within that
+window, so the result does not depend on how the stream was cut into blocks.
+"""
+
+from __future__ import annotations
+
+import functools
+import math
+from dataclasses import dataclass
+
+import numpy as np
+from numpy.typing import NDArray
+from scipy import signal
+
+from twitchscope.signal.core.masks import true_runs
+from twitchscope.signal.detect.config import DetectorConfig
+from twitchscope.signal.detect.features import (
+    CHI2_1_MEDIAN,
+    CandidateWindow,
+    mains_fit_share,
+    median_frequency,
+    refine_onset,
+)
+
+__all__ = ["InnerBurst", "find_inner_burst"]
+
+# the power of the high band is judged on a 10 ms moving mean
+_SMOOTH_S = 0.01
+# a moving mean at least this many times the pre-candidate power is active
+_ACTIVE_RATIO = 4.0
+# active stretches closer than this are one burst
+_MERGE_S = 0.02
+
+
+@dataclass(frozen=True, slots=True)
+class InnerBurst:
+    """An EMG burst found inside a rejected candidate (indexes into the window arrays).
+
+    Parameters
+    ----------
+    channel_index : int
+        Channel where the burst is strongest (largest likelihood ratio).
+    channel_indexes : tuple of int
+        Every channel where a burst was found, strongest first.
+    onset, offset : int
+        First sample of the burst and one past its last, in the window.
+    glr : float
+        Likelihood ratio of the power rise above ``inner_hp_hz`` over the burst.
+    peak_v, rms_v, snr_db, area_vs : float
+        Amplitude features of the conditioned signal over the burst (as for twitches).
+    median_freq_hz : float or None
+        Median frequency where the rate and duration allow it.
+    """
+
+    channel_index: int
+    channel_indexes: tuple[int, ...]
+    onset: int
+    offset: int
+    glr: float
+    peak_v: float
+    rms_v: float
+    snr_db: float
+    area_vs: float
+    median_freq_hz: float | None
+
+
+def _moving_mean(x: NDArray[np.float64], n: int) -> NDArray[np.float64]:
+    """Centred moving mean of length ``n`` along the last axis (shorter at the ends)."""
+    size = x.shape[-1]
+    c = np.concatenate([np.zeros(x.shape[:-1] + (1,)), np.cumsum(x, axis=-1)], axis=-1)
+    i = np.arange(size)
+    lo = np.maximum(i - n // 2, 0)
+    hi = np.minimum(i - n // 2 + n, size)
+    return (c[..., hi] - c[..., lo]) / (hi - lo)
+
+
+@functools.lru_cache(maxsize=16)
+def _highpass(hp_hz: float, sfreq: float) -> NDArray[np.float64]:
+    """4th-order Butterworth high-pass as SOS (designed once per rate; do not modify)."""
+    sos: NDArray[np.float64] = signal.butter(4, hp_hz, btype="highpass", fs=sfreq, output="sos")
+    return sos
+
+
+def _best_burst_on_channel(
+    config: DetectorConfig,
+    w: CandidateWindow,
+    ch: int,
+    *,
+    xh: NDArray[np.float64],
+    power: NDArray[np.float64],
+    noise_var: float,
+    search_lo: int,
+    search_hi: int,
+) -> tuple[float, int, int] | None:
+    """``(glr, onset, offset)`` of the strongest qualifying high-band burst on ``ch``.
+
+    ``xh`` is the channel's conditioned signal above ``inner_hp_hz``, ``power`` its
+    10 ms moving power over ``noise_var`` (its power before the candidate).
+    """
+    sf = w.sfreq
+    band_hi = config.low_pass_hz(sf)
+    active = np.zeros(xh.size, dtype=bool)
+    active[search_lo:search_hi] = power[search_lo:search_hi] > _ACTIVE_RATIO
+    starts, ends = true_runs(active)
+    runs: list[list[int]] = []
+    merge = int(round(_MERGE_S * sf))
+    for a, b in zip(starts.tolist(), ends.tolist(), strict=True):
+        if runs and a - runs[-1][1] < merge:
+            runs[-1][1] = b
+        else:
+            runs.append([a, b])
+    best: tuple[float, int, int] | None = None
+    min_len = int(round(config.inner_min_duration_s * sf))
+    for a, b in runs:
+        if b - a < min_len:
+            continue
+        seg = xh[a:b]
+        ratio = float(np.mean(seg * seg)) / noise_var
+        if ratio <= 1:
+            continue
+        n_eff = 2.0 * (band_hi - config.inner_hp_hz) * (b - a) / sf
+        glr = 0.5 * n_eff * (ratio - 1.0 - math.log(ratio))
+        crest = float(np.max(np.abs(seg))) / math.sqrt(float(np.mean(seg * seg)))
+        if glr < config.inner_glr_min or crest >= config.pop_crest_min:
+            continue
+        share = mains_fit_share(w.cond[ch, a:b], sfreq=sf, lines_hz=w.mains_lines_hz)
+        if share >= config.mains_fit_min:
+            continue
+        search = int(round(config.onset_search_s * sf))
+        onset = refine_onset(
+            xh,
+            noise_var=noise_var,
+            lo=max(a - search, search_lo),
+            hi=min(b, a + max(int(round(0.02 * sf)), 3)),
+        )
+        if best is None or glr > best[0]:
+            best = (glr, onset, b)
+    return best
+
+
+def find_inner_burst(
+    config: DetectorConfig, w: CandidateWindow, *, onset: int
+) -> InnerBurst | None:
+    """Look for a twitch's EMG burst inside a rejected candidate.
+
+    Parameters
+    ----------
+    config : DetectorConfig
+        ``inner_hp_hz``, ``inner_min_duration_s``, ``inner_glr_min`` and the pop and
+        mains limits.
+    w : CandidateWindow
+        The samples around the candidate (context before it included).
+    onset : int
+        The candidate's refined onset, index into the window.
+
+    Returns
+    -------
+    InnerBurst or None
+        None when the rate leaves no band above ``inner_hp_hz`` or nothing qualifies.
+    """
+    sf = w.sfreq
+    if config.inner_hp_hz * 1.25 >= config.low_pass_hz(sf):
+        return None
+    search_lo = max(min(onset, w.start - w.first_sample) - int(round(0.05 * sf)), 0)
+    search_hi = w.end - w.first_sample
+    sos = _highpass(config.inner_hp_hz, sf)
+    if w.cond.shape[1] <= 3 * (2 * sos.shape[0] + 1) or search_lo < 8:  # filter padding
+        return None
+    # every channel at once: the high band, its power before the candidate, its 10 ms power
+    xh = signal.sosfiltfilt(sos, w.cond, axis=-1)
+    noise_var = np.median(xh[:, :search_lo] ** 2, axis=1) / CHI2_1_MEDIAN
+    ok = noise_var > 0
+    power = _moving_mean(xh * xh, max(3, int(round(_SMOOTH_S * sf))))
+    power[ok] /= noise_var[ok, None]
+    busy = ok & (power[:, search_lo:search_hi] > _ACTIVE_RATIO).any(axis=1)
+    found: list[tuple[float, int, int, int]] = []
+    for ch in np.flatnonzero(busy).tolist():
+        got = _best_burst_on_channel(
+            config,
+            w,
+            ch,
+            xh=xh[ch],
+            power=power[ch],
+            noise_var=float(noise_var[ch]),
+            search_lo=search_lo,
+            search_hi=search_hi,
+        )
+        if got is not None:
+            found.append((got[0], ch, got[1], got[2]))
+    if not found:
+        return None
+    found.sort(key=lambda f: -f[0])
+    glr, ch, a, b = found[0]
+    x = w.cond[ch]
+    burst = x[a:b]
+    peak = float(np.max(np.abs(burst)))
+    rms = math.sqrt(float(np.mean(burst * burst)))
+    noise_rms = float(w.env_median[ch])
+    snr_db = 20 * math.log10(rms / noise_rms) if noise_rms > 0 and rms > 0 else math.nan
+    duration = (b - a) / sf
+    mdf = None
+    if sf >= config.mdf_min_sfreq and duration >= config.mdf_min_duration_s:
+        mdf = median_frequency(burst, sfreq=sf)
+    return InnerBurst(
+        channel_index=ch,
+        channel_indexes=tuple(f[1] for f in found),
+        onset=a,
+        offset=b,
+        glr=glr,
+        peak_v=peak,
+        rms_v=rms,
+        snr_db=snr_db,
+        area_vs=float(np.sum(np.abs(burst)) / sf),
+        median_freq_hz=mdf,
+    )

@@ -1,0 +1,1 @@
+"""Recordings and event lists to and from files: EDF+/BDF+, FIF, CSV, OpenBCI, BrainFlow, XDF."""

@@ -1,0 +1,1 @@
+"""Session reports for a study record: HTML or PDF with tables and static figures."""

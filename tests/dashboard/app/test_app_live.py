@@ -1,0 +1,117 @@
+"""The live page on the simulated amplifier (real pty + pyserial reader) under AppTest.
+
+Start the source, label a needle site, see a twitch attributed to it in the table,
+the teaching view, the export of events and of the recording, and Stop.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from twitchscope.dashboard.app.state import K, acquisition_owner
+from twitchscope.signal.core.annotations import recording_events
+from twitchscope.signal.io.events import read_events
+from twitchscope.signal.io.readers import read_recording
+
+pytestmark = pytest.mark.usefixtures("clean_dashboard")
+
+LABEL = "R infraspinatus TrP1"
+
+
+def _metric(at: AppTest, label: str) -> str:
+    return next(m.value for m in at.metric if m.label == label)
+
+
+def _wait(at: AppTest, condition, timeout: float = 30.0) -> None:
+    """Rerun the app (run_every never fires under AppTest) until ``condition(at)``."""
+    deadline = time.monotonic() + timeout
+    while True:
+        at.run()
+        assert not at.exception
+        if condition(at) or time.monotonic() > deadline:
+            return
+        time.sleep(0.5)
+
+
+def test_live_simulated_session_end_to_end(app_path, tmp_path) -> None:
+    at = AppTest.from_file(app_path, default_timeout=60).run()
+    assert not at.exception
+    at.checkbox(key="live_sim_label").uncheck()  # we label the site ourselves
+    at.button(key="live_start").click().run()
+    assert not at.exception
+    source = acquisition_owner().source
+    assert source is not None and source.running
+    # the simulated board is read through the real serial path: a pty opened by pyserial
+    assert source._reader.port.startswith("/dev/pts/")
+    assert source.sfreq == 250.0 and len(source.ch_names) == 8
+
+    at.selectbox(key="live_site_side").select("R")
+    at.selectbox(key="live_site_muscle").select("infraspinatus").run()
+    at.selectbox(key="live_site_point").select("TrP1")
+    at.button(key="live_site_in").click().run()
+    assert source.sites.active == LABEL
+    t_in = source.sites.sites(source.now_s())[0].onset_s
+
+    _wait(at, lambda a: int(_metric(a, "Twitches")) > 0)
+    n = int(_metric(at, "Twitches"))
+    assert n > 0, "no twitch was flagged within 30 s of simulated stream"
+    table = at.dataframe[0].value
+    assert len(table) == n
+    for _, row in table.iterrows():  # every twitch after "Needle in" belongs to the site
+        assert (row["site"] == LABEL) == (row["onset_s"] >= t_in)
+    assert _metric(at, "Needle") == LABEL
+
+    # teaching mode: large counters of the same session's stream
+    at.switch_page("page_teaching.py").run()
+    assert not at.exception
+    assert at.title[0].value == "Teaching mode"
+    html = " ".join(h.proto.body for h in at.get("html"))
+    assert "Twitches" in html and LABEL in html
+    # the click frame: it plays (has a script body) once, when the count has grown
+    (frame,) = at.get("iframe")
+    count = re.search(r"twitch (\d+)", frame.proto.srcdoc)
+    assert count is not None and int(count.group(1)) >= n
+    assert "AudioContext" in frame.proto.srcdoc
+    shown = at.session_state[K.LIVE_CLICKS]
+    at.run()
+    (frame,) = at.get("iframe")
+    if at.session_state[K.LIVE_CLICKS] == shown:  # no new twitch meanwhile: silent
+        assert "AudioContext" not in frame.proto.srcdoc
+
+    at.switch_page("page_live.py").run()
+    at.button(key="live_site_out").click().run()
+    assert source.sites.active is None
+    (site,) = source.sites.sites()
+    assert site.label == LABEL and site.duration_s > 0
+
+    # export: events as CSV, the recording with its annotations as FIF
+    view = at.session_state[K.LIVE_VIEW]
+    at.switch_page("page_export.py").run()
+    assert not at.exception
+    labels = [b.proto.label for b in at.get("download_button")]
+    assert {"Events CSV", "Events JSON", "Rejected CSV", "PNG of the current view"} <= set(labels)
+    at.radio(key="export_kind").set_value("fif")
+    at.button(key="export_prepare").click().run()
+    assert not at.exception
+    data, name = at.session_state[K.EXPORT_FILE]
+    out = tmp_path / name
+    out.write_bytes(data)
+    events = recording_events(read_recording(out))
+    assert [s.label for s in events.sites] == [LABEL]
+    assert len(events.twitches) >= len(view.twitches) > 0
+
+    from twitchscope.dashboard.services.exporting import events_bytes
+
+    csv = tmp_path / "events.csv"
+    csv.write_bytes(events_bytes(view.attributed(source.sites.sites()), "csv"))
+    back = read_events(csv)
+    assert [round(t.onset_s, 6) for t in back] == [round(t.onset_s, 6) for t in view.twitches]
+
+    at.switch_page("page_live.py").run()
+    at.button(key="live_stop").click().run()
+    assert acquisition_owner().source is None
+    assert any(b.label == "Start" for b in at.button)

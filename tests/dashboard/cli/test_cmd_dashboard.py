@@ -1,0 +1,62 @@
+"""``twitchscope dashboard``: argument checks and the streamlit command line."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+import pytest
+
+from twitchscope.dashboard.cli import dashboard as cmd_dashboard
+from twitchscope.dashboard.cli.main import COMMAND_MODULES, main
+from twitchscope.signal.core.errors import ConfigError, FileFormatError
+
+
+def _parse(argv: list[str]) -> argparse.Namespace:
+    parser = argparse.ArgumentParser()
+    cmd_dashboard.register(parser.add_subparsers())
+    return parser.parse_args(["dashboard", *argv])
+
+
+def test_defaults_bind_localhost_on_the_simulated_amplifier() -> None:
+    args = _parse([])
+    assert (args.host, args.port, args.source, args.protocol) == (
+        "127.0.0.1",
+        8501,
+        "simulated",
+        "cyton",
+    )
+    cmd = cmd_dashboard.build_command(port=args.port, host=args.host)
+    assert cmd[:5] == [sys.executable, "-m", "streamlit", "run", str(cmd_dashboard.APP)]
+    opts = dict(zip(cmd[5::2], cmd[6::2], strict=True))
+    assert opts["--server.address"] == "127.0.0.1" and opts["--server.port"] == "8501"
+    assert opts["--server.headless"] == "true"
+    assert opts["--browser.gatherUsageStats"] == "false"
+    assert opts["--server.maxUploadSize"] == "200"
+    assert cmd_dashboard.APP.is_file()
+
+
+def test_source_kinds(tmp_path) -> None:
+    f = tmp_path / "rec.edf"
+    f.write_bytes(b"0")
+    assert cmd_dashboard.classify_source("simulated") == ("simulated", "simulated")
+    assert cmd_dashboard.classify_source("/dev/ttyUSB0") == ("serial", "/dev/ttyUSB0")
+    assert cmd_dashboard.classify_source("loop://") == ("serial", "loop://")
+    assert cmd_dashboard.classify_source(str(f)) == ("file", str(f.resolve()))
+    with pytest.raises(FileFormatError, match="not an existing file; expected 'simulated'"):
+        cmd_dashboard.classify_source(str(tmp_path / "nope.edf"))
+
+
+def test_bad_arguments_raise_one_line() -> None:
+    with pytest.raises(ConfigError, match="--port must be a TCP port 1-65535, got 70000"):
+        cmd_dashboard.build_command(port=70000, host="127.0.0.1")
+    with pytest.raises(ConfigError, match="--protocol must be one of"):
+        cmd_dashboard.run(_parse(["--protocol", "nonsense"]))
+
+
+def test_cli_prints_one_line_for_a_missing_file(tmp_path, capsys) -> None:
+    assert "twitchscope.dashboard.cli.dashboard" in COMMAND_MODULES
+    code = main(["dashboard", "--source", str(tmp_path / "missing.fif")])
+    err = capsys.readouterr().err.strip().splitlines()
+    assert code == 2 and len(err) == 1
+    assert err[0].startswith("twitchscope: error: --source") and "missing.fif" in err[0]

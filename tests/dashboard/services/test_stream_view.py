@@ -1,0 +1,82 @@
+"""A session's stream processing equals whole-file analysis, however the stream is cut."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from twitchscope.dashboard.services.review_analysis import analyse_recording
+from twitchscope.dashboard.services.sources import load_recording
+from twitchscope.dashboard.services.stream_view import StreamView, condition_array
+from twitchscope.signal.core.model import SampleBlock
+from twitchscope.signal.detect.config import preset
+
+pytestmark = pytest.mark.usefixtures("clean_dashboard")
+
+
+@pytest.fixture(scope="module")
+def recording(limb_file):
+    return load_recording(limb_file)
+
+
+def _blocks(rec, cuts):
+    edges = [0, *sorted(cuts), rec.n_samples]
+    for a, b in zip(edges[:-1], edges[1:], strict=True):
+        yield SampleBlock(rec.data[:, a:b], rec.sfreq, a, rec.ch_names)
+
+
+def test_stream_view_equals_whole_file_analysis(recording) -> None:
+    cfg = preset("limb", mains="50")
+    whole = analyse_recording(recording, cfg)
+    rng = np.random.default_rng(3)
+    cuts = [0, 0, 17, 17, *rng.integers(0, recording.n_samples, 40)]  # empty blocks included
+    view = StreamView(cfg, sfreq=recording.sfreq, ch_names=recording.ch_names, window_s=5.0)
+    for block in _blocks(recording, cuts):
+        view.ingest([block], block.end_sample)
+    assert view.cursor == recording.n_samples
+    # twitches are emitted ~merge_gap after their offset: all but one at the very end
+    assert [t.onset_s for t in view.twitches] == [
+        t.onset_s for t in whole.twitches if t.offset_s < recording.duration_s - 1.0
+    ]
+    assert len(view.twitches) > 3
+    # the trace on screen is the last 5 s filtered exactly as the detector does
+    np.testing.assert_allclose(view.trace, whole.conditioned[:, -5000:], atol=1e-15)
+    np.testing.assert_array_equal(view.raw_tail, recording.data[:, -10_000:])
+    seg, t0 = view.segment(76.0, 77.0)
+    assert t0 == 76.0
+    np.testing.assert_allclose(seg, whole.conditioned[:, 76_000:77_000], atol=1e-15)
+
+
+def test_lost_samples_break_the_trace(recording) -> None:
+    cfg = preset("limb", mains="50")
+    view = StreamView(cfg, sfreq=recording.sfreq, ch_names=recording.ch_names, window_s=4.0)
+    d = recording.data
+    view.ingest([SampleBlock(d[:, :2000], recording.sfreq, 0, recording.ch_names)], 2000)
+    lost = SampleBlock(
+        d[:, 2500:3000], recording.sfreq, 2500, recording.ch_names, n_lost_before=500
+    )
+    view.ingest([lost], 3000)
+    assert view.trace_end == 3000 and view.trace.shape[1] == 3000
+    assert np.isnan(view.trace[:, 2000:2500]).all() and np.isfinite(view.trace[:, 2500:]).all()
+    # an overlapping block is never processed twice
+    view.ingest([SampleBlock(d[:, 2800:3200], recording.sfreq, 2800, recording.ch_names)], 3200)
+    assert view.trace_end == 3200 and view.trace.shape[1] == 3200
+
+
+def test_restart_keeps_earlier_events(recording) -> None:
+    cfg = preset("limb", mains="50")
+    view = StreamView(cfg, sfreq=recording.sfreq, ch_names=recording.ch_names)
+    view.ingest(list(_blocks(recording, [30_000])), recording.n_samples)
+    before = [t for t in view.twitches if t.onset_s < 30.0]
+    assert before and len(view.twitches) > len(before)
+    view.restart(30_000)
+    assert view.twitches == before and view.cursor == 30_000 and view.trace.shape[1] == 0
+
+
+def test_condition_array_is_causal(recording) -> None:
+    cfg = preset("limb", mains="50")
+    full = condition_array(recording.data, sfreq=recording.sfreq, config=cfg, mains_hz=50.0)
+    part = condition_array(
+        recording.data[:, :1000], sfreq=recording.sfreq, config=cfg, mains_hz=50.0
+    )
+    np.testing.assert_allclose(full[:, :1000], part, atol=1e-15)

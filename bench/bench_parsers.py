@@ -19,7 +19,7 @@ from pathlib import Path
 
 import numpy as np
 
-from twitchscope.acquisition.boards.registry import PROTOCOLS, make_parser
+from twitchscope.acquisition.boards.registry import BOARDS, make_parser
 
 RESULTS = Path(__file__).resolve().parent / "results"
 TARGET_MB_S = 10.0
@@ -52,7 +52,7 @@ def make_stream(case: str, n_bytes: int, rng: np.random.Generator) -> bytes:
     n = n_bytes // per_sample
     x = rng.uniform(-1, 1, (n_ch, n))
     x *= {"cyton": 0.1, "openeeg": 8e-4, "chords": 2.0, "spiker": 2.0, "ascii": 400e-6}[protocol]
-    clean = PROTOCOLS[protocol].encode(parser.spec, x, **enc_opts)
+    clean = BOARDS[protocol].encode(parser.spec, x, **enc_opts)
     if frame_len is None:
         frames = clean.splitlines(keepends=True)
     else:

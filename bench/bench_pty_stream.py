@@ -42,7 +42,7 @@ from typing import Any
 
 import numpy as np
 
-from twitchscope.acquisition.emulation.devices import driver_for, make_personality
+from twitchscope.acquisition.boards.registry import driver_for, make_personality
 from twitchscope.acquisition.emulation.pty_board import Emulator
 from twitchscope.acquisition.transport.reader import Reader
 

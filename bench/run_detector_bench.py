@@ -79,7 +79,7 @@ def block_times_ms(
 
 def bench_throughput() -> dict[str, float]:
     from twitchscope.signal.detect.config import DetectorConfig
-    from twitchscope.signal.detect.detector import detect_array
+    from twitchscope.signal.detect.run import detect_array
 
     sfreq, seconds = 2000.0, 120.0
     x = synthetic(sfreq, seconds)

@@ -246,7 +246,7 @@ def match_events(found: list[float], truth: list[float]) -> int:
 def detector_finds(rec: Recording, sim: Simulation, out: Path = ROOT / "sample_recordings") -> str:
     """Run the detector on the written file: ``"N found: M true, F false (preset P)"``."""
     from twitchscope.signal.detect.config import preset
-    from twitchscope.signal.detect.detector import detect_raw
+    from twitchscope.signal.detect.run import detect_raw
     from twitchscope.signal.io.readers import read_recording
 
     name = DETECTOR_PRESET.get(rec.name, "limb")

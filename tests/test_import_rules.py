@@ -20,11 +20,12 @@ FORBIDDEN = {
     "acquisition": ("twitchscope.dashboard", "streamlit", "scipy", "mne"),
     "dashboard": (),
 }
-#: what acquisition may take from signal: the data model, errors and checks (no DSP)
+#: what acquisition may take from signal: the data model, the site log, errors and checks (no DSP)
 ACQUISITION_MAY_USE = (
     "twitchscope.signal.core.model",
     "twitchscope.signal.core.errors",
     "twitchscope.signal.core.checks",
+    "twitchscope.signal.core.sites",
 )
 
 

@@ -8,6 +8,7 @@ import shutil
 import subprocess
 import sys
 import sysconfig
+import tomllib
 from pathlib import Path
 
 import pytest
@@ -44,6 +45,55 @@ def test_layers_import_as_twitchscope_namespace(layer: str) -> None:
     mod = importlib.import_module(f"twitchscope.{layer}")
     paths = [Path(p).resolve() for p in mod.__path__]
     assert (ROOT / layer).resolve() in paths or any(p.name == layer for p in paths)
+
+
+#: the house plan's limits: a module a reader can hold in mind, a folder a glance can take in
+MAX_MODULE_LINES = 620
+MAX_FOLDER_MODULES = 13
+
+
+def _sub_packages(layer: str) -> list[Path]:
+    return sorted(d for d in (ROOT / layer).rglob("*") if d.is_dir() and any(d.glob("*.py")))
+
+
+def test_every_sub_package_is_a_package_listed_in_pyproject() -> None:
+    """A sub-package has an ``__init__.py`` and is listed, so that a wheel ships it."""
+    listed = set(
+        tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["setuptools"]["packages"]
+    )
+    subs = [d for layer in LAYERS for d in _sub_packages(layer)]
+    assert len(subs) >= 10
+    missing_init = [str(d.relative_to(ROOT)) for d in subs if not (d / "__init__.py").exists()]
+    assert missing_init == []
+    names = {"twitchscope." + ".".join(d.relative_to(ROOT).parts) for d in subs}
+    assert names - listed == set()
+
+
+def test_each_sub_package_says_its_one_job() -> None:
+    """Every sub-package's ``__init__`` opens with a docstring naming what it holds."""
+    bare = [
+        str(d.relative_to(ROOT))
+        for layer in LAYERS
+        for d in _sub_packages(layer)
+        if not (d / "__init__.py").read_text().lstrip().startswith('"""')
+    ]
+    assert bare == []
+
+
+@pytest.mark.parametrize("layer", LAYERS)
+def test_modules_and_folders_stay_small(layer: str) -> None:
+    too_long = [
+        f"{p.relative_to(ROOT)}: {n} lines"
+        for p in (ROOT / layer).rglob("*.py")
+        if (n := len(p.read_text().splitlines())) > MAX_MODULE_LINES
+    ]
+    too_full = [
+        f"{d.relative_to(ROOT)}: {n} modules"
+        for d in [ROOT / layer, *_sub_packages(layer)]
+        if (n := len([p for p in d.glob("*.py") if not p.name.startswith("__")]))
+        > MAX_FOLDER_MODULES
+    ]
+    assert too_long == [] and too_full == []
 
 
 def _run(cmd: list[str], **kw) -> subprocess.CompletedProcess[str]:

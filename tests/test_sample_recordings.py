@@ -10,7 +10,7 @@ import pytest
 
 from twitchscope.signal.core.annotations import recording_events
 from twitchscope.signal.detect.config import preset
-from twitchscope.signal.detect.detector import detect_raw
+from twitchscope.signal.detect.run import detect_raw
 from twitchscope.signal.io.readers import read_recording
 
 FOLDER = Path(__file__).resolve().parents[1] / "sample_recordings"

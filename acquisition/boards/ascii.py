@@ -14,18 +14,31 @@ Nothing in the text says the rate or the units, so ``sfreq`` and ``scale``
 (volts per unit printed) are parameters.
 
 The numbers of all lines of a buffer are parsed at once with numpy.
+
+The sketch takes no commands (a :class:`~twitchscope.acquisition.boards.handshake.PassiveDriver`
+reads it); :func:`probe` listens for lines of numbers, :class:`AsciiEmulation` is the
+sketch the pty emulator plays, and :data:`BOARD` describes it for the registry.
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from typing import Final, Literal
+from typing import Any, Final, Literal
 
 import numpy as np
+import serial
 from numpy.typing import NDArray
 
-from twitchscope.acquisition.boards.base import DeviceSpec, ParsedChunk, ParserState, empty_chunk
+from twitchscope.acquisition.boards.base import (
+    EMULATOR_GAIN,
+    Board,
+    DeviceSpec,
+    ParsedChunk,
+    ParserState,
+    empty_chunk,
+)
+from twitchscope.acquisition.boards.handshake import frames_check, listen
 from twitchscope.signal.core.checks import check_ch_names, check_option, check_positive, check_sfreq
 from twitchscope.signal.core.errors import ConfigError
 
@@ -35,6 +48,10 @@ __all__ = [
     "IndexColumn",
     "AsciiLinesParser",
     "encode",
+    "probe",
+    "AsciiEmulation",
+    "emulate",
+    "BOARD",
 ]
 
 ASCII_BAUDRATE: Final = 115200
@@ -328,3 +345,124 @@ def encode(
             fields.insert(0, f"t:{idx[i]}" if labels else str(idx[i]))
         lines.append(sep.join(fields) + line_end)
     return "".join(lines).encode("ascii")
+
+
+def probe(ser: serial.Serial, listen_s: float, _: float) -> tuple[bool, str]:
+    """Listen without writing: the commonest number of fields per line decides the
+    parser to check with (at least 10 lines and 80 % of the bytes framed)."""
+    data = listen(ser, listen_s)
+    lines = [ln for ln in data.split(b"\n")[1:-1] if ln.strip()]
+    if not lines:
+        return False, f"no text lines in {len(data)} bytes"
+    widths = [len(ln.replace(b",", b" ").replace(b"\t", b" ").split()) for ln in lines]
+    n_fields = max(set(widths), key=widths.count)
+    if not 1 <= n_fields <= 256:
+        return False, f"lines of {n_fields} fields"
+    parser = AsciiLinesParser(sfreq=1.0, n_channels=n_fields, scale=1.0)
+    ok, detail = frames_check(parser, data)
+    return ok, f"{n_fields} numbers per line; {detail}"
+
+
+class AsciiEmulation:
+    """An Arduino sketch printing ``counter v1 v2 ...`` lines of raw ADC codes.
+
+    The defaults describe a BioAmp-style sketch: 500 lines a second, 10-bit codes
+    around 512, a counter first so lost lines can be counted, and a banner line at
+    power-up. :attr:`parser_options` are what a reader needs to be told, since
+    nothing in the text says rate or units.
+
+    Parameters
+    ----------
+    sfreq : float
+        Lines per second.
+    n_channels : int
+        Values per line (counter not included).
+    gain : float
+        Amplifier gain in front of the 5 V 10-bit ADC.
+    counter : bool
+        Print a counter column.
+    """
+
+    protocol = "ascii"
+
+    def __init__(
+        self,
+        *,
+        sfreq: float = 500.0,
+        n_channels: int = 2,
+        gain: float = EMULATOR_GAIN,
+        counter: bool = True,
+    ) -> None:
+        self.parser_options: dict[str, Any] = {
+            "sfreq": float(sfreq),
+            "n_channels": int(n_channels),
+            "scale": 5.0 / 1024 / float(gain),
+            "offset": 512.0,
+            "index_column": "counter" if counter else "none",
+        }
+        self.parser = AsciiLinesParser(**self.parser_options)
+        self.spec: DeviceSpec = self.parser.spec
+        self.sfreq = self.spec.sfreq
+        self.n_channels = self.spec.n_channels
+        self.streaming = True
+        self.volts_per_count = float(self.parser.scale)
+        self.zero_count = 512
+
+    def power_up(self) -> bytes:
+        """A banner line, as most sketches print in ``setup()``."""
+        self.streaming = True
+        return b"twitchscope emulated EMG sketch\r\n"
+
+    def on_bytes(self, data: bytes) -> bytes:
+        """The sketch ignores its input."""
+        return b""
+
+    def encode(self, block: NDArray[np.float64], first_index: int) -> list[bytes]:
+        """One ``Serial.println`` line per sample, codes clipped to 0..1023 as an ADC does."""
+        counts = np.clip(np.rint(block / self.volts_per_count), -512, 511) * self.volts_per_count
+        data = encode(
+            self.spec,
+            counts,
+            first_counter=first_index,
+            scale=self.volts_per_count,
+            offset=512.0,
+            index_column=self.parser_options["index_column"],
+        )
+        return data.splitlines(keepends=True)
+
+    def corrupt(self, packet: bytes) -> bytes:
+        """Garble the line so it is not a line of numbers."""
+        return b"#" + packet[1:]
+
+    def reader_options(self) -> dict[str, Any]:
+        """Nothing in the text says rate, channels or units: all the parser's options."""
+        return dict(self.parser_options)
+
+
+def emulate(
+    *,
+    n_channels: int | None = None,
+    sfreq: float = 500.0,
+    gain: float = EMULATOR_GAIN,
+    counter: bool = True,
+) -> AsciiEmulation:
+    """The sketch in its power-up state, printing ``n_channels`` values (2 by default)."""
+    return AsciiEmulation(
+        sfreq=float(sfreq),
+        n_channels=2 if n_channels is None else n_channels,
+        gain=float(gain),
+        counter=bool(counter),
+    )
+
+
+BOARD: Final = Board(
+    name="ascii",
+    description="Text lines of numbers (Arduino, MyoWare, BioAmp sketches, Serial Plotter)",
+    parser=AsciiLinesParser,
+    encode=encode,
+    baudrate=ASCII_BAUDRATE,
+    probe_baudrates=ASCII_PROBE_BAUDRATES,
+    probe=probe,
+    probe_rank=1,
+    emulate=emulate,
+)

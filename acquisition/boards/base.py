@@ -1,4 +1,4 @@
-"""The contract every amplifier protocol implements: pure parsers and device descriptions.
+"""The contract every amplifier board implements, and the :class:`Board` that describes one.
 
 A parser turns bytes into samples in volts. It is pure: ``parse(data, state)``
 returns ``(ParsedChunk, new_state)`` and never mutates ``state``; bytes that do not
@@ -6,19 +6,54 @@ yet make a whole frame stay in ``state.pending``. Splitting a byte stream at any
 points and passing the state on gives exactly the samples of one call on the whole
 stream. Every byte is framed, dropped (counted in ``n_bytes_dropped``) or pending.
 
-The thread, the port and the ring buffer live elsewhere (``reader.py``); a parser
-knows nothing about them.
+The thread, the port and the ring buffer live elsewhere (``transport/reader.py``);
+a parser knows nothing about them.
+
+Each board module (``cyton``, ``openeeg``, ``chords``, ``spiker``, ``ascii``) ends
+with one :class:`Board`: its parser and encoder, its host-side driver
+(:class:`~twitchscope.acquisition.boards.handshake.Driver`), its probe, its
+emulated :class:`Personality` (what the pty emulator plays), its baud rates and
+the USB adapters only it uses. :mod:`twitchscope.acquisition.boards.registry`
+lists them by name.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import TYPE_CHECKING, Any, Final, Protocol
 
 import numpy as np
 from numpy.typing import NDArray
 
-__all__ = ["ParserState", "ParsedChunk", "DeviceSpec", "Parser", "empty_chunk"]
+from twitchscope.signal.core.errors import ConfigError
+
+if TYPE_CHECKING:
+    import serial
+
+    from twitchscope.acquisition.boards.handshake import Driver
+
+__all__ = [
+    "ParserState",
+    "ParsedChunk",
+    "DeviceSpec",
+    "Parser",
+    "empty_chunk",
+    "Personality",
+    "KnownAdapter",
+    "ProbeFunction",
+    "Board",
+    "FORBIDDEN_BAUDRATE",
+    "EMULATOR_GAIN",
+]
+
+#: Opening a native-USB Arduino (Leonardo, R4, Pico…) at 1200 baud reboots it into its
+#: bootloader (the "1200-bps touch"), so this package never does.
+FORBIDDEN_BAUDRATE: Final = 1200
+
+#: amplifier gain the emulator assumes in front of the Chords, Spiker and ASCII boards'
+#: ADCs (the reference code does not give it), so that microvolt EMG spans many counts
+EMULATOR_GAIN: Final = 1000.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -130,3 +165,139 @@ class Parser(Protocol):
     def parse(self, data: bytes, state: ParserState) -> tuple[ParsedChunk, ParserState]:
         """Decode ``data`` after ``state``; never mutates ``state``."""
         ...
+
+
+class Personality(Protocol):
+    """How one kind of board behaves on the wire, for the pty emulator (structural type).
+
+    Each personality also says how its samples are quantised (``volts = (count -
+    zero_count) * volts_per_count``), so tests and the ``simulate`` command can
+    state what "bit-exact within quantisation" means, and which options a reader
+    must be given to read it as configured (:meth:`reader_options`).
+
+    Attributes
+    ----------
+    protocol : str
+        Protocol name.
+    spec : DeviceSpec
+        What the board streams now.
+    sfreq : float
+        Rate the board samples at now, Hz (may change on a command).
+    n_channels : int
+        Source rows the board sends now.
+    streaming : bool
+        Whether it streams now (boards without start/stop stream at power-up).
+    volts_per_count, zero_count : float, int
+        The quantisation of its samples.
+    """
+
+    protocol: str
+    spec: DeviceSpec
+    sfreq: float
+    n_channels: int
+    streaming: bool
+    volts_per_count: float
+    zero_count: int
+
+    def power_up(self) -> bytes:
+        """Reset to the power-up state; return what the board prints at boot."""
+        ...
+
+    def on_bytes(self, data: bytes) -> bytes:
+        """Handle bytes from the host; return the reply (may change ``streaming``)."""
+        ...
+
+    def encode(self, block: NDArray[np.float64], first_index: int) -> list[bytes]:
+        """Encode samples ``first_index…`` (volts, (n_channels, n)) as one packet per sample."""
+        ...
+
+    def corrupt(self, packet: bytes) -> bytes:
+        """Return ``packet`` with its framing broken so no parser accepts it."""
+        ...
+
+    def reader_options(self) -> dict[str, Any]:
+        """Options of the board's ``make_driver`` that read it as configured."""
+        ...
+
+
+@dataclass(frozen=True, slots=True)
+class KnownAdapter:
+    """A USB VID:PID and what it probably is.
+
+    Parameters
+    ----------
+    vid : int
+        USB vendor id.
+    pid : int or None
+        USB product id, or None for any product of that vendor.
+    label : str
+        What a port with this id probably is.
+    protocols : tuple of str
+        Protocols worth probing on it, most likely first.
+    """
+
+    vid: int
+    pid: int | None
+    label: str
+    protocols: tuple[str, ...]
+
+
+#: ``probe(port, listen_s, reply_timeout_s) -> (ok, detail)`` on a port opened at one
+#: of the board's probe baud rates; ``detail`` identifies what answered or says why not
+ProbeFunction = Callable[["serial.Serial", float, float], tuple[bool, str]]
+
+
+@dataclass(frozen=True, slots=True)
+class Board:
+    """Everything the package knows about one kind of board.
+
+    Parameters
+    ----------
+    name : str
+        Protocol name (``--protocol``).
+    description : str
+        One line for ``--help`` and port listings.
+    parser : callable
+        ``parser(**options) -> Parser``; the parser class.
+    encode : callable
+        ``encode(spec, samples_volts, *, first_counter=0, ...) -> bytes``.
+    baudrate : int
+        Default baud rate.
+    probe_baudrates : tuple of int
+        Rates to try when probing a port, most likely first (never 1200).
+    probe : ProbeFunction
+        Tells whether an open port speaks this protocol (the board's handshake, or
+        for a board that takes no commands, whether its bytes frame).
+    probe_rank : int
+        Place in a port scan, lowest first: boards whose probe never writes come
+        first, since a command can disturb another kind of board.
+    emulate : callable
+        ``emulate(*, n_channels=None, **options) -> Personality``: the board in its
+        power-up state, for the pty emulator. Its keyword options are the
+        emulator options of the board.
+    driver : callable or None
+        ``driver(**options) -> Driver``: the host-side handshake. None for a board
+        that takes no commands: it is read by a
+        :class:`~twitchscope.acquisition.boards.handshake.PassiveDriver` around its
+        parser, built from the parser's options.
+    usb_adapters : tuple of KnownAdapter
+        USB VID:PIDs used only by this board (e.g. the Cyton dongle's FT231X).
+    """
+
+    name: str
+    description: str
+    parser: Callable[..., Parser]
+    encode: Callable[..., bytes]
+    baudrate: int
+    probe_baudrates: tuple[int, ...]
+    probe: ProbeFunction
+    probe_rank: int
+    emulate: Callable[..., Personality]
+    driver: Callable[..., Driver] | None = None
+    usb_adapters: tuple[KnownAdapter, ...] = ()
+
+    def __post_init__(self) -> None:
+        if FORBIDDEN_BAUDRATE in self.probe_baudrates or self.baudrate == FORBIDDEN_BAUDRATE:
+            raise ConfigError(
+                f"protocol {self.name!r} must not use baud rate 1200, got {self.probe_baudrates}."
+            )

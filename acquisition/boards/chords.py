@@ -10,19 +10,31 @@ streaming board.
 Volts at the amplifier input: ``(code - 2**(bits-1)) * vref / 2**bits / gain``.
 The BioAmp gain is in no reference code, so it is a parameter (1 by default:
 volts at the ADC input).
+
+:class:`ChordsDriver` is the host-side handshake (``WHORU``, then ``START`` /
+``STOP``; nothing else is ever written while it streams), :func:`probe` asks
+``WHORU``, :class:`ChordsEmulation` is the board the pty emulator plays, and
+:data:`BOARD` describes it for the registry.
 """
 
 from __future__ import annotations
 
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Final
+from typing import Any, Final
 
 import numpy as np
+import serial
 from numpy.typing import NDArray
 
-from twitchscope.acquisition.boards.base import DeviceSpec
-from twitchscope.acquisition.boards.fixed_frames import Be16FrameParser, FrameLayout
+from twitchscope.acquisition.boards.base import EMULATOR_GAIN, Board, DeviceSpec, Parser
+from twitchscope.acquisition.boards.fixed_frames import (
+    Be16FrameParser,
+    FrameLayout,
+    split_packets,
+)
+from twitchscope.acquisition.boards.handshake import read_until, write
 from twitchscope.signal.core.checks import check_ch_names, check_option, check_positive, check_sfreq
 from twitchscope.signal.core.errors import ConfigError, DeviceError
 
@@ -42,6 +54,11 @@ __all__ = [
     "board_from_whoru",
     "ChordsParser",
     "encode",
+    "ChordsDriver",
+    "probe",
+    "ChordsEmulation",
+    "emulate",
+    "BOARD",
 ]
 
 CHORDS_BAUDRATE: Final = 230400
@@ -247,3 +264,227 @@ def encode(
     out[:, 3:-1] = np.stack([(raw >> 8) & 0xFF, raw & 0xFF], axis=-1).reshape(n, 2 * n_ch)
     out[:, -1] = CHORDS_END
     return out.tobytes()
+
+
+class ChordsDriver:
+    """Upside Down Labs Chords firmware: ``WHORU`` names the board, then ``START``; stop ``STOP``.
+
+    Nothing is written while the board streams (any byte stops the firmware), so
+    the only write after ``START`` is the final ``STOP``.
+
+    Parameters
+    ----------
+    board : str or None
+        Expected ``WHORU`` name; None accepts any known board.
+    gain : float
+        Amplifier gain between electrodes and ADC (1: volts at the ADC input).
+    reply_timeout_s : float
+        How long to wait for the ``WHORU`` reply (the firmware reads commands with
+        a 1 s timeout, so it answers about a second late).
+    tries : int
+        How many times to send ``WHORU``.
+    baudrate : int or None
+        230400 by default; 115200 for UNO-CLONE firmware.
+    sfreq : float or None
+        Override the board's rate (for modified firmware or the emulator's fast mode).
+    """
+
+    protocol = "chords"
+
+    def __init__(
+        self,
+        *,
+        board: str | None = None,
+        gain: float = 1.0,
+        reply_timeout_s: float = 2.0,
+        tries: int = 3,
+        baudrate: int | None = None,
+        sfreq: float | None = None,
+    ) -> None:
+        self.board = board
+        self.sfreq = None if sfreq is None else check_positive("sfreq", sfreq)
+        self.gain = check_positive("gain", gain)
+        self.reply_timeout_s = check_positive("reply_timeout_s", reply_timeout_s)
+        self.tries = max(1, int(tries))
+        self.baudrate = int(baudrate if baudrate is not None else CHORDS_BAUDRATE)
+        self.whoru_reply = ""
+
+    def identify(self, port: serial.Serial) -> ChordsBoard:
+        """Ask ``WHORU`` (a streaming board stops on it) and return the board that answered."""
+        name = port.port
+        seen = b""
+        for _ in range(self.tries):
+            write(port, CHORDS_WHORU)
+            deadline = time.monotonic() + self.reply_timeout_s
+            buf = b""
+            while time.monotonic() < deadline:
+                buf += read_until(port, b"\n", timeout_s=max(0.01, deadline - time.monotonic()))
+                try:
+                    board = board_from_whoru(buf)
+                except DeviceError:
+                    continue
+                self.whoru_reply = board.name
+                return board
+            seen = (seen + buf)[-200:]
+        if not seen:
+            raise DeviceError(
+                f"{name}: no reply to the Chords 'WHORU' command after {self.tries} tries; "
+                "expected a board name such as 'UNO-R3' (is it a Chords board, at this baud rate?)."
+            )
+        try:
+            board_from_whoru(seen)
+        except DeviceError as exc:
+            raise DeviceError(f"{name}: {exc}") from None
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    def start(self, port: serial.Serial) -> Parser:
+        """Identify the board, check it is the expected one, flush and ``START``."""
+        board = self.identify(port)
+        if self.board is not None and board.name != self.board:
+            raise DeviceError(
+                f"{port.port}: the Chords board answered {board.name!r}, expected {self.board!r}."
+            )
+        parser = ChordsParser(board.name, gain=self.gain, baudrate=self.baudrate, sfreq=self.sfreq)
+        port.reset_input_buffer()
+        write(port, CHORDS_START)
+        return parser
+
+    def stop(self, port: serial.Serial) -> None:
+        """Send ``STOP`` (the only write ever made to a streaming board)."""
+        write(port, CHORDS_STOP)
+
+
+def probe(ser: serial.Serial, _: float, reply_timeout_s: float) -> tuple[bool, str]:
+    """``WHORU`` must name a known board (a streaming Chords board stops).
+
+    Raises
+    ------
+    DeviceError
+        If nothing or no known board name answered.
+    """
+    board = ChordsDriver(reply_timeout_s=reply_timeout_s, tries=1).identify(ser)
+    return True, f"{board.name} ({board.n_channels} ch at {board.sfreq:g} Hz, {board.adc_bits}-bit)"
+
+
+class ChordsEmulation:
+    """A board running the Chords firmware: silent until ``START``, stops on any byte.
+
+    Parameters
+    ----------
+    board : str
+        Its ``WHORU`` name (:data:`CHORDS_BOARDS`).
+    gain : float
+        Gain of the BioAmp amplifier in front of the ADC. The reference code does
+        not state it; 1000 (our assumption) puts microvolt EMG on the ADC's scale.
+        A reader must be told the same gain.
+    sfreq : float or None
+        Stream faster or slower than the board really does (a generous test mode,
+        e.g. 16 channels at 4 kHz for a throughput bench); None: the board's rate.
+        A reader must be told the same rate.
+    """
+
+    protocol = "chords"
+
+    def __init__(
+        self, *, board: str = "UNO-R4", gain: float = EMULATOR_GAIN, sfreq: float | None = None
+    ) -> None:
+        self.gain = float(gain)
+        self.parser = ChordsParser(board, gain=self.gain, sfreq=sfreq)
+        self.board = CHORDS_BOARDS[board]
+        self.spec: DeviceSpec = self.parser.spec
+        self.sfreq = self.spec.sfreq
+        self.n_channels = self.spec.n_channels
+        self.streaming = False
+        self.volts_per_count = float(self.parser.volts_per_count)
+        self.zero_count = int(self.parser.offset_counts)
+        self._line = bytearray()
+
+    def power_up(self) -> bytes:
+        """Not streaming, nothing printed."""
+        self.streaming = False
+        self._line.clear()
+        return b""
+
+    def on_bytes(self, data: bytes) -> bytes:
+        """Newline-ended commands; any byte at all stops a running stream (firmware quirk)."""
+        self.streaming = False
+        out = bytearray()
+        self._line += data
+        while b"\n" in self._line:
+            line, _, rest = bytes(self._line).partition(b"\n")
+            self._line = bytearray(rest)
+            # the firmware reads commands with readString() and a 1 s timeout, so bytes
+            # sent earlier (another program's probe) end up as a separate string:
+            # match on how the line ends
+            cmd = line.strip().upper()
+            if cmd.endswith(CHORDS_WHORU.strip()):
+                out += self.board.name.encode("ascii") + b"\r\n"
+            elif cmd.endswith(CHORDS_START.strip()):
+                self.streaming = True
+            elif cmd.endswith(CHORDS_STATUS.strip()):
+                out += b"START\r\n" if self.streaming else b"STOP\r\n"
+        return bytes(out)
+
+    def encode(self, block: NDArray[np.float64], first_index: int) -> list[bytes]:
+        """One ``2N + 4``-byte packet per sample; counter from the sample index."""
+        data = encode(
+            self.spec,
+            block,
+            first_counter=first_index % 256,
+            adc_bits=self.board.adc_bits,
+            vref=self.board.vref,
+            gain=self.gain,
+        )
+        return split_packets(data, block.shape[1])
+
+    def corrupt(self, packet: bytes) -> bytes:
+        """Break the ``C7`` sync byte."""
+        return b"\x00" + packet[1:]
+
+    def reader_options(self) -> dict[str, Any]:
+        """The board name and the assumed gain (and the rate, if not the board's own)."""
+        out: dict[str, Any] = {"board": self.board.name, "gain": self.gain}
+        if self.sfreq != self.board.sfreq:
+            out["sfreq"] = self.sfreq
+        return out
+
+
+def emulate(
+    *,
+    n_channels: int | None = None,
+    board: str = "UNO-R4",
+    gain: float = EMULATOR_GAIN,
+    sfreq: float | None = None,
+) -> ChordsEmulation:
+    """A Chords board in its power-up state; ``board`` decides its channel count.
+
+    Raises
+    ------
+    ConfigError
+        On an unknown board, or an ``n_channels`` other than the board's.
+    """
+    board = str(board)
+    check_option("board", board, tuple(CHORDS_BOARDS))
+    emu = ChordsEmulation(
+        board=board, gain=float(gain), sfreq=None if sfreq is None else float(sfreq)
+    )
+    if n_channels not in (None, emu.n_channels):
+        raise ConfigError(
+            f"a Chords {board} has {emu.n_channels} channels, got n_channels={n_channels}; "
+            "pick another board for another count."
+        )
+    return emu
+
+
+BOARD: Final = Board(
+    name="chords",
+    description="Upside Down Labs Chords firmware (BioAmp), board identified by WHORU",
+    parser=ChordsParser,
+    encode=encode,
+    baudrate=CHORDS_BAUDRATE,
+    probe_baudrates=CHORDS_PROBE_BAUDRATES,
+    probe=probe,
+    probe_rank=4,
+    emulate=emulate,
+    driver=ChordsDriver,
+)

@@ -1,45 +1,44 @@
-"""OpenBCI Cyton (ADS1299) through its USB dongle: 33-byte packets, 8 or 16 channels.
+"""OpenBCI Cyton (+Daisy) through its USB dongle: commands, handshake, probe and emulation.
 
-Packet (0-based offsets): ``0xA0``, counter (uint8, +1 per packet), 8 channels as
-int24 big-endian two's complement, 6 aux bytes, end byte ``0xC0``-``0xC6`` (the
-packet type). Volts per count: ``4.5 / gain / (2**23 - 1)``; the stream carries
-no gain, so the gain of each channel is a parameter.
+The 33-byte packet format (parser and encoder) is in
+:mod:`twitchscope.acquisition.boards.cyton_packets`. The host talks to the board
+through the dongle with single-byte commands: ``s`` stops streaming, ``v`` soft
+resets and answers ``OpenBCI …`` ending in ``$$$`` (with a ``Daisy`` line when 16
+channels), ``d`` loads the channel defaults (gain 24), ``x…X`` sets one channel,
+``b`` starts streaming. A dongle whose board is off or on another radio channel
+answers every command with ``Failure: …$$$``, reported verbatim.
 
-With the Daisy board (16 channels) packets still come at 250 Hz: an even counter
-carries channels 9-16 and the next (odd) counter channels 1-8, one 16-channel
-sample per pair, so 125 Hz. A half without its partner is dropped and shows as a
-gap.
-
-The accelerometer (``0xC0`` packets: three int16 in bytes 26-31, 0.002/16 g per
-count) is sampled at 25 Hz and sent as zeros in the other packets; the aux rows
-hold the last reading (0 before the first). ``0xC3``/``0xC4`` packets carry one
-axis in bytes 26-27 chosen by ``counter % 10`` (7: X, 8: Y, 9: Z). Aux bytes of
-the other packet types (analog, digital, marker modes) are not decoded.
-
-Text from the dongle between packets (``Failure: ...$$$``) is reported verbatim
-in the chunk's messages, without its ``$$$``.
+:class:`CytonDriver` is the host-side handshake, :func:`probe` identifies a board
+on a port, :class:`CytonEmulation` is the board the pty emulator plays, and
+:data:`BOARD` describes it for the registry.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from typing import Final
+from collections.abc import Callable, Sequence
+from typing import Any, Final
 
 import numpy as np
+import serial
 from numpy.typing import NDArray
 
-from twitchscope.acquisition.boards.base import DeviceSpec, ParsedChunk, ParserState, empty_chunk
-from twitchscope.acquisition.boards.fixed_frames import FrameLayout, counter_gaps, scan_frames
-from twitchscope.signal.core.checks import check_ch_names, check_option, check_sfreq
+from twitchscope.acquisition.boards.base import Board, DeviceSpec, KnownAdapter, Parser
+from twitchscope.acquisition.boards.cyton_packets import (
+    CYTON_BAUDRATE,
+    CYTON_GAINS,
+    CYTON_PACKET_LEN,
+    CYTON_REPLY_END,
+    CytonParser,
+    encode,
+    volts_per_count,
+)
+from twitchscope.acquisition.boards.fixed_frames import split_packets
+from twitchscope.acquisition.boards.handshake import drain, read_until, write
+from twitchscope.signal.core.checks import check_option, check_positive
 from twitchscope.signal.core.errors import ConfigError, DeviceError
 
 __all__ = [
-    "CYTON_BAUDRATE",
     "CYTON_PROBE_BAUDRATES",
-    "CYTON_SFREQ",
-    "CYTON_DAISY_SFREQ",
-    "CYTON_PACKET_LEN",
-    "CYTON_HEADER",
     "CYTON_STOP",
     "CYTON_START",
     "CYTON_RESET",
@@ -47,26 +46,20 @@ __all__ = [
     "CYTON_DAISY_ON",
     "CYTON_DAISY_OFF",
     "CYTON_DONGLE_STATUS",
-    "CYTON_REPLY_END",
     "CYTON_VERSION_REPLY_END",
-    "CYTON_GAINS",
-    "ACCEL_G_PER_COUNT",
-    "volts_per_count",
     "dongle_failure",
     "check_version_reply",
     "check_defaults_reply",
     "version_reply_has_daisy",
     "channel_settings_command",
-    "CytonParser",
-    "encode",
+    "CytonDriver",
+    "probe",
+    "CytonEmulation",
+    "emulate",
+    "BOARD",
 ]
 
-CYTON_BAUDRATE: Final = 115200
 CYTON_PROBE_BAUDRATES: Final = (115200,)
-CYTON_SFREQ: Final = 250.0
-CYTON_DAISY_SFREQ: Final = 125.0
-CYTON_PACKET_LEN: Final = 33
-CYTON_HEADER: Final = b"\xa0"
 
 #: host -> board commands (single ASCII bytes unless noted)
 CYTON_STOP: Final = b"s"
@@ -77,31 +70,8 @@ CYTON_DAISY_ON: Final = b"C"
 CYTON_DAISY_OFF: Final = b"c"
 #: dongle-only system status query; replies ``Success: System is Up$$$`` or a Failure
 CYTON_DONGLE_STATUS: Final = b"\xf0\x07"
-#: every text reply of the board or the dongle ends with this
-CYTON_REPLY_END: Final = b"$$$"
 CYTON_VERSION_REPLY_END: Final = CYTON_REPLY_END
-
-#: gain -> code digit of the ``x...X`` channel-settings command
-CYTON_GAINS: Final = {1: "0", 2: "1", 4: "2", 6: "3", 8: "4", 12: "5", 24: "6"}
 _CHANNEL_KEYS: Final = "12345678QWERTYUI"
-ACCEL_G_PER_COUNT: Final = 0.002 / 16
-_FULL_SCALE_V: Final = 4.5
-_INT24_MAX: Final = 2**23 - 1
-_ACCEL_NAMES: Final = ("accel_x", "accel_y", "accel_z")
-
-LAYOUT: Final = FrameLayout(
-    length=CYTON_PACKET_LEN,
-    header=CYTON_HEADER,
-    end_range=(0xC0, 0xC6),
-    counter_offset=1,
-    message_end=CYTON_REPLY_END,
-)
-
-
-def volts_per_count(gain: int) -> float:
-    """Volts per ADS1299 count at a programmable gain (``4.5 / gain / (2**23 - 1)``)."""
-    check_option("gain", gain, tuple(CYTON_GAINS))
-    return _FULL_SCALE_V / gain / _INT24_MAX
 
 
 def dongle_failure(reply: bytes) -> str | None:
@@ -194,226 +164,221 @@ def channel_settings_command(
     return ("x" + "".join(fields) + "X").encode("ascii")
 
 
-def _gains(gains: int | Sequence[int], n: int) -> tuple[int, ...]:
-    out = (gains,) * n if isinstance(gains, int) else tuple(gains)
-    if len(out) != n:
-        raise ConfigError(f"gains must have one value per channel ({n}), got {len(out)}.")
-    for g in out:
-        check_option("gain", g, tuple(CYTON_GAINS))
-    return out
+def _with_port(name: str, check: Callable[[bytes], str], reply: bytes) -> str:
+    try:
+        return check(reply)
+    except DeviceError as exc:
+        raise DeviceError(f"{name}: {exc}") from None
 
 
-def _decode_int24(frames: NDArray[np.uint8]) -> NDArray[np.int64]:
-    """Channel counts of packets, shape (n_packets, 8)."""
-    b = frames[:, 2:26].reshape(-1, 8, 3).astype(np.int64)
-    v = (b[..., 0] << 16) | (b[..., 1] << 8) | b[..., 2]
-    return v - ((v & 0x800000) << 1)
-
-
-def _accel_updates(frames: NDArray[np.uint8]) -> NDArray[np.float64]:
-    """New accelerometer readings in g per packet, NaN where the packet has none."""
-    n = frames.shape[0]
-    raw = frames[:, 26:32].reshape(n, 3, 2).astype(np.int64)
-    a = (raw[..., 0] << 8) | raw[..., 1]
-    a = a - ((a & 0x8000) << 1)
-    g = a * ACCEL_G_PER_COUNT
-    out = np.full((n, 3), np.nan)
-    footer = frames[:, 32]
-    c0 = (footer == 0xC0) & np.any(a != 0, axis=1)
-    out[c0] = g[c0]
-    ts = (footer == 0xC3) | (footer == 0xC4)
-    if ts.any():
-        axis = frames[:, 1].astype(np.int64) % 10 - 7
-        for k in range(3):
-            sel = ts & (axis == k)
-            out[sel, k] = g[sel, 0]
-    return out
-
-
-def _hold(updates: NDArray[np.float64], start: tuple[float, float, float]) -> NDArray[np.float64]:
-    """Forward-fill NaNs column by column, starting from ``start``; shape (n, 3)."""
-    filled = np.vstack([np.asarray(start, dtype=float)[None, :], updates])
-    idx = np.where(np.isnan(filled), 0, np.arange(filled.shape[0])[:, None])
-    np.maximum.accumulate(idx, axis=0, out=idx)
-    return filled[idx, np.arange(3)][1:]
-
-
-class CytonParser:
-    """Parse a Cyton (optionally with Daisy) byte stream into volts.
+class CytonDriver:
+    """OpenBCI Cyton through its dongle: ``s`` + flush, ``v``, ``d``, then ``b``; stop ``s``.
 
     Parameters
     ----------
-    daisy : bool
-        16 channels (Daisy attached, 125 Hz) instead of 8 (250 Hz).
+    daisy : bool or None
+        16 channels (Daisy); None decides from the ``v`` reply.
     gains : int or sequence of int
-        Programmable gain of each channel (1, 2, 4, 6, 8, 12 or 24; 24 after ``d``).
-    ch_names : sequence of str or None
-        Channel names; ``ch1``... by default.
-    sfreq : float or None
-        Rate of the stream, Hz; None means what the dongle streams at (250, or 125
-        with Daisy).
-
-    Examples
-    --------
-    >>> parser = CytonParser()
-    >>> data = encode(parser.spec, np.zeros((8, 3)))
-    >>> chunk, state = parser.parse(data, parser.init_state())
-    >>> chunk.samples.shape, state.n_bytes_dropped
-    ((8, 3), 0)
+        Gain per channel. Anything but 24 everywhere is programmed with one
+        ``x…X`` command per channel after ``d``.
+    reply_timeout_s : float
+        How long to wait for each text reply.
     """
+
+    protocol = "cyton"
 
     def __init__(
         self,
         *,
-        daisy: bool = False,
+        daisy: bool | None = None,
         gains: int | Sequence[int] = 24,
-        ch_names: Sequence[str] | None = None,
-        sfreq: float | None = None,
+        reply_timeout_s: float = 3.0,
+        baudrate: int | None = None,
     ) -> None:
-        n = 16 if daisy else 8
-        if sfreq is None:
-            sfreq = CYTON_DAISY_SFREQ if daisy else CYTON_SFREQ
-        names = tuple(f"ch{i + 1}" for i in range(n)) if ch_names is None else ch_names
-        self.daisy = bool(daisy)
-        self.gains = _gains(gains, n)
-        self.scale = np.array([volts_per_count(g) for g in self.gains])
-        self.spec = DeviceSpec(
-            protocol="cyton",
-            sfreq=check_sfreq(sfreq),
-            ch_names=check_ch_names(names, n),
-            aux_names=_ACCEL_NAMES,
-            baudrate=CYTON_BAUDRATE,
-        )
+        self.daisy = daisy
+        self.gains = gains
+        self.reply_timeout_s = check_positive("reply_timeout_s", reply_timeout_s)
+        self.baudrate = int(baudrate if baudrate is not None else CYTON_BAUDRATE)
+        self.version_reply = ""
 
-    def init_state(self) -> ParserState:
-        """The state before any byte: no Daisy half, accelerometer 0 g."""
-        return ParserState(extra=(None, (0.0, 0.0, 0.0), None, False))
-
-    def parse(self, data: bytes, state: ParserState) -> tuple[ParsedChunk, ParserState]:
-        """Decode ``data`` after ``state`` (never mutates ``state``)."""
-        if not data:
-            return empty_chunk(self.spec.n_channels, 3), state
-        half, accel, last_pair, after_frame = state.extra
-        buf = state.pending + bytes(data)
-        scan = scan_frames(
-            buf, LAYOUT, after_frame=bool(after_frame), last_counter=state.last_counter
-        )
-        frames = scan.frames
-        counts = _decode_int24(frames)
-        counters = frames[:, 1].astype(np.int64)
-        held = _hold(_accel_updates(frames), accel)  # type: ignore[arg-type]
-        new_accel = tuple(float(x) for x in held[-1]) if held.shape[0] else accel
-        last_counter = int(counters[-1]) if counters.size else state.last_counter
-        if self.daisy:
-            chunk, half, last_pair = self._pair(counts, counters, held, half, last_pair)  # type: ignore[arg-type]
-            chunk = ParsedChunk(chunk.samples, chunk.aux, chunk.gaps, scan.messages)
-        else:
-            gaps, _ = counter_gaps(counters, state.last_counter)
-            samples = counts.T * self.scale[:, None]
-            chunk = ParsedChunk(
-                samples=samples, aux=held.T.copy(), gaps=gaps, messages=scan.messages
+    def start(self, port: serial.Serial) -> Parser:
+        """Stop, reset, check the reply, load defaults and start streaming."""
+        name = str(port.port)
+        write(port, CYTON_STOP)
+        drain(port)
+        write(port, CYTON_RESET)
+        reply = read_until(port, CYTON_REPLY_END, timeout_s=self.reply_timeout_s)
+        if not reply:
+            raise DeviceError(
+                f"{name}: no reply to the Cyton reset command 'v' within "
+                f"{self.reply_timeout_s:g} s; expected 'OpenBCI ... $$$' (is this the dongle?)."
             )
-        new_state = ParserState(
-            pending=buf[scan.rest :],
-            n_bytes_dropped=state.n_bytes_dropped + scan.n_dropped,
-            n_frames=state.n_frames + frames.shape[0],
-            last_counter=last_counter,
-            extra=(half, new_accel, last_pair, scan.after_frame),
-            n_bytes_framed=state.n_bytes_framed + scan.n_used,
+        self.version_reply = _with_port(name, check_version_reply, reply)
+        daisy = version_reply_has_daisy(reply) if self.daisy is None else self.daisy
+        write(port, CYTON_DEFAULTS)
+        _with_port(
+            name,
+            check_defaults_reply,
+            read_until(port, CYTON_REPLY_END, timeout_s=self.reply_timeout_s),
         )
-        return chunk, new_state
+        parser = CytonParser(daisy=daisy, gains=self.gains)
+        if any(g != 24 for g in parser.gains):
+            for ch, gain in enumerate(parser.gains, start=1):
+                write(port, channel_settings_command(ch, gain=gain))
+                reply = read_until(port, CYTON_REPLY_END, timeout_s=self.reply_timeout_s)
+                failure = dongle_failure(reply)
+                if failure is not None:
+                    raise DeviceError(
+                        f"{name}: setting channel {ch} failed: the dongle answered {failure!r}."
+                    )
+        port.reset_input_buffer()
+        write(port, CYTON_START)
+        return parser
 
-    def _pair(
-        self,
-        counts: NDArray[np.int64],
-        counters: NDArray[np.int64],
-        held: NDArray[np.float64],
-        half: tuple[int, tuple[int, ...], tuple[float, ...]] | None,
-        last_pair: int | None,
-    ) -> tuple[ParsedChunk, tuple[int, tuple[int, ...], tuple[float, ...]] | None, int | None]:
-        """Join each even packet (ch 9-16) with the next odd one (ch 1-8)."""
-        if half is not None:
-            counters = np.concatenate(([half[0]], counters))
-            counts = np.vstack([np.asarray(half[1], dtype=np.int64)[None, :], counts])
-            held = np.vstack([np.asarray(half[2], dtype=float)[None, :], held])
-        m = counters.size
-        even = counters % 2 == 0
-        ok = even[:-1] & (counters[1:] == counters[:-1] + 1)
-        i = np.flatnonzero(ok)
-        samples = np.hstack([counts[i + 1], counts[i]]).T * self.scale[:, None]
-        aux = held[i + 1].T.copy()
-        gaps, last_pair = counter_gaps(counters[i] // 2, last_pair, 128)
-        new_half = None
-        if m and even[-1]:
-            new_half = (
-                int(counters[-1]),
-                tuple(int(x) for x in counts[-1]),
-                tuple(float(x) for x in held[-1]),
-            )
-        return ParsedChunk(samples=samples, aux=aux, gaps=gaps), new_half, last_pair
+    def stop(self, port: serial.Serial) -> None:
+        """Send ``s`` so the board does not keep streaming into a closed port."""
+        write(port, CYTON_STOP)
 
 
-def encode(
-    spec: DeviceSpec,
-    samples_volts: NDArray[np.float64],
-    *,
-    first_counter: int = 0,
-    gains: int | Sequence[int] = 24,
-    aux: NDArray[np.float64] | None = None,
-    footer: int = 0xC0,
-) -> bytes:
-    """Bytes a Cyton dongle sends for these samples.
+def probe(ser: serial.Serial, _: float, reply_timeout_s: float) -> tuple[bool, str]:
+    """``s``, flush, ``v`` must answer ``OpenBCI … $$$`` (the board is left stopped).
+
+    Raises
+    ------
+    DeviceError
+        If the reply is not an OpenBCI one (the dongle's failure quoted).
+    """
+    ser.write(CYTON_STOP)
+    drain(ser)
+    ser.write(CYTON_RESET)
+    reply = read_until(ser, CYTON_REPLY_END, timeout_s=reply_timeout_s)
+    text = check_version_reply(reply)
+    first = next((ln.strip() for ln in text.splitlines() if ln.strip()), "")
+    daisy = " with Daisy" if version_reply_has_daisy(reply) else ""
+    return True, f"{first}{daisy}"
+
+
+class CytonEmulation:
+    """A Cyton behind its dongle, as the pty emulator plays it.
 
     Parameters
     ----------
-    spec : DeviceSpec
-        The board (8 channels, or 16 for Daisy).
-    samples_volts : array, shape (n_channels, n_samples)
-        Samples in volts; rounded to the nearest count and clipped to int24.
-    first_counter : int
-        Counter of the first packet (even for Daisy, whose packets go in pairs).
-    gains : int or sequence of int
-        Gain of each channel, as the parser's.
-    aux : array, shape (3, n_samples) or None
-        Accelerometer in g (None: zeros, i.e. "no new reading").
-    footer : int
-        End byte (packet type), 0xC0-0xC6.
-
-    Returns
-    -------
-    bytes
-        33 bytes per sample (two packets per sample with Daisy).
+    daisy : bool
+        16 channels at 125 Hz instead of 8 at 250 Hz.
+    board_off : bool
+        The dongle is plugged in but the board is off: every command gets
+        ``Failure: Communications timeout - Device failed to poll Host$$$``.
     """
-    x = np.asarray(samples_volts, dtype=float)
-    n_ch = spec.n_channels
-    if x.ndim != 2 or x.shape[0] != n_ch:
-        raise ConfigError(f"samples_volts must have shape ({n_ch}, n_samples), got {x.shape}.")
-    if not 0xC0 <= footer <= 0xC6:
-        raise ConfigError(f"footer must be in 0xC0..0xC6, got {footer!r}.")
-    scale = np.array([volts_per_count(g) for g in _gains(gains, n_ch)])
-    counts = np.clip(np.rint(x / scale[:, None]), -(2**23), _INT24_MAX).astype(np.int64).T
-    n = counts.shape[0]
-    acc = np.zeros((n, 3), dtype=np.int64)
-    if aux is not None:
-        a = np.asarray(aux, dtype=float)
-        if a.shape != (3, n):
-            raise ConfigError(f"aux must have shape (3, {n}), got {a.shape}.")
-        acc = np.clip(np.rint(a / ACCEL_G_PER_COUNT), -(2**15), 2**15 - 1).astype(np.int64).T
-    if n_ch == 16:
-        if first_counter % 2:
-            raise ConfigError(f"first_counter must be even for Daisy, got {first_counter!r}.")
-        # even packet: ch 9-16, odd packet: ch 1-8
-        counts = np.stack([counts[:, 8:], counts[:, :8]], axis=1).reshape(2 * n, 8)
-        acc = np.repeat(acc, 2, axis=0)
-    n_packets = counts.shape[0]
-    out = np.empty((n_packets, CYTON_PACKET_LEN), dtype=np.uint8)
-    out[:, 0] = CYTON_HEADER[0]
-    out[:, 1] = (first_counter + np.arange(n_packets)) % 256
-    u = counts & 0xFFFFFF
-    out[:, 2:26] = np.stack([(u >> 16) & 0xFF, (u >> 8) & 0xFF, u & 0xFF], axis=-1).reshape(
-        n_packets, 24
-    )
-    ua = acc & 0xFFFF
-    out[:, 26:32] = np.stack([(ua >> 8) & 0xFF, ua & 0xFF], axis=-1).reshape(n_packets, 6)
-    out[:, 32] = footer
-    return out.tobytes()
+
+    protocol = "cyton"
+    FAILURE = b"Failure: Communications timeout - Device failed to poll Host$$$"
+
+    def __init__(self, *, daisy: bool = False, board_off: bool = False) -> None:
+        self.parser = CytonParser(daisy=daisy)
+        self.spec: DeviceSpec = self.parser.spec
+        self.sfreq = self.spec.sfreq
+        self.n_channels = self.spec.n_channels
+        self.daisy = daisy
+        self.board_off = board_off
+        self.streaming = False
+        self.volts_per_count = float(volts_per_count(24))
+        self.zero_count = 0
+        self._setting: bytearray | None = None
+
+    def power_up(self) -> bytes:
+        """The dongle says nothing at boot; the board does not stream until ``b``."""
+        self.streaming = False
+        self._setting = None
+        return b""
+
+    def banner(self) -> bytes:
+        """The reply to ``v``."""
+        lines = [b"OpenBCI V3 8-16 channel", b"On Board ADS1299 Device ID: 0x3E"]
+        if self.daisy:
+            lines.append(b"On Daisy ADS1299 Device ID: 0x3E")
+        lines += [b"LIS3DH Device ID: 0x33", b"Firmware: v3.1.2", b"$$$"]
+        return b"\n".join(lines)
+
+    def on_bytes(self, data: bytes) -> bytes:
+        """Single-byte commands; ``x…X`` channel settings are collected whole."""
+        out = bytearray()
+        for value in data:
+            byte = bytes([value])
+            if self._setting is not None:
+                self._setting += byte
+                if byte == b"X":
+                    cmd, self._setting = bytes(self._setting), None
+                    out += (
+                        self.FAILURE
+                        if self.board_off
+                        else b"Success: Channel set for %s$$$" % cmd[1:2]
+                    )
+                continue
+            if self.board_off:
+                if byte in (CYTON_RESET, CYTON_DEFAULTS, CYTON_START):
+                    out += self.FAILURE
+                continue
+            if byte == CYTON_STOP:
+                self.streaming = False
+            elif byte == CYTON_START:
+                self.streaming = True
+            elif byte == CYTON_RESET:
+                self.streaming = False
+                out += self.banner()
+            elif byte == CYTON_DEFAULTS:
+                out += b"updating channel settings to default$$$"
+            elif byte == b"x":
+                self._setting = bytearray(byte)
+        return bytes(out)
+
+    def encode(self, block: NDArray[np.float64], first_index: int) -> list[bytes]:
+        """One 33-byte packet per sample (a pair with Daisy); counter from the sample index."""
+        step = 2 if self.daisy else 1
+        data = encode(self.spec, block, first_counter=(step * first_index) % 256)
+        return split_packets(data, block.shape[1])
+
+    def corrupt(self, packet: bytes) -> bytes:
+        """Break the ``0xA0`` header (of both packets with Daisy)."""
+        out = bytearray(packet)
+        for i in range(0, len(out), CYTON_PACKET_LEN):
+            out[i] = 0x00
+        return bytes(out)
+
+    def reader_options(self) -> dict[str, Any]:
+        """The reader must know whether to expect the Daisy (it could also ask ``v``)."""
+        return {"daisy": self.daisy}
+
+
+def emulate(
+    *, n_channels: int | None = None, daisy: bool | None = None, board_off: bool = False
+) -> CytonEmulation:
+    """A Cyton in its power-up state: 8 channels, or 16 (Daisy) for ``n_channels=16``.
+
+    Raises
+    ------
+    ConfigError
+        If ``n_channels`` is not 8 or 16.
+    """
+    if n_channels not in (None, 8, 16):
+        raise ConfigError(f"a Cyton has 8 or 16 (Daisy) channels, got n_channels={n_channels}.")
+    daisy = bool(n_channels == 16 if daisy is None else daisy)
+    return CytonEmulation(daisy=daisy, board_off=bool(board_off))
+
+
+BOARD: Final = Board(
+    name="cyton",
+    description="OpenBCI Cyton (+Daisy) via USB dongle, 250 Hz (125 Hz with Daisy)",
+    parser=CytonParser,
+    encode=encode,
+    baudrate=CYTON_BAUDRATE,
+    probe_baudrates=CYTON_PROBE_BAUDRATES,
+    probe=probe,
+    probe_rank=3,
+    emulate=emulate,
+    driver=CytonDriver,
+    usb_adapters=(
+        KnownAdapter(
+            0x0403, 0x6015, "FTDI FT231X: OpenBCI Cyton dongle (or another FT231X)", ("cyton",)
+        ),
+    ),
+)

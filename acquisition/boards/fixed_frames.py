@@ -31,6 +31,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from twitchscope.acquisition.boards.base import DeviceSpec, ParsedChunk, ParserState, empty_chunk
+from twitchscope.signal.core.errors import ConfigError
 
 __all__ = [
     "FrameLayout",
@@ -39,6 +40,7 @@ __all__ = [
     "counter_gaps",
     "parse_be16_frames",
     "Be16FrameParser",
+    "split_packets",
 ]
 
 _WAIT = -1
@@ -447,6 +449,22 @@ def counter_gaps(
     idx = np.flatnonzero(lost)
     gaps = tuple((int(i), int(lost[i])) for i in idx)
     return gaps, int(counters[-1])
+
+
+def split_packets(data: bytes, n: int) -> list[bytes]:
+    """Cut the encoding of ``n`` samples into one packet per sample (fixed length).
+
+    Raises
+    ------
+    ConfigError
+        If ``data`` does not split into ``n`` equal packets.
+    """
+    if n == 0:
+        return []
+    size, rest = divmod(len(data), n)
+    if rest:
+        raise ConfigError(f"cannot split {len(data)} bytes into {n} equal packets.")
+    return [data[i * size : (i + 1) * size] for i in range(n)]
 
 
 def parse_be16_frames(

@@ -10,18 +10,28 @@ each packet; it is tolerated (and counted as framed, not dropped).
 The rate (250 Hz real for the Olimex demo, whose header says 256; 125 Hz for
 other sketches), the baud rate and the calibration (volts per count, midscale)
 differ between sketches, so they are parameters.
+
+The board takes no commands (a :class:`~twitchscope.acquisition.boards.handshake.PassiveDriver`
+reads it); :func:`probe` listens for packets, :class:`OpenEEGEmulation` is the board the
+pty emulator plays, and :data:`BOARD` describes it for the registry.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Final
+from typing import Any, Final
 
 import numpy as np
+import serial
 from numpy.typing import NDArray
 
-from twitchscope.acquisition.boards.base import DeviceSpec
-from twitchscope.acquisition.boards.fixed_frames import Be16FrameParser, FrameLayout
+from twitchscope.acquisition.boards.base import Board, DeviceSpec
+from twitchscope.acquisition.boards.fixed_frames import (
+    Be16FrameParser,
+    FrameLayout,
+    split_packets,
+)
+from twitchscope.acquisition.boards.handshake import frames_check, listen
 from twitchscope.signal.core.checks import check_ch_names, check_positive, check_sfreq
 from twitchscope.signal.core.errors import ConfigError
 
@@ -35,6 +45,10 @@ __all__ = [
     "OLIMEX_VOLTS_PER_COUNT",
     "OpenEEGParser",
     "encode",
+    "probe",
+    "OpenEEGEmulation",
+    "emulate",
+    "BOARD",
 ]
 
 OPENEEG_BAUDRATE: Final = 57600
@@ -169,3 +183,85 @@ def encode(
     if crlf:
         out[:, 17:] = np.frombuffer(OPENEEG_TRAILER, dtype=np.uint8)
     return out.tobytes()
+
+
+def probe(ser: serial.Serial, listen_s: float, _: float) -> tuple[bool, str]:
+    """Listen without writing: at least 10 packets and 80 % of the bytes framed."""
+    return frames_check(OpenEEGParser(sfreq=250.0), listen(ser, listen_s))
+
+
+class OpenEEGEmulation:
+    """An Olimex SHIELD-EKG-EMG running the OpenEEG P2 demo sketch: streams from power-up.
+
+    Parameters
+    ----------
+    sfreq : float
+        Packet rate (the Olimex demo really sends 250 Hz although it says 256).
+    n_channels : int
+        Channels in use (1-6).
+    crlf : bool
+        Append ``\\r\\n`` to each packet, as some forks do.
+    """
+
+    protocol = "openeeg"
+
+    def __init__(self, *, sfreq: float = 250.0, n_channels: int = 6, crlf: bool = False) -> None:
+        self.parser = OpenEEGParser(sfreq=sfreq, n_channels=n_channels)
+        self.spec: DeviceSpec = self.parser.spec
+        self.sfreq = self.spec.sfreq
+        self.n_channels = self.spec.n_channels
+        self.crlf = crlf
+        self.streaming = True
+        self.volts_per_count = float(self.parser.volts_per_count)
+        self.zero_count = int(self.parser.offset_counts)
+
+    def power_up(self) -> bytes:
+        """It streams from power-up and prints nothing else."""
+        self.streaming = True
+        return b""
+
+    def on_bytes(self, data: bytes) -> bytes:
+        """The sketch ignores its input."""
+        return b""
+
+    def encode(self, block: NDArray[np.float64], first_index: int) -> list[bytes]:
+        """One 17-byte packet (19 with CRLF) per sample; counter from the sample index."""
+        data = encode(
+            self.spec,
+            block,
+            first_counter=first_index % 256,
+            volts_per_count=self.volts_per_count,
+            offset_counts=self.zero_count,
+            crlf=self.crlf,
+        )
+        return split_packets(data, block.shape[1])
+
+    def corrupt(self, packet: bytes) -> bytes:
+        """Break the ``A5`` sync byte."""
+        return b"\x00" + packet[1:]
+
+    def reader_options(self) -> dict[str, Any]:
+        """The stream does not say its rate or channels: the reader must be told."""
+        return {"sfreq": self.sfreq, "n_channels": self.n_channels}
+
+
+def emulate(
+    *, n_channels: int | None = None, sfreq: float = 250.0, crlf: bool = False
+) -> OpenEEGEmulation:
+    """The Olimex demo sketch in its power-up state (6 channels unless ``n_channels``)."""
+    return OpenEEGEmulation(
+        sfreq=float(sfreq), n_channels=6 if n_channels is None else n_channels, crlf=bool(crlf)
+    )
+
+
+BOARD: Final = Board(
+    name="openeeg",
+    description="OpenEEG P2 packets (Olimex SHIELD-EKG-EMG), rate set by the sketch",
+    parser=OpenEEGParser,
+    encode=encode,
+    baudrate=OPENEEG_BAUDRATE,
+    probe_baudrates=OPENEEG_PROBE_BAUDRATES,
+    probe=probe,
+    probe_rank=0,
+    emulate=emulate,
+)

@@ -1,8 +1,12 @@
-"""Registry of the amplifier protocols: name -> parser factory, encoder and baud rates.
+"""The one registry of amplifier boards: name -> :class:`~twitchscope.acquisition.boards.base.Board`.
 
-The names are those of the command line (``--protocol``). ``probe_baudrates`` are
-the rates a port scan may try for the protocol; 1200 is never among them (opening
-a native-USB Arduino at 1200 baud reboots it into its bootloader).
+The names are those of the command line (``--protocol``). Everything the rest of
+the package asks about a board goes through here: its parser
+(:func:`make_parser`), its host-side driver (:func:`make_driver`), its probe and
+baud rates (:data:`BOARDS`, :data:`PROBE_ORDER`), its emulated personality
+(:func:`make_personality`) and the driver that reads a personality as configured
+(:func:`driver_for`). Adding a board means writing its module (ending with a
+``BOARD``) and listing it in :data:`BOARDS`.
 
 Examples
 --------
@@ -14,102 +18,52 @@ Examples
 from __future__ import annotations
 
 import inspect
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping
 from types import MappingProxyType
 from typing import Any, Final
 
 from twitchscope.acquisition.boards import ascii as ascii_lines
 from twitchscope.acquisition.boards import chords, cyton, openeeg, spiker
-from twitchscope.acquisition.boards.base import Parser
+from twitchscope.acquisition.boards.base import Board, KnownAdapter, Parser, Personality
+from twitchscope.acquisition.boards.handshake import Driver, PassiveDriver
 from twitchscope.signal.core.checks import check_option
 from twitchscope.signal.core.errors import ConfigError
 
-__all__ = ["ProtocolInfo", "PROTOCOLS", "make_parser", "FORBIDDEN_BAUDRATES"]
+__all__ = [
+    "BOARDS",
+    "PROBE_ORDER",
+    "BOARD_ADAPTERS",
+    "get_board",
+    "make_parser",
+    "make_driver",
+    "make_personality",
+    "driver_for",
+]
 
-#: never open a port at these rates (1200: the Arduino bootloader "touch")
-FORBIDDEN_BAUDRATES: Final = frozenset({1200})
-
-
-@dataclass(frozen=True, slots=True)
-class ProtocolInfo:
-    """What the rest of the package needs to know about one protocol.
-
-    Parameters
-    ----------
-    name : str
-        Protocol name (``--protocol``).
-    factory : callable
-        ``factory(**options) -> Parser``; the parser class.
-    encode : callable
-        ``encode(spec, samples_volts, *, first_counter=0, ...) -> bytes``.
-    baudrate : int
-        Default baud rate.
-    probe_baudrates : tuple of int
-        Rates to try when probing a port, most likely first (never 1200).
-    description : str
-        One line for ``--help`` and port listings.
-    """
-
-    name: str
-    factory: Callable[..., Parser]
-    encode: Callable[..., bytes]
-    baudrate: int
-    probe_baudrates: tuple[int, ...]
-    description: str
-
-    def __post_init__(self) -> None:
-        bad = FORBIDDEN_BAUDRATES.intersection(self.probe_baudrates)
-        if bad or self.baudrate in FORBIDDEN_BAUDRATES:
-            raise ConfigError(
-                f"protocol {self.name!r} must not use baud rate 1200, got {self.probe_baudrates}."
-            )
-
-
-PROTOCOLS: Final = MappingProxyType(
-    {
-        "cyton": ProtocolInfo(
-            "cyton",
-            cyton.CytonParser,
-            cyton.encode,
-            cyton.CYTON_BAUDRATE,
-            cyton.CYTON_PROBE_BAUDRATES,
-            "OpenBCI Cyton (+Daisy) via USB dongle, 250 Hz (125 Hz with Daisy)",
-        ),
-        "openeeg": ProtocolInfo(
-            "openeeg",
-            openeeg.OpenEEGParser,
-            openeeg.encode,
-            openeeg.OPENEEG_BAUDRATE,
-            openeeg.OPENEEG_PROBE_BAUDRATES,
-            "OpenEEG P2 packets (Olimex SHIELD-EKG-EMG), rate set by the sketch",
-        ),
-        "chords": ProtocolInfo(
-            "chords",
-            chords.ChordsParser,
-            chords.encode,
-            chords.CHORDS_BAUDRATE,
-            chords.CHORDS_PROBE_BAUDRATES,
-            "Upside Down Labs Chords firmware (BioAmp), board identified by WHORU",
-        ),
-        "spiker": ProtocolInfo(
-            "spiker",
-            spiker.SpikerParser,
-            spiker.encode,
-            spiker.SPIKER_BAUDRATE,
-            spiker.SPIKER_PROBE_BAUDRATES,
-            "Backyard Brains SpikerShield, 10 kHz shared by 1-6 channels",
-        ),
-        "ascii": ProtocolInfo(
-            "ascii",
-            ascii_lines.AsciiLinesParser,
-            ascii_lines.encode,
-            ascii_lines.ASCII_BAUDRATE,
-            ascii_lines.ASCII_PROBE_BAUDRATES,
-            "Text lines of numbers (Arduino, MyoWare, BioAmp sketches, Serial Plotter)",
-        ),
-    }
+#: every board, in the order the command line lists them
+BOARDS: Final[Mapping[str, Board]] = MappingProxyType(
+    {b.name: b for b in (cyton.BOARD, openeeg.BOARD, chords.BOARD, spiker.BOARD, ascii_lines.BOARD)}
 )
+
+#: the order a port scan tries the boards in (by ``probe_rank``: boards whose probe
+#: never writes first, since a command can disturb another kind of board)
+PROBE_ORDER: Final = tuple(sorted(BOARDS, key=lambda name: BOARDS[name].probe_rank))
+
+#: USB VID:PIDs that only one board uses, from the boards' modules
+BOARD_ADAPTERS: Final[tuple[KnownAdapter, ...]] = tuple(
+    adapter for b in BOARDS.values() for adapter in b.usb_adapters
+)
+
+
+def get_board(name: str) -> Board:
+    """The board called ``name``.
+
+    Raises
+    ------
+    ConfigError
+        If no board has that name.
+    """
+    return BOARDS[check_option("protocol", name, tuple(BOARDS))]
 
 
 def make_parser(name: str, **options: Any) -> Parser:
@@ -120,12 +74,81 @@ def make_parser(name: str, **options: Any) -> Parser:
     ConfigError
         If the protocol is unknown or an option is not one of the parser's.
     """
-    info = PROTOCOLS[check_option("protocol", name, tuple(PROTOCOLS))]
-    params = inspect.signature(info.factory).parameters
+    board = get_board(name)
+    _refuse_unknown(board.parser, options, f"for protocol {name!r}")
+    return board.parser(**options)
+
+
+def make_driver(name: str, **options: Any) -> Driver:
+    """The host-side driver of protocol ``name``, from keyword options.
+
+    Cyton, Chords and Spiker take the options of their driver class
+    (:class:`~twitchscope.acquisition.boards.cyton.CytonDriver`, …); OpenEEG and
+    ASCII, which take no commands, take their parser's options (``sfreq``,
+    ``n_channels``, ``scale``…, ``baudrate`` among them) and are read by a
+    :class:`~twitchscope.acquisition.boards.handshake.PassiveDriver`.
+
+    Raises
+    ------
+    ConfigError
+        On an unknown protocol or option.
+    """
+    board = get_board(name)
+    if board.driver is None:
+        return PassiveDriver(make_parser(name, **options))
+    _refuse_unknown(board.driver, options, f"for protocol {name!r}")
+    return board.driver(**options)
+
+
+def make_personality(name: str, *, n_channels: int | None = None, **options: Any) -> Personality:
+    """The emulated board of protocol ``name`` in its power-up state.
+
+    Parameters
+    ----------
+    name : str
+        One of :data:`BOARDS`.
+    n_channels : int or None
+        Channels to emulate (Cyton 8 or 16; OpenEEG 1-6; Spiker 1-6; ASCII any;
+        a Chords board has its own count, chosen by ``board``).
+    **options
+        The keyword options of the board module's ``emulate``: Cyton ``daisy``,
+        ``board_off``; OpenEEG ``sfreq``, ``crlf``; Chords ``board``, ``gain``,
+        ``sfreq``; Spiker ``power_up_channels``, ``banner``, ``gain``; ASCII
+        ``sfreq``, ``gain``, ``counter``.
+
+    Raises
+    ------
+    ConfigError
+        On an unknown protocol or option, or an impossible channel count.
+    """
+    board = get_board(name)
+    _refuse_unknown(board.emulate, options, f"for {name!r}", kind="emulator ", skip="n_channels")
+    return board.emulate(n_channels=n_channels, **options)
+
+
+def driver_for(personality: Personality) -> Driver:
+    """The host-side driver that reads this emulated board as configured.
+
+    OpenEEG and ASCII streams do not describe themselves, so their parser must be
+    told the emulator's rate, channels and scale; the Chords, Spiker and ASCII
+    boards' assumed gain must be told too. The personality says what
+    (:meth:`~twitchscope.acquisition.boards.base.Personality.reader_options`).
+    """
+    return make_driver(personality.protocol, **personality.reader_options())
+
+
+def _refuse_unknown(
+    factory: Callable[..., Any],
+    options: Mapping[str, Any],
+    target: str,
+    *,
+    kind: str = "",
+    skip: str = "",
+) -> None:
+    """Refuse keyword options ``factory`` does not take, naming the ones it does."""
+    params = [p for p in inspect.signature(factory).parameters if p != skip]
     unknown = sorted(set(options) - set(params))
     if unknown:
-        allowed = ", ".join(params)
         raise ConfigError(
-            f"unknown option(s) {unknown} for protocol {name!r}; expected some of: {allowed}."
+            f"unknown {kind}option(s) {unknown} {target}; expected some of: {', '.join(params)}."
         )
-    return info.factory(**options)

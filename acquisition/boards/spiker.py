@@ -19,17 +19,34 @@ Rate: 10 kHz shared by the channels (Spike Recorder's value; the Uno's timer
 really gives about 10 050 Hz), at 222 222 baud ("230400" on an ATmega at 16 MHz).
 ``c:N;\\n`` sets N channels. Volts per count is a calibration parameter (the
 shield's gain is not published in the reference code).
+
+:class:`SpikerDriver` is the host-side handshake (``c:N;``; no stop command),
+:func:`probe` asks ``b:;`` or recognises the frames, :class:`SpikerEmulation`
+is the board the pty emulator plays, and :data:`BOARD` describes it for the registry.
 """
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Sequence
-from typing import Final
+from typing import Any, Final
 
 import numpy as np
+import serial
 from numpy.typing import NDArray
 
-from twitchscope.acquisition.boards.base import DeviceSpec, ParsedChunk, ParserState, empty_chunk
+from twitchscope.acquisition.boards.base import (
+    EMULATOR_GAIN,
+    Board,
+    DeviceSpec,
+    KnownAdapter,
+    ParsedChunk,
+    Parser,
+    ParserState,
+    empty_chunk,
+)
+from twitchscope.acquisition.boards.fixed_frames import split_packets
+from twitchscope.acquisition.boards.handshake import listen, write
 from twitchscope.signal.core.checks import check_ch_names, check_positive, check_sfreq
 from twitchscope.signal.core.errors import ConfigError
 
@@ -48,7 +65,14 @@ __all__ = [
     "encode_message",
     "SpikerParser",
     "encode",
+    "SpikerDriver",
+    "probe",
+    "SpikerEmulation",
+    "emulate",
+    "BOARD",
 ]
+
+log = logging.getLogger(__name__)
 
 SPIKER_BAUDRATE: Final = 222222
 SPIKER_PROBE_BAUDRATES: Final = (222222, 500000)
@@ -247,3 +271,187 @@ def encode(
     out[..., 1] = s & 0x7F
     out[:, 0, 0] |= 0x80
     return out.tobytes()
+
+
+class SpikerDriver:
+    """Backyard Brains SpikerShield: ``c:N;`` sets the channel count; it streams from power-up.
+
+    The frame format checks itself (only a frame's first byte has bit 7 set), so
+    frames still in flight with the old channel count are dropped by the parser,
+    never misread.
+
+    Parameters
+    ----------
+    n_channels : int
+        Channels to stream (1-6); the rate is 10 kHz / N.
+    volts_per_count : float
+        Calibration (default: volts at the ADC input, 5 V / 1024).
+    baudrate : int or None
+        222222 by default (what an ATmega at 16 MHz makes of "230400"); 500000 on
+        newer boards.
+    """
+
+    protocol = "spiker"
+
+    def __init__(
+        self,
+        *,
+        n_channels: int = 1,
+        volts_per_count: float = SPIKER_VOLTS_PER_COUNT,
+        baudrate: int | None = None,
+    ) -> None:
+        self.command = channels_command(n_channels)
+        self.n_channels = int(n_channels)
+        self.volts_per_count = check_positive("volts_per_count", volts_per_count)
+        self.baudrate = int(baudrate if baudrate is not None else SPIKER_BAUDRATE)
+
+    def start(self, port: serial.Serial) -> Parser:
+        """Send ``c:N;`` and drop what was buffered before it."""
+        port.reset_input_buffer()
+        write(port, self.command)
+        return SpikerParser(
+            n_channels=self.n_channels, volts_per_count=self.volts_per_count, baudrate=self.baudrate
+        )
+
+    def stop(self, port: serial.Serial) -> None:
+        """The board has no stop command."""
+
+
+def probe(ser: serial.Serial, listen_s: float, reply_timeout_s: float) -> tuple[bool, str]:
+    """``b:;`` answered by an ``HWT:`` message, or a stream that frames as SpikerShield frames."""
+    ser.reset_input_buffer()
+    ser.write(SPIKER_BOARD_QUERY)
+    data = listen(ser, max(listen_s, reply_timeout_s), flush=False)
+    for n in range(1, SPIKER_MAX_CHANNELS + 1):
+        parser = SpikerParser(n_channels=n)
+        chunk, state = parser.parse(data, parser.init_state())
+        for message in chunk.messages:
+            kind = board_type(message)
+            if kind is not None:
+                return True, f"HWT:{kind}"
+        if state.n_frames >= 10 and state.n_bytes_framed >= 0.8 * len(data):
+            return True, f"SpikerShield frames, {n} channel(s)"
+    return False, f"no HWT: reply and no SpikerShield frames in {len(data)} bytes"
+
+
+class SpikerEmulation:
+    """A Muscle SpikerShield: streams from power-up, ``c:N;`` sets N channels at 10 kHz / N.
+
+    Parameters
+    ----------
+    max_channels : int
+        Rows the source provides (1-6); the board sends the first N of them.
+    power_up_channels : int
+        Channels streamed before the host sends ``c:N;``.
+    banner : bool
+        Print ``StartUp!\\r\\n`` at power-up, as the V1.1 sketch does (text in the binary stream).
+    gain : float
+        Gain of the shield in front of the 5 V 10-bit ADC (unpublished; 1000 is our
+        assumption). A reader must be told ``volts_per_count`` accordingly.
+    """
+
+    protocol = "spiker"
+
+    def __init__(
+        self,
+        *,
+        max_channels: int = 2,
+        power_up_channels: int = 1,
+        banner: bool = True,
+        gain: float = EMULATOR_GAIN,
+    ) -> None:
+        if not 1 <= power_up_channels <= max_channels <= SPIKER_MAX_CHANNELS:
+            raise ConfigError(
+                "need 1 <= power_up_channels <= max_channels <= 6, got "
+                f"{power_up_channels} and {max_channels}."
+            )
+        self.n_channels = max_channels
+        self.power_up_channels = power_up_channels
+        self.banner = banner
+        self.streaming = True
+        self.volts_per_count = SPIKER_VOLTS_PER_COUNT / float(gain)
+        self._set_channels(power_up_channels)
+        self.zero_count = int(self.parser.offset_counts)
+        self._line = bytearray()
+
+    def _set_channels(self, n: int) -> None:
+        self.active_channels = n
+        self.parser = SpikerParser(n_channels=n, volts_per_count=self.volts_per_count)
+        self.spec: DeviceSpec = self.parser.spec
+        self.sfreq = self.spec.sfreq
+
+    def power_up(self) -> bytes:
+        """Back to the power-up channel count; print the banner."""
+        self.streaming = True
+        self._line.clear()
+        self._set_channels(self.power_up_channels)
+        return b"StartUp!\r\n" if self.banner else b""
+
+    def on_bytes(self, data: bytes) -> bytes:
+        """``c:N;`` changes the channel count; ``b:;`` answers an escaped ``HWT:`` message."""
+        out = bytearray()
+        self._line += data
+        while b"\n" in self._line:
+            line, _, rest = bytes(self._line).partition(b"\n")
+            self._line = bytearray(rest)
+            for token in line.decode("ascii", errors="replace").split(";"):
+                key, _, value = token.strip().partition(":")
+                if key == "c" and value.strip().isdigit():
+                    n = int(value)
+                    if 1 <= n <= self.n_channels:
+                        self._set_channels(n)
+                    else:
+                        log.warning(
+                            "spiker emulator: c:%d; ignored (source has %d rows)",
+                            n,
+                            self.n_channels,
+                        )
+                elif key == "b":
+                    out += encode_message("HWT:MUSCLESS;")
+        return bytes(out)
+
+    def encode(self, block: NDArray[np.float64], first_index: int) -> list[bytes]:
+        """One ``2N``-byte frame per sample, the first N source rows."""
+        data = encode(
+            self.spec, block[: self.active_channels], volts_per_count=self.volts_per_count
+        )
+        return split_packets(data, block.shape[1])
+
+    def corrupt(self, packet: bytes) -> bytes:
+        """Set bit 7 of the frame's last byte: only the first byte of a frame may have it."""
+        return packet[:-1] + bytes([packet[-1] | 0x80])
+
+    def reader_options(self) -> dict[str, Any]:
+        """The channel count to ask for (``c:N;``) and the calibration of the assumed gain."""
+        return {"n_channels": self.n_channels, "volts_per_count": self.volts_per_count}
+
+
+def emulate(
+    *,
+    n_channels: int | None = None,
+    power_up_channels: int = 1,
+    banner: bool = True,
+    gain: float = EMULATOR_GAIN,
+) -> SpikerEmulation:
+    """A SpikerShield in its power-up state, with ``n_channels`` source rows (2 by default)."""
+    return SpikerEmulation(
+        max_channels=2 if n_channels is None else n_channels,
+        power_up_channels=int(power_up_channels),
+        banner=bool(banner),
+        gain=float(gain),
+    )
+
+
+BOARD: Final = Board(
+    name="spiker",
+    description="Backyard Brains SpikerShield, 10 kHz shared by 1-6 channels",
+    parser=SpikerParser,
+    encode=encode,
+    baudrate=SPIKER_BAUDRATE,
+    probe_baudrates=SPIKER_PROBE_BAUDRATES,
+    probe=probe,
+    probe_rank=2,
+    emulate=emulate,
+    driver=SpikerDriver,
+    usb_adapters=(KnownAdapter(0x2E73, None, "Backyard Brains device", ("spiker",)),),
+)

@@ -28,8 +28,10 @@ keeps at most ``max_backlog_s`` of packets and drops the oldest whole packets
 (:attr:`Emulator.n_overflow`), as a USB bridge's buffer would; a packet is never
 cut in two on the wire.
 
-The protocol behaviours ("personalities") live in
-:mod:`twitchscope.acquisition.emulation.devices`.
+The protocol behaviours ("personalities",
+:class:`~twitchscope.acquisition.boards.base.Personality`) live in the board
+modules; :func:`twitchscope.acquisition.boards.registry.make_personality` builds
+one by protocol name.
 """
 
 from __future__ import annotations
@@ -45,57 +47,21 @@ from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
 
+from twitchscope.acquisition.boards.base import Personality
 from twitchscope.signal.core.checks import check_positive
 from twitchscope.signal.core.errors import ConfigError, DeviceError
 
-__all__ = ["Personality", "Emulator", "SentSpan", "Source"]
+__all__ = ["Emulator", "SentSpan", "Source"]
 
 log = logging.getLogger(__name__)
 
 #: Returns the next ``n`` samples of every channel, shape (n_channels, n), in volts.
 Source = Callable[[int], NDArray[np.float64]]
-
-
-class Personality(Protocol):
-    """How one kind of board behaves on the wire (structural type).
-
-    Attributes
-    ----------
-    protocol : str
-        Protocol name.
-    sfreq : float
-        Rate the board samples at now, Hz (may change on a command).
-    n_channels : int
-        Source rows the board sends now.
-    streaming : bool
-        Whether it streams now (boards without start/stop stream at power-up).
-    """
-
-    protocol: str
-    sfreq: float
-    n_channels: int
-    streaming: bool
-
-    def power_up(self) -> bytes:
-        """Reset to the power-up state; return what the board prints at boot."""
-        ...
-
-    def on_bytes(self, data: bytes) -> bytes:
-        """Handle bytes from the host; return the reply (may change ``streaming``)."""
-        ...
-
-    def encode(self, block: NDArray[np.float64], first_index: int) -> list[bytes]:
-        """Encode samples ``first_index…`` (volts, (n_channels, n)) as one packet per sample."""
-        ...
-
-    def corrupt(self, packet: bytes) -> bytes:
-        """Return ``packet`` with its framing broken so no parser accepts it."""
-        ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -125,7 +91,7 @@ class Emulator:
     Parameters
     ----------
     personality : Personality
-        The board's behaviour (see :func:`twitchscope.acquisition.emulation.devices.make_personality`).
+        The board's behaviour (see :func:`twitchscope.acquisition.boards.registry.make_personality`).
     source : callable
         ``source(n) -> array (n_channels, n)`` in volts: the next samples of the
         signal. Called for every sample period, streamed or not.

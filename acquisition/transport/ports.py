@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import logging
 import os
-import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -26,17 +25,12 @@ from pathlib import Path
 import serial
 import serial.tools.list_ports
 
-from twitchscope.acquisition.boards import cyton, spiker
-from twitchscope.acquisition.boards.ascii import AsciiLinesParser
-from twitchscope.acquisition.boards.base import Parser
-from twitchscope.acquisition.boards.handshake import ChordsDriver, drain, read_until
-from twitchscope.acquisition.boards.openeeg import OpenEEGParser
-from twitchscope.acquisition.boards.registry import PROTOCOLS
+from twitchscope.acquisition.boards.base import FORBIDDEN_BAUDRATE, KnownAdapter
+from twitchscope.acquisition.boards.handshake import one_line
+from twitchscope.acquisition.boards.registry import BOARD_ADAPTERS, BOARDS, PROBE_ORDER
 from twitchscope.signal.core.errors import ConfigError, DeviceError
 
 __all__ = [
-    "FORBIDDEN_BAUDRATE",
-    "KnownAdapter",
     "KNOWN_ADAPTERS",
     "PortInfo",
     "ProbeResult",
@@ -52,43 +46,13 @@ __all__ = [
 
 log = logging.getLogger(__name__)
 
-#: Opening a native-USB Arduino (Leonardo, R4, Pico…) at 1200 baud reboots it into its
-#: bootloader (the "1200-bps touch"), so this layer never does.
-FORBIDDEN_BAUDRATE = 1200
-
 BY_ID_DIR = Path("/dev/serial/by-id")
-
-
-@dataclass(frozen=True, slots=True)
-class KnownAdapter:
-    """A USB VID:PID and what it probably is.
-
-    Parameters
-    ----------
-    vid : int
-        USB vendor id.
-    pid : int or None
-        USB product id, or None for any product of that vendor.
-    label : str
-        What a port with this id probably is.
-    protocols : tuple of str
-        Protocols worth probing on it, most likely first.
-    """
-
-    vid: int
-    pid: int | None
-    label: str
-    protocols: tuple[str, ...]
 
 
 _ARDUINO = ("chords", "spiker", "openeeg", "ascii")
 
-#: VID:PID table of the amplifier spec (Appendix A). The first match wins, so
-#: exact VID:PID entries come before vendor-wide ones.
-KNOWN_ADAPTERS: tuple[KnownAdapter, ...] = (
-    KnownAdapter(
-        0x0403, 0x6015, "FTDI FT231X: OpenBCI Cyton dongle (or another FT231X)", ("cyton",)
-    ),
+#: USB bridges and boards that several protocols run on (the amplifier spec, Appendix A)
+_SHARED_ADAPTERS: tuple[KnownAdapter, ...] = (
     KnownAdapter(
         0x0403, 0x6001, "FTDI FT232R: Arduino Nano (classic/clone) or Olimexino", _ARDUINO
     ),
@@ -107,7 +71,13 @@ KNOWN_ADAPTERS: tuple[KnownAdapter, ...] = (
     KnownAdapter(0x2E8A, 0x1000, "Maker Pi RP2040 (unverified id)", ("chords", "ascii")),
     KnownAdapter(0x0483, 0x5740, "STM32 USB CDC (STM32duino)", ("chords", "ascii")),
     KnownAdapter(0x303A, 0x1001, "ESP32-S3/C3 native USB (e.g. NPG-Lite)", ("chords", "ascii")),
-    KnownAdapter(0x2E73, None, "Backyard Brains device", ("spiker",)),
+)
+
+#: VID:PID table of the amplifier spec (Appendix A): the adapters only one board uses
+#: (from its module) and the shared ones. The first match wins, so exact VID:PID
+#: entries come before vendor-wide ones.
+KNOWN_ADAPTERS: tuple[KnownAdapter, ...] = tuple(
+    sorted((*BOARD_ADAPTERS, *_SHARED_ADAPTERS), key=lambda a: a.pid is None)
 )
 
 
@@ -167,9 +137,6 @@ class PortInfo:
         return self.by_id or self.device
 
 
-ALL_PROTOCOLS = ("cyton", "chords", "spiker", "openeeg", "ascii")
-
-
 def _by_id_links() -> dict[str, str]:
     links: dict[str, str] = {}
     if BY_ID_DIR.is_dir():
@@ -192,7 +159,7 @@ def list_ports() -> list[PortInfo]:
             guess, protocols = known.label, known.protocols
         else:
             guess = "" if p.vid is None else "unknown USB serial device"
-            protocols = () if p.vid is None else ALL_PROTOCOLS
+            protocols = () if p.vid is None else tuple(BOARDS)
         out.append(
             PortInfo(
                 device=p.device,
@@ -295,7 +262,7 @@ def open_port(
             ser.port = port
         ser.open()
     except (serial.SerialException, OSError, ValueError) as exc:
-        raise DeviceError(f"cannot open serial port {port!r}: {_one_line(exc)}") from None
+        raise DeviceError(f"cannot open serial port {port!r}: {one_line(exc)}") from None
     if low_latency:
         _ask_low_latency(ser, port)
     return ser
@@ -320,7 +287,7 @@ def _ask_low_latency(ser: serial.Serial, port: str) -> None:
             setter(True)
             log.debug("%s: ASYNC_LOW_LATENCY set", port)
         except (ValueError, OSError) as exc:  # ptys and many USB drivers refuse it
-            log.debug("%s: low-latency mode not supported (%s)", port, _one_line(exc))
+            log.debug("%s: low-latency mode not supported (%s)", port, one_line(exc))
     _check_ftdi_latency_timer(port)
 
 
@@ -353,11 +320,6 @@ def _check_ftdi_latency_timer(port: str) -> None:
         )
 
 
-def _one_line(exc: BaseException) -> str:
-    text = " ".join(str(exc).split())
-    return text or type(exc).__name__
-
-
 @dataclass(frozen=True, slots=True)
 class ProbeResult:
     """What answered on a port at one protocol and baud rate.
@@ -379,10 +341,6 @@ class ProbeResult:
     baudrate: int
     ok: bool
     detail: str
-
-
-#: Passive protocols are tried first: they do not write, so they cannot disturb a board.
-PROBE_ORDER = ("openeeg", "ascii", "spiker", "cyton", "chords")
 
 
 def probe(
@@ -415,24 +373,24 @@ def probe(
 
     Notes
     -----
-    Cyton: ``s``, flush, ``v`` must answer ``OpenBCI … $$$`` (the board is left
-    stopped). Chords: ``WHORU`` must name a known board (a streaming Chords board
-    stops). Spiker: ``b:;`` answered by an ``HWT:`` message, or a stream that
-    frames as SpikerShield frames. OpenEEG and ASCII: at least 10 frames and 80 %
-    of the bytes framed. 1200 baud is never used. A pseudo-terminal (or a
-    ``loop://``/``socket://`` URL) ignores the baud rate, so there only each
-    protocol's first rate is tried.
+    Each protocol is tried by its board's ``probe`` (see each board module and
+    :data:`~twitchscope.acquisition.boards.registry.PROBE_ORDER`): Cyton ``v``,
+    Chords ``WHORU``, Spiker ``b:;`` or its frames; OpenEEG and ASCII are only
+    listened to (at least 10 frames and 80 % of the bytes framed). 1200 baud is
+    never used. A pseudo-terminal (or a ``loop://``/``socket://`` URL) ignores the
+    baud rate, so there only each protocol's first rate is tried.
     """
     wanted = PROBE_ORDER if protocols is None else tuple(protocols)
     for name in wanted:
-        if name not in PROTOCOLS:
+        if name not in BOARDS:
             raise ConfigError(
-                f"unknown protocol {name!r} to probe; expected some of {', '.join(PROTOCOLS)}."
+                f"unknown protocol {name!r} to probe; expected some of {', '.join(BOARDS)}."
             )
     results: list[ProbeResult] = []
     one_baud = _ignores_baud(port)
     for name in sorted(wanted, key=lambda n: PROBE_ORDER.index(n)):
-        bauds = PROTOCOLS[name].probe_baudrates
+        board = BOARDS[name]
+        bauds = board.probe_baudrates
         for baud in bauds[:1] if one_baud else bauds:
             if baud == FORBIDDEN_BAUDRATE:  # pragma: no cover - the registry refuses it too
                 continue
@@ -442,9 +400,9 @@ def probe(
                 results.append(ProbeResult(name, baud, False, str(exc)))
                 return results  # the port itself is unusable: no point in going on
             try:
-                ok, detail = _PROBES[name](ser, listen_s, reply_timeout_s)
+                ok, detail = board.probe(ser, listen_s, reply_timeout_s)
             except (DeviceError, serial.SerialException, OSError) as exc:
-                ok, detail = False, _one_line(exc)
+                ok, detail = False, one_line(exc)
             finally:
                 ser.close()
             results.append(ProbeResult(name, baud, ok, detail))
@@ -461,82 +419,3 @@ def _ignores_baud(port: str) -> bool:
     if is_url(port):
         return port.startswith(("loop://", "socket://", "rfc2217://"))
     return os.path.realpath(port).startswith("/dev/pts/")
-
-
-def _listen(ser: serial.Serial, listen_s: float, *, flush: bool = True) -> bytes:
-    if flush:
-        ser.reset_input_buffer()
-    deadline = time.monotonic() + listen_s
-    buf = bytearray()
-    while time.monotonic() < deadline and len(buf) < 65536:
-        buf += ser.read(max(1, ser.in_waiting))
-    return bytes(buf)
-
-
-def _frames_check(parser: Parser, data: bytes) -> tuple[bool, str]:
-    _, state = parser.parse(data, parser.init_state())
-    n = len(data)
-    framed = state.n_bytes_framed
-    share = framed / n if n else 0.0
-    ok = state.n_frames >= 10 and share >= 0.8
-    return ok, f"{state.n_frames} frames, {100 * share:.0f} % of {n} bytes framed"
-
-
-def _probe_openeeg(ser: serial.Serial, listen_s: float, _: float) -> tuple[bool, str]:
-    return _frames_check(OpenEEGParser(sfreq=250.0), _listen(ser, listen_s))
-
-
-def _probe_ascii(ser: serial.Serial, listen_s: float, _: float) -> tuple[bool, str]:
-    data = _listen(ser, listen_s)
-    lines = [ln for ln in data.split(b"\n")[1:-1] if ln.strip()]
-    if not lines:
-        return False, f"no text lines in {len(data)} bytes"
-    # the number of fields of the most common line decides the parser to check with
-    widths = [len(ln.replace(b",", b" ").replace(b"\t", b" ").split()) for ln in lines]
-    n_fields = max(set(widths), key=widths.count)
-    if not 1 <= n_fields <= 256:
-        return False, f"lines of {n_fields} fields"
-    parser = AsciiLinesParser(sfreq=1.0, n_channels=n_fields, scale=1.0)
-    ok, detail = _frames_check(parser, data)
-    return ok, f"{n_fields} numbers per line; {detail}"
-
-
-def _probe_spiker(ser: serial.Serial, listen_s: float, reply_timeout_s: float) -> tuple[bool, str]:
-    ser.reset_input_buffer()
-    ser.write(spiker.SPIKER_BOARD_QUERY)
-    data = _listen(ser, max(listen_s, reply_timeout_s), flush=False)
-    for n in range(1, spiker.SPIKER_MAX_CHANNELS + 1):
-        parser = spiker.SpikerParser(n_channels=n)
-        chunk, state = parser.parse(data, parser.init_state())
-        for message in chunk.messages:
-            kind = spiker.board_type(message)
-            if kind is not None:
-                return True, f"HWT:{kind}"
-        if state.n_frames >= 10 and state.n_bytes_framed >= 0.8 * len(data):
-            return True, f"SpikerShield frames, {n} channel(s)"
-    return False, f"no HWT: reply and no SpikerShield frames in {len(data)} bytes"
-
-
-def _probe_cyton(ser: serial.Serial, _: float, reply_timeout_s: float) -> tuple[bool, str]:
-    ser.write(cyton.CYTON_STOP)
-    drain(ser)
-    ser.write(cyton.CYTON_RESET)
-    reply = read_until(ser, cyton.CYTON_REPLY_END, timeout_s=reply_timeout_s)
-    text = cyton.check_version_reply(reply)
-    first = next((ln.strip() for ln in text.splitlines() if ln.strip()), "")
-    daisy = " with Daisy" if cyton.version_reply_has_daisy(reply) else ""
-    return True, f"{first}{daisy}"
-
-
-def _probe_chords(ser: serial.Serial, _: float, reply_timeout_s: float) -> tuple[bool, str]:
-    board = ChordsDriver(reply_timeout_s=reply_timeout_s, tries=1).identify(ser)
-    return True, f"{board.name} ({board.n_channels} ch at {board.sfreq:g} Hz, {board.adc_bits}-bit)"
-
-
-_PROBES = {
-    "openeeg": _probe_openeeg,
-    "ascii": _probe_ascii,
-    "spiker": _probe_spiker,
-    "cyton": _probe_cyton,
-    "chords": _probe_chords,
-}

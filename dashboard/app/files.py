@@ -8,7 +8,7 @@ from pathlib import Path
 import streamlit as st
 
 from twitchscope.dashboard.app.state import K, cli_source, cli_source_kind, read_cached
-from twitchscope.dashboard.services.sources import (
+from twitchscope.dashboard.services.recordings import (
     UPLOAD_TYPES,
     Recording,
     check_upload,

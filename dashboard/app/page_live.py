@@ -18,14 +18,14 @@ from twitchscope.dashboard.app.state import (
     detector_config,
 )
 from twitchscope.dashboard.services import exporting
-from twitchscope.dashboard.services.sources import (
+from twitchscope.dashboard.services.live import (
     DEFAULT_SCENARIO,
-    SIMULATED,
     LiveSource,
     LiveSpec,
     emulated_protocols,
     protocols,
 )
+from twitchscope.dashboard.services.stream_source import SIMULATED
 from twitchscope.signal.core.errors import TwitchscopeError
 from twitchscope.signal.core.model import Twitch
 

@@ -9,7 +9,7 @@ from numpy.typing import NDArray
 from twitchscope.dashboard.app import panels
 from twitchscope.dashboard.app.files import choose_recording, load_choice
 from twitchscope.dashboard.app.state import REFRESH_S, TABLES_REFRESH_S, K
-from twitchscope.dashboard.services.sources import REPLAY_SPEEDS, ReplaySource
+from twitchscope.dashboard.services.replay import REPLAY_SPEEDS, ReplaySource
 from twitchscope.dashboard.services.stream_view import condition_array, display_mains
 from twitchscope.signal.core.model import Twitch
 

@@ -7,7 +7,7 @@ import streamlit as st
 from twitchscope.dashboard.app import panels, plots
 from twitchscope.dashboard.app.files import choose_recording, load_choice
 from twitchscope.dashboard.app.state import K, analysed
-from twitchscope.dashboard.services.sources import Recording
+from twitchscope.dashboard.services.recordings import Recording
 from twitchscope.signal.core.errors import TwitchscopeError
 
 ss = st.session_state

@@ -6,6 +6,7 @@ import streamlit as st
 
 from twitchscope.dashboard.app.state import K, Settings
 from twitchscope.signal.core.errors import TwitchscopeError
+from twitchscope.signal.core.units import ms_to_s, s_to_ms
 from twitchscope.signal.detect.config import PRESETS
 
 ss = st.session_state
@@ -56,7 +57,7 @@ with st.form("settings_form"):
         "Min duration (ms)",
         1.0,
         2000.0,
-        1000 * float(current.min_duration_s or base.min_duration_s),
+        s_to_ms(float(current.min_duration_s or base.min_duration_s)),
         1.0,
         key="settings_min_ms",
     )
@@ -64,7 +65,7 @@ with st.form("settings_form"):
         "Max duration (ms)",
         10.0,
         5000.0,
-        1000 * float(current.max_duration_s or base.max_duration_s),
+        s_to_ms(float(current.max_duration_s or base.max_duration_s)),
         10.0,
         key="settings_max_ms",
     )
@@ -76,8 +77,8 @@ if applied:
         mains=mains,
         k_on=float(k_on),
         k_off=float(k_off),
-        min_duration_s=float(min_ms) / 1000,
-        max_duration_s=float(max_ms) / 1000,
+        min_duration_s=ms_to_s(float(min_ms)),
+        max_duration_s=ms_to_s(float(max_ms)),
     )
     try:
         new.config()  # validate
@@ -97,8 +98,8 @@ st.json(
         "mains": cfg.mains,
         "k_on": cfg.k_on,
         "k_off": cfg.k_off,
-        "min_duration_ms": round(cfg.min_duration_s * 1000, 1),
-        "max_duration_ms": round(cfg.max_duration_s * 1000, 1),
+        "min_duration_ms": round(s_to_ms(cfg.min_duration_s), 1),
+        "max_duration_ms": round(s_to_ms(cfg.max_duration_s), 1),
         "envelope": cfg.envelope_method,
     },
     expanded=False,

@@ -6,7 +6,8 @@ import streamlit as st
 
 from twitchscope.dashboard.app import panels
 from twitchscope.dashboard.app.state import REFRESH_S, K, acquisition_owner
-from twitchscope.dashboard.services.sources import LiveSource, ReplaySource
+from twitchscope.dashboard.services.live import LiveSource
+from twitchscope.dashboard.services.replay import ReplaySource
 
 ss = st.session_state
 st.title("Teaching mode")

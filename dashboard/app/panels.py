@@ -8,7 +8,6 @@ another thread). The live/replay panel is the only part that reruns on a timer
 from __future__ import annotations
 
 import html
-import math
 import time
 from collections.abc import Callable, Sequence
 from typing import Any
@@ -21,12 +20,15 @@ from numpy.typing import NDArray
 from twitchscope.dashboard.app import plots
 from twitchscope.dashboard.app.site_catalogue import MUSCLES, SIDES, points_for, site_label
 from twitchscope.dashboard.app.state import K
-from twitchscope.dashboard.services.sources import SiteLog, StreamSource
+from twitchscope.dashboard.services.stream_source import StreamSource
 from twitchscope.dashboard.services.stream_view import StreamView
 from twitchscope.signal.analysis.quality import SignalQuality, assess_quality
 from twitchscope.signal.analysis.stats import site_rows, summarize_sites
 from twitchscope.signal.core.errors import TwitchscopeError
 from twitchscope.signal.core.model import Gap, NeedleSite, RejectedCandidate, Twitch, site_at
+from twitchscope.signal.core.sites import SiteLog
+from twitchscope.signal.core.units import number_cell, volts_to_uv
+from twitchscope.signal.io.events import rejected_row, twitch_row
 
 __all__ = [
     "event_frame",
@@ -41,8 +43,6 @@ __all__ = [
     "show_message",
 ]
 
-UV = 1e6
-
 
 def show_message() -> None:
     """Show (once) the one-line message left by the last action."""
@@ -55,36 +55,40 @@ def show_message() -> None:
 # ------------------------------------------------------------------------------ tables
 
 
+#: The columns of the twitch row (:func:`~twitchscope.signal.io.events.twitch_row`) that
+#: the event table shows, in order, with the decimals shown (None: text).
+EVENT_TABLE_DECIMALS: dict[str, int | None] = {
+    "onset_s": 3,
+    "site": None,
+    "channel": None,
+    "peak_uv": 1,
+    "rms_uv": 1,
+    "duration_ms": 0,
+    "snr_db": 1,
+    "latency_ms": 0,
+}
+#: The columns of the rejected-candidate row that the rejected table shows.
+REJECTED_TABLE_DECIMALS: dict[str, int | None] = {
+    "onset_s": 3,
+    "channel": None,
+    "reason": None,
+    "peak_uv": 1,
+    "detail": None,
+}
+
+
+def _table_view(rows: Sequence[dict[str, Any]], decimals: dict[str, int | None]) -> pd.DataFrame:
+    """Some columns of export rows, rounded for display (a missing text is shown as "")."""
+    view = [
+        {c: (row[c] or "") if nd is None else number_cell(row[c], nd) for c, nd in decimals.items()}
+        for row in rows
+    ]
+    return pd.DataFrame(view, columns=list(decimals))
+
+
 def event_frame(twitches: Sequence[Twitch]) -> pd.DataFrame:
-    """One row per twitch in display units (µV, ms)."""
-
-    def r(v: float | None, f: float = 1.0, nd: int = 1) -> float | None:
-        return None if v is None or not math.isfinite(v) else round(v * f, nd)
-
-    rows = [
-        {
-            "onset_s": round(t.onset_s, 3),
-            "site": t.site or "",
-            "channel": t.channel,
-            "peak_uv": r(t.peak_v, UV),
-            "rms_uv": r(t.rms_v, UV),
-            "duration_ms": r(t.duration_s, 1e3, 0),
-            "snr_db": r(t.snr_db),
-            "latency_ms": r(t.latency_s, 1e3, 0),
-        }
-        for t in twitches
-    ]
-    cols = [
-        "onset_s",
-        "site",
-        "channel",
-        "peak_uv",
-        "rms_uv",
-        "duration_ms",
-        "snr_db",
-        "latency_ms",
-    ]
-    return pd.DataFrame(rows, columns=cols)
+    """One row per twitch: a display view of the export row (µV, ms)."""
+    return _table_view([twitch_row(t) for t in twitches], EVENT_TABLE_DECIMALS)
 
 
 def event_table(twitches: Sequence[Twitch], *, key: str, height: int = 240) -> int | None:
@@ -145,17 +149,7 @@ def event_table_with_zoom(
 
 def rejected_frame(rejected: Sequence[RejectedCandidate]) -> pd.DataFrame:
     """One row per rejected candidate, with its reason."""
-    rows = [
-        {
-            "onset_s": round(r.onset_s, 3),
-            "channel": r.channel,
-            "reason": r.reason.value,
-            "peak_uv": None if not math.isfinite(r.peak_v) else round(r.peak_v * UV, 1),
-            "detail": r.detail,
-        }
-        for r in rejected
-    ]
-    return pd.DataFrame(rows, columns=["onset_s", "channel", "reason", "peak_uv", "detail"])
+    return _table_view([rejected_row(r) for r in rejected], REJECTED_TABLE_DECIMALS)
 
 
 def site_summary(
@@ -244,9 +238,11 @@ def quality_panel(
         if cache is not None:
             cache["q"], cache["t"] = q, now
     c = st.columns(5)
-    c[0].metric("Baseline noise", f"{np.median([ch.noise_rms_v for ch in q.channels]) * UV:.1f} µV")
+    noise_v = float(np.median([ch.noise_rms_v for ch in q.channels]))
+    c[0].metric("Baseline noise", f"{volts_to_uv(noise_v):.1f} µV")
     c[1].metric(
-        f"Mains ({q.mains_hz:g} Hz)", f"{max(ch.mains_rms_v for ch in q.channels) * UV:.1f} µV"
+        f"Mains ({q.mains_hz:g} Hz)",
+        f"{volts_to_uv(max(ch.mains_rms_v for ch in q.channels)):.1f} µV",
     )
     hr = q.heart_rate_bpm
     c[2].metric("ECG", f"yes, {hr:.0f} bpm" if q.ecg_present and hr else "no")
@@ -262,8 +258,8 @@ def quality_panel(
     rows = [
         {
             "channel": ch.channel,
-            "noise_uv_rms": round(ch.noise_rms_v * UV, 2),
-            "mains_uv_rms": round(ch.mains_rms_v * UV, 2),
+            "noise_uv_rms": round(volts_to_uv(ch.noise_rms_v), 2),
+            "mains_uv_rms": round(volts_to_uv(ch.mains_rms_v), 2),
             "clipped_pct": round(100 * ch.clipped_fraction, 3),
             "ecg": "yes" if ch.ecg.present else "no",
             "heart_rate_bpm": None
@@ -303,8 +299,10 @@ def site_controls(sites: SiteLog, now_s: float, *, key: str) -> None:
         except TwitchscopeError as exc:
             st.session_state[K.MESSAGE] = str(exc)
     if b[1].button("Needle out", key=f"{key}_out", icon=":material/logout:"):
-        if sites.needle_out(now_s) is None:
-            st.session_state[K.MESSAGE] = "The needle is not in: press Needle in first."
+        try:
+            sites.needle_out(now_s)
+        except TwitchscopeError as exc:
+            st.session_state[K.MESSAGE] = str(exc)
     b[2].caption(
         f"Next label: **{html.escape(label)}**. Spans start and end at the stream time of the "
         "press and go into the recording as needle:<label> annotations."
@@ -316,7 +314,7 @@ def site_controls(sites: SiteLog, now_s: float, *, key: str) -> None:
 
 def big_counters(n_twitches: int, active: str | None, n_site: int, last: Twitch | None) -> None:
     """Large counters for teaching mode."""
-    last_txt = "–" if last is None else f"{last.peak_v * UV:.0f} µV"
+    last_txt = "–" if last is None else f"{volts_to_uv(last.peak_v):.0f} µV"
     cells = [
         ("Twitches", str(n_twitches)),
         ("At this site", str(n_site)),

@@ -24,6 +24,7 @@ from numpy.typing import NDArray
 
 from twitchscope.signal.analysis.decimate import decimate_minmax
 from twitchscope.signal.core.model import NeedleSite, RejectedCandidate, Twitch
+from twitchscope.signal.core.units import s_to_ms, volts_to_uv
 
 __all__ = [
     "TraceView",
@@ -34,7 +35,6 @@ __all__ = [
     "view_png",
 ]
 
-UV = 1e6
 SITE_FILL = "rgba(46, 160, 67, 0.13)"
 SITE_TEXT = "#1a7f37"
 TWITCH_COLOR = "#d62728"
@@ -100,10 +100,10 @@ def make_trace_view(
         x_range = (t0, t0 + max(data_v.shape[1], 1) / sfreq)
     lo, hi = x_range
     if data_v.shape[1] >= 2:
-        dec = decimate_minmax(data_v * UV, sfreq=sfreq, n_points=n_points, t0=t0)
+        dec = decimate_minmax(volts_to_uv(data_v), sfreq=sfreq, n_points=n_points, t0=t0)
         data_uv, x0, dx = dec.data, dec.x0, dec.dx
     else:
-        data_uv, x0, dx = data_v * UV, t0, 1.0 / sfreq
+        data_uv, x0, dx = volts_to_uv(data_v), t0, 1.0 / sfreq
     return TraceView(
         data_uv=data_uv,
         x0=x0,
@@ -203,7 +203,7 @@ def _shapes(view: TraceView, *, label_twitches: bool = True) -> tuple[list[dict]
         )
         if not label_twitches:
             continue
-        amp = "" if not math.isfinite(t.peak_v) else f"{t.peak_v * UV:.0f} µV"
+        amp = "" if not math.isfinite(t.peak_v) else f"{volts_to_uv(t.peak_v):.0f} µV"
         notes.append(
             dict(
                 xref=xa,
@@ -304,7 +304,7 @@ def twitch_figure(
     segment_v: NDArray[np.float64], *, sfreq: float, t0: float, twitch: Twitch, height: int = 260
 ) -> go.Figure:
     """One twitch, zoomed: its main channel from about 0.3 s before to 0.3 s after."""
-    y = np.asarray(segment_v, dtype=np.float64) * UV
+    y = volts_to_uv(np.asarray(segment_v, dtype=np.float64))
     fig = go.Figure(
         go.Scatter(
             y=y.astype(np.float32),
@@ -315,7 +315,7 @@ def twitch_figure(
             name=twitch.channel,
         )
     )
-    amp = f"{twitch.peak_v * UV:.0f} µV peak" if math.isfinite(twitch.peak_v) else ""
+    amp = f"{volts_to_uv(twitch.peak_v):.0f} µV peak" if math.isfinite(twitch.peak_v) else ""
     where = f" at {twitch.site}" if twitch.site else ""
     fig.update_layout(
         shapes=[
@@ -336,7 +336,7 @@ def twitch_figure(
         margin=dict(l=60, r=10, t=36, b=30),
         template="plotly_white",
         title=dict(
-            text=f"{twitch.channel}: {amp}, {1000 * twitch.duration_s:.0f} ms{where}",
+            text=f"{twitch.channel}: {amp}, {s_to_ms(twitch.duration_s):.0f} ms{where}",
             font=dict(size=13),
         ),
         xaxis=dict(title="time (s)"),
@@ -353,7 +353,7 @@ def habituation_figure(twitches: Sequence[Twitch], *, height: int = 280) -> go.F
     for t in sorted(twitches, key=lambda t: t.onset_s):
         by_site.setdefault(t.site or "(no site)", []).append(t)
     for site, tws in by_site.items():
-        amps = np.array([t.peak_v * UV for t in tws])
+        amps = np.array([volts_to_uv(t.peak_v) for t in tws])
         idx = np.arange(1, amps.size + 1)
         fig.add_trace(
             go.Scatter(x=idx, y=amps, mode="markers+lines", name=site, line=dict(width=1))
@@ -427,7 +427,7 @@ def view_png(view: TraceView, *, width_in: float = 12.0, dpi: int = 110) -> byte
         ax.axvline(tw.onset_s, color=TWITCH_COLOR, linewidth=1.2)
         if math.isfinite(tw.peak_v):
             ax.annotate(
-                f"{tw.peak_v * UV:.0f} µV",
+                f"{volts_to_uv(tw.peak_v):.0f} µV",
                 (tw.onset_s, 0.97),
                 xycoords=("data", "axes fraction"),
                 va="top",

@@ -17,15 +17,10 @@ from typing import Any
 
 import streamlit as st
 
+from twitchscope.dashboard.services.acquisition_owner import AcquisitionOwner
+from twitchscope.dashboard.services.recordings import Recording, load_recording
 from twitchscope.dashboard.services.review_analysis import Analysis, analyse_recording
-from twitchscope.dashboard.services.sources import (
-    ENV_PROTOCOL,
-    ENV_SOURCE,
-    SIMULATED,
-    AcquisitionOwner,
-    Recording,
-    load_recording,
-)
+from twitchscope.dashboard.services.stream_source import ENV_PROTOCOL, ENV_SOURCE, SIMULATED
 from twitchscope.signal.detect.config import DetectorConfig, preset
 
 __all__ = [

@@ -21,7 +21,7 @@ from twitchscope.dashboard.app.state import (
     cli_source_kind,
     init_state,
 )
-from twitchscope.dashboard.services.sources import LiveSpec
+from twitchscope.dashboard.services.live import LiveSpec
 from twitchscope.signal.core.errors import TwitchscopeError
 
 HERE = Path(__file__).parent

@@ -16,7 +16,8 @@ import subprocess
 import sys
 from pathlib import Path
 
-from twitchscope.dashboard.services.sources import ENV_PROTOCOL, ENV_SOURCE, SIMULATED, protocols
+from twitchscope.dashboard.services.live import protocols
+from twitchscope.dashboard.services.stream_source import ENV_PROTOCOL, ENV_SOURCE, SIMULATED
 from twitchscope.signal.core.errors import ConfigError, FileFormatError
 
 __all__ = ["register", "run", "build_command", "classify_source", "APP"]

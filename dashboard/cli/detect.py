@@ -12,6 +12,7 @@ from __future__ import annotations
 import argparse
 import logging
 from collections import Counter
+from collections.abc import Sequence
 from dataclasses import replace
 from pathlib import Path
 
@@ -19,23 +20,16 @@ from twitchscope.dashboard.cli.info import add_read_options
 from twitchscope.dashboard.cli.options import add_detector_options, detector_config
 from twitchscope.signal.core.annotations import recording_events, set_recording_events
 from twitchscope.signal.core.errors import FileFormatError
-from twitchscope.signal.core.model import RejectedCandidate, Twitch
-from twitchscope.signal.detect.detector import (
-    DetectionOutput,
-    detect_step,
-    flush,
-    init_detector_state,
-)
+from twitchscope.signal.core.model import Twitch
+from twitchscope.signal.core.units import s_to_ms, volts_to_uv
+from twitchscope.signal.detect.run import detect_recording
 from twitchscope.signal.io.events import write_events, write_rejected
-from twitchscope.signal.io.readers import iter_blocks, read_recording
+from twitchscope.signal.io.readers import read_recording
 from twitchscope.signal.io.writers import write_recording
 
-__all__ = ["register", "run", "BLOCK_S"]
+__all__ = ["register", "run"]
 
 log = logging.getLogger(__name__)
-
-#: Seconds of signal read and processed at a time.
-BLOCK_S = 5.0
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -87,21 +81,11 @@ def run(args: argparse.Namespace) -> int:
     config = detector_config(args)
     assert config is not None  # detection is not optional here
     raw = read_recording(args.input, sfreq=args.sfreq, board=args.board, preload=False)
-    sites = recording_events(raw).sites
     sfreq = float(raw.info["sfreq"])
-    twitches: list[Twitch] = []
-    rejected: list[RejectedCandidate] = []
-    state = None
-    block_samples = max(1, int(round(BLOCK_S * sfreq)))
-    for block in iter_blocks(raw, block_samples=block_samples):
-        if state is None:
-            state = init_detector_state(config, sfreq=sfreq, ch_names=block.ch_names, sites=sites)
-        out, state = detect_step(config, block, state)
-        _collect(out, twitches, rejected)
-    if state is None:
+    detection = detect_recording(raw, config)
+    if detection.n_samples == 0:
         raise FileFormatError(f"{args.input.name}: no EMG samples to analyse.")
-    out, state = flush(config, state)
-    _collect(out, twitches, rejected)
+    twitches, rejected = detection.twitches, detection.rejected
     if args.out is not None:
         write_events(args.out, twitches)
     else:
@@ -111,14 +95,14 @@ def run(args: argparse.Namespace) -> int:
     if args.annotate is not None:
         full = read_recording(args.input, sfreq=args.sfreq, board=args.board, preload=True)
         events = recording_events(full)
-        set_recording_events(full, replace(events, twitches=tuple(twitches)))
+        set_recording_events(full, replace(events, twitches=twitches))
         write_recording(full, args.annotate, overwrite=args.overwrite)
     reasons = Counter(r.reason.value for r in rejected)
-    low, high = state.bandwidth_hz or (0.0, 0.0)
+    low, high = detection.band_hz or (0.0, 0.0)
     summary = (
         f"{args.input.name}: {len(twitches)} twitches, {len(rejected)} rejected"
         + (f" ({', '.join(f'{k} {v}' for k, v in sorted(reasons.items()))})" if reasons else "")
-        + f"; mains {state.mains_hz:g} Hz, band {low:g}-{high:g} Hz at {sfreq:g} Hz"
+        + f"; mains {detection.mains_hz:g} Hz, band {low:g}-{high:g} Hz at {sfreq:g} Hz"
     )
     if sfreq < config.low_rate_sfreq:
         summary += " (detection only: reduced bandwidth, no spectral metrics)"
@@ -126,17 +110,10 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
-def _collect(
-    out: DetectionOutput, twitches: list[Twitch], rejected: list[RejectedCandidate]
-) -> None:
-    twitches.extend(out.twitches)
-    rejected.extend(out.rejected)
-
-
-def _print_twitches(twitches: list[Twitch]) -> None:
+def _print_twitches(twitches: Sequence[Twitch]) -> None:
     print("onset_s  duration_ms  channel  peak_uv  snr_db  site")
     for t in twitches:
         print(
-            f"{t.onset_s:8.3f}  {t.duration_s * 1000:11.1f}  {t.channel}  {t.peak_v * 1e6:7.1f}  "
+            f"{t.onset_s:8.3f}  {s_to_ms(t.duration_s):11.1f}  {t.channel}  {volts_to_uv(t.peak_v):7.1f}  "
             f"{t.snr_db:6.1f}  {t.site or ''}"
         )

@@ -16,7 +16,8 @@ import mne
 
 from twitchscope.signal.core.annotations import relative_onsets
 from twitchscope.signal.core.model import GAP_DESCRIPTION, SITE_PREFIX
-from twitchscope.signal.io.readers import BRAINFLOW_BOARDS, detect_format, read_recording
+from twitchscope.signal.io.brainflow import BRAINFLOW_BOARDS
+from twitchscope.signal.io.readers import detect_format, read_recording
 
 __all__ = ["register", "run", "describe"]
 

@@ -14,7 +14,8 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from twitchscope.acquisition.transport.ports import PROBE_ORDER, PortInfo, list_ports, probe
+from twitchscope.acquisition.boards.registry import PROBE_ORDER
+from twitchscope.acquisition.transport.ports import PortInfo, list_ports, probe
 
 __all__ = ["register", "run"]
 

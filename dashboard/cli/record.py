@@ -29,10 +29,10 @@ from pathlib import Path
 from types import FrameType
 from typing import TYPE_CHECKING, Any
 
-from twitchscope.acquisition.boards import handshake as drivers
 from twitchscope.acquisition.boards.handshake import Driver
-from twitchscope.acquisition.boards.registry import PROTOCOLS
-from twitchscope.acquisition.recording.recorder import Recorder, partial_path_for
+from twitchscope.acquisition.boards.registry import BOARDS, make_driver
+from twitchscope.acquisition.recording.partial_format import partial_path_for
+from twitchscope.acquisition.recording.recorder import Recorder
 from twitchscope.acquisition.transport.reader import Reader, ReaderState
 from twitchscope.acquisition.transport.ring_buffer import BufferRead
 from twitchscope.dashboard.cli.options import add_detector_options, detector_config
@@ -45,6 +45,7 @@ from twitchscope.signal.core.errors import (
     TwitchscopeError,
 )
 from twitchscope.signal.core.model import SampleBlock
+from twitchscope.signal.core.units import V_PER_UV
 from twitchscope.signal.io.writers import EDF_LABEL_LENGTH
 
 if TYPE_CHECKING:  # imported when --lsl is given (pylsl is optional)
@@ -70,9 +71,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         description=__doc__.split("\n\n", 1)[1].replace("``", "") if __doc__ else None,
     )
     p.add_argument("--port", required=True, help="serial port path, by-id link, pty or URL")
-    p.add_argument(
-        "--protocol", required=True, metavar="NAME", help=f"one of {', '.join(PROTOCOLS)}"
-    )
+    p.add_argument("--protocol", required=True, metavar="NAME", help=f"one of {', '.join(BOARDS)}")
     p.add_argument("--out", required=True, metavar="FILE", help="output .fif or .edf (or .bdf)")
     p.add_argument("--duration", type=float, default=None, metavar="S", help="stop after S seconds")
     p.add_argument("--baud", type=int, default=None, metavar="N", help="baud rate")
@@ -135,7 +134,7 @@ def driver_from_options(
     """The host-side driver for ``protocol``, from the command-line options.
 
     Only the options a protocol uses are passed on to
-    :func:`twitchscope.acquisition.boards.handshake.make_driver`: the baud rate for all;
+    :func:`twitchscope.acquisition.boards.registry.make_driver`: the baud rate for all;
     the channel count for Spiker, OpenEEG and ASCII; the rate for OpenEEG (250 Hz
     by default) and ASCII (required); the scale for ASCII (1e-6 V per unit, i.e.
     the sketch prints microvolts, by default).
@@ -145,7 +144,7 @@ def driver_from_options(
     ConfigError
         Unknown protocol, or an option it needs missing or out of range.
     """
-    check_option("protocol", protocol, tuple(PROTOCOLS))
+    check_option("protocol", protocol, tuple(BOARDS))
     options: dict[str, Any] = {}
     if baudrate is not None:
         if int(baudrate) == 1200:
@@ -162,8 +161,8 @@ def driver_from_options(
             )
         options["sfreq"] = sfreq
         options["n_channels"] = options.get("n_channels", 1)
-        options["scale"] = 1e-6 if scale is None else scale
-    return drivers.make_driver(protocol, **options)
+        options["scale"] = V_PER_UV if scale is None else scale
+    return make_driver(protocol, **options)
 
 
 def record_to_partial(

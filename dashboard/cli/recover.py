@@ -13,7 +13,7 @@ import argparse
 import json
 from pathlib import Path
 
-from twitchscope.acquisition.recording.recorder import META_FILE
+from twitchscope.acquisition.recording.partial_format import META_FILE
 from twitchscope.dashboard.cli.options import add_detector_options, detector_config
 from twitchscope.dashboard.services.session_files import finalize, summary_line
 from twitchscope.signal.core.errors import ConfigError, FileFormatError

@@ -24,11 +24,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
-from twitchscope.acquisition.emulation.devices import (
-    EMULATED_PROTOCOLS,
-    make_personality,
-    reader_options,
-)
+from twitchscope.acquisition.boards.registry import BOARDS, make_personality
 from twitchscope.acquisition.emulation.pty_board import Emulator
 from twitchscope.signal.core.checks import check_positive
 from twitchscope.signal.core.errors import ConfigError
@@ -76,7 +72,7 @@ def register(subparsers: Any) -> None:
             "the printed path as if it were the board."
         ),
     )
-    p.add_argument("--protocol", required=True, choices=EMULATED_PROTOCOLS, help="board to play")
+    p.add_argument("--protocol", required=True, choices=tuple(BOARDS), help="board to play")
     p.add_argument("--link", help="make this path a symlink to the pty (stable across --unplug)")
     p.add_argument("--seed", type=int, default=0, help="random seed of the simulation (default 0)")
     p.add_argument(
@@ -123,7 +119,7 @@ def run(args: argparse.Namespace) -> int:
     source = SimulatedSource(config, seed=args.seed)
     stop = threading.Event()
     with Emulator(board, source, link=args.link) as emu:
-        opts = ", ".join(f"{k}={v!r}" for k, v in reader_options(board).items())
+        opts = ", ".join(f"{k}={v!r}" for k, v in board.reader_options().items())
         print(f"{emu.path}", flush=True)
         print(
             f"twitchscope simulate: {args.protocol} board ({board.n_channels} ch at "

@@ -55,7 +55,7 @@ from twitchscope.signal.core.errors import ConfigError, FileFormatError, Twitchs
 from twitchscope.signal.core.model import NeedleSite, Twitch
 from twitchscope.signal.detect.config import DetectorConfig
 from twitchscope.signal.io.events import write_events
-from twitchscope.signal.io.readers import SUPPORTED_EXTENSIONS
+from twitchscope.signal.io.formats import SUPPORTED_EXTENSIONS
 
 __all__ = [
     "FileResult",

@@ -45,13 +45,9 @@ import numpy as np
 from twitchscope.signal.core.checks import check_ch_names, check_sfreq
 from twitchscope.signal.core.errors import ConfigError
 from twitchscope.signal.core.model import TWITCH_DESCRIPTION, SampleBlock, Twitch
+from twitchscope.signal.core.units import s_to_ms, volts_to_uv
 from twitchscope.signal.detect.config import DetectorConfig
-from twitchscope.signal.detect.detector import (
-    DetectorState,
-    detect_step,
-    flush,
-    init_detector_state,
-)
+from twitchscope.signal.detect.run import StreamingDetector
 from twitchscope.signal.io.xdf import parse_marker_fields
 
 __all__ = [
@@ -75,7 +71,6 @@ EMG_TYPE = "EMG"
 MARKER_TYPE = "Markers"
 #: The unit the EMG stream declares (and sends).
 EMG_UNIT = "microvolts"
-_UV_PER_V = 1e6
 _PLAIN_VALUE = re.compile(r"[^\s\"=]+")
 
 
@@ -100,8 +95,8 @@ def format_twitch_marker(twitch: Twitch) -> str:
     """
     parts = [TWITCH_DESCRIPTION, f"channel={_quote(twitch.channel)}"]
     if math.isfinite(twitch.peak_v):
-        parts.append(f"peak_uv={twitch.peak_v * _UV_PER_V:.1f}")
-    parts.append(f"duration_ms={twitch.duration_s * 1e3:.1f}")
+        parts.append(f"peak_uv={volts_to_uv(twitch.peak_v):.1f}")
+    parts.append(f"duration_ms={s_to_ms(twitch.duration_s):.1f}")
     if twitch.site is not None:
         parts.append(f"site={_quote(twitch.site)}")
     return " ".join(parts)
@@ -231,7 +226,7 @@ class LslPublisher:
                     f"sample {self._next_sample}; blocks must come in order without overlap."
                 )
             base = self._base(block)
-            values = np.ascontiguousarray((block.data * _UV_PER_V).T, dtype=np.float32)
+            values = np.ascontiguousarray(volts_to_uv(block.data).T, dtype=np.float32)
             # the time of the newest sample; liblsl derives the others from the rate
             self._emg.push_chunk(values, base + (block.end_sample - 1) / self.sfreq)
             self._next_sample = block.end_sample
@@ -303,7 +298,8 @@ class LslRelay:
     """Publish a board's EMG rows and the twitches a streaming detector finds in them.
 
     Feed it every block of the stream (all channels); it picks the EMG rows, pushes
-    them, runs :func:`~twitchscope.signal.detect.detector.detect_step` on them and pushes
+    them, runs the streaming detector
+    (:class:`~twitchscope.signal.detect.run.StreamingDetector`) on them and pushes
     each twitch as a marker once the detector decides it (about ``merge_gap_s``
     after the twitch ends). :meth:`finish` flushes the detector at the end.
 
@@ -331,10 +327,9 @@ class LslRelay:
         self.publisher = publisher
         self._rows = [names.index(c) for c in publisher.ch_names]
         self._all = tuple(names)
-        self._config = config
-        self._state: DetectorState | None = None
+        self._detector: StreamingDetector | None = None
         if config is not None:
-            self._state = init_detector_state(
+            self._detector = StreamingDetector(
                 config, sfreq=publisher.sfreq, ch_names=publisher.ch_names
             )
         self.twitches: list[Twitch] = []
@@ -355,9 +350,8 @@ class LslRelay:
             n_lost_before=block.n_lost_before,
         )
         self.publisher.push_block(emg)
-        if self._config is not None and self._state is not None:
-            out, self._state = detect_step(self._config, emg, self._state)
-            self._emit(out.twitches)
+        if self._detector is not None:
+            self._emit(self._detector.feed(emg).twitches)
 
     def _emit(self, twitches: Sequence[Twitch]) -> None:
         if twitches:
@@ -370,7 +364,7 @@ class LslRelay:
         The streams stay open (an inlet may still be pulling); close the publisher
         when done.
         """
-        if self._config is not None and self._state is not None:
-            out, self._state = flush(self._config, self._state)
+        if self._detector is not None:
+            out = self._detector.finish()
             if self.publisher.start_time is not None:
                 self._emit(out.twitches)

@@ -7,15 +7,13 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.typing import NDArray
 
-from twitchscope.dashboard.services.sources import Recording
+from twitchscope.dashboard.services.recordings import Recording
 from twitchscope.dashboard.services.stream_view import condition_array, display_mains
 from twitchscope.signal.core.model import RejectedCandidate, Twitch
 from twitchscope.signal.detect.config import DetectorConfig
-from twitchscope.signal.detect.detector import array_blocks, detect_stream
+from twitchscope.signal.detect.run import array_blocks, chunk_samples, run_detector
 
 __all__ = ["Analysis", "analyse_recording"]
-
-_CHUNK_S = 10.0
 
 
 @dataclass(frozen=True, eq=False, slots=True)
@@ -43,20 +41,19 @@ class Analysis:
 def analyse_recording(recording: Recording, config: DetectorConfig) -> Analysis:
     """Run the streaming detector over the whole recording, in chunks, and condition it."""
     sfreq, names = recording.sfreq, recording.ch_names
-    chunk = max(1, int(round(_CHUNK_S * sfreq)))
-    twitches, rejected, state = detect_stream(
+    run = run_detector(
         config,
-        array_blocks(recording.data, sfreq=sfreq, ch_names=names, chunk=chunk),
+        array_blocks(recording.data, sfreq=sfreq, ch_names=names, chunk=chunk_samples(sfreq)),
         sfreq=sfreq,
         ch_names=names,
         sites=recording.events.sites,
     )
-    mains = display_mains(config, state.mains_hz)
+    mains = display_mains(config, run.mains_hz)
     conditioned = condition_array(recording.data, sfreq=sfreq, config=config, mains_hz=mains)
     conditioned.setflags(write=False)
     return Analysis(
-        twitches=tuple(twitches),  # attributed to the sites by the detector
-        rejected=tuple(rejected),
+        twitches=run.twitches,  # attributed to the sites by the run loop
+        rejected=run.rejected,
         mains_hz=mains,
         conditioned=conditioned,
     )

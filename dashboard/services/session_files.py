@@ -1,7 +1,7 @@
 """Turn a partial recording (the recorder's crash-safe folder) into a FIF or EDF+ file.
 
 This is where acquisition meets MNE: :func:`finalize` reads the partial folder
-with :func:`twitchscope.acquisition.recording.recorder.load_partial`, builds an MNE Raw
+with :func:`twitchscope.acquisition.recording.partial.load_partial`, builds an MNE Raw
 with :func:`twitchscope.signal.core.annotations.make_raw` (EMG channels first in board
 order as ``emg``, aux channels after them as ``misc``, volts) annotated with the
 needle sites, the acquisition gaps (``BAD_ACQ_SKIP``, over zero-filled stretches)
@@ -20,12 +20,12 @@ from pathlib import Path
 
 import mne
 
-from twitchscope.acquisition.recording.recorder import PartialRecording, load_partial
+from twitchscope.acquisition.recording.partial import PartialRecording, load_partial
 from twitchscope.signal.core.annotations import make_raw, recording_events, set_recording_events
 from twitchscope.signal.core.errors import FileFormatError, TwitchscopeError
 from twitchscope.signal.core.model import SITE_PREFIX, NeedleSite, Twitch
 from twitchscope.signal.detect.config import DetectorConfig
-from twitchscope.signal.detect.detector import detect_raw
+from twitchscope.signal.detect.run import detect_raw
 from twitchscope.signal.io.readers import read_recording
 from twitchscope.signal.io.writers import write_recording
 

@@ -3,7 +3,7 @@
 A :class:`StreamView` belongs to one session (it lives in ``st.session_state``) and
 has no thread: the live fragment calls :meth:`StreamView.ingest` with the blocks it
 read from the source with its own cursor. It runs the streaming detector
-(:func:`~twitchscope.signal.detect.detector.detect_step`) and, alongside it, the same
+(:class:`~twitchscope.signal.detect.run.StreamingDetector`) and, alongside it, the same
 causal conditioning filter the detector uses, so the traces on screen are
 "filtered as the detector sees them". It keeps the last ``window_s`` seconds of the
 conditioned traces for the scrolling view and the last ``quality_s`` seconds of raw
@@ -28,7 +28,6 @@ from twitchscope.signal.core.model import (
     attribute_to_sites,
 )
 from twitchscope.signal.detect.config import DetectorConfig
-from twitchscope.signal.detect.detector import DetectorState, detect_step, init_detector_state
 from twitchscope.signal.detect.filters import (
     FilterDesign,
     FilterState,
@@ -36,6 +35,7 @@ from twitchscope.signal.detect.filters import (
     filter_block,
     init_filter_state,
 )
+from twitchscope.signal.detect.run import StreamingDetector
 
 __all__ = ["StreamView", "condition_array", "display_mains"]
 
@@ -103,9 +103,7 @@ class StreamView:
     def _reset(self, start_sample: int) -> None:
         n = len(self.ch_names)
         self.cursor = start_sample
-        self.det_state: DetectorState = init_detector_state(
-            self.config, sfreq=self.sfreq, ch_names=self.ch_names
-        )
+        self.detector = StreamingDetector(self.config, sfreq=self.sfreq, ch_names=self.ch_names)
         self._mains = display_mains(self.config, None)
         self._design: FilterDesign = design_conditioning(
             self.config, sfreq=self.sfreq, mains_hz=self._mains
@@ -126,7 +124,7 @@ class StreamView:
     @property
     def mains_hz(self) -> float | None:
         """Mains frequency the detector uses (None while it is still estimating it)."""
-        return self.det_state.mains_hz
+        return self.detector.mains_hz
 
     @property
     def trace_start_s(self) -> float:
@@ -163,7 +161,7 @@ class StreamView:
                     ch_names=block.ch_names,
                 )
             n_gap = block.first_sample - self._expected
-            out, self.det_state = detect_step(self.config, block, self.det_state)
+            out = self.detector.feed(block)
             new.extend(out.twitches)
             self.rejected.extend(out.rejected)
             self._display(block, n_gap)
@@ -176,7 +174,7 @@ class StreamView:
         n = len(self.ch_names)
         keep = int(round(self.window_s * self.sfreq))
         keep_raw = int(round(self.quality_s * self.sfreq))
-        detected = self.det_state.mains_hz
+        detected = self.detector.mains_hz
         if detected is not None and self.config.mains == "auto" and detected != self._mains:
             # the detector has estimated mains: notch the display at the same frequency
             self._mains = float(detected)

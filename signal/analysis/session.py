@@ -1,10 +1,10 @@
 """Analyse one recording file offline: detector run, per-site summary, quality panel.
 
 This is what ``twitchscope report`` and ``twitchscope batch`` share. The detector
-runs exactly as ``twitchscope detect`` runs it: the EMG channels are streamed in
-blocks of :data:`BLOCK_S` seconds through
-:func:`~twitchscope.signal.detect.detector.detect_step` and flushed at the end, so the
-twitches found here are the ones ``detect`` writes.
+runs exactly as ``twitchscope detect`` runs it
+(:func:`~twitchscope.signal.detect.run.detect_recording`: the EMG channels streamed in
+chunks through the one run loop), so the twitches found here are the ones ``detect``
+writes.
 """
 
 from __future__ import annotations
@@ -22,37 +22,14 @@ from twitchscope.signal.analysis.quality import SignalQuality, assess_quality
 from twitchscope.signal.analysis.stats import INSERTION_DESCRIPTION, SiteSummary, summarize_sites
 from twitchscope.signal.core.annotations import recording_events
 from twitchscope.signal.core.errors import FileFormatError
-from twitchscope.signal.core.model import RecordingEvents, RejectedCandidate, Twitch
+from twitchscope.signal.core.model import RecordingEvents
 from twitchscope.signal.detect.config import DetectorConfig
-from twitchscope.signal.detect.detector import detect_step, flush, init_detector_state
-from twitchscope.signal.io.readers import iter_blocks, read_recording
+from twitchscope.signal.detect.run import DetectionRun, detect_recording
+from twitchscope.signal.io.readers import read_recording
 
-__all__ = ["BLOCK_S", "DetectionRun", "SessionAnalysis", "run_detector", "analyse_recording"]
+__all__ = ["SessionAnalysis", "analyse_recording"]
 
 log = logging.getLogger(__name__)
-
-#: Seconds of signal read and processed at a time (as ``twitchscope detect``).
-BLOCK_S = 5.0
-
-
-@dataclass(frozen=True, slots=True)
-class DetectionRun:
-    """The detector's output over a whole recording.
-
-    Parameters
-    ----------
-    twitches, rejected : tuple
-        Twitches and rejected candidates in time order.
-    mains_hz : float or None
-        Mains frequency the detector notched (given or estimated).
-    band_hz : tuple of float or None
-        The detector's pass band at this rate, Hz.
-    """
-
-    twitches: tuple[Twitch, ...]
-    rejected: tuple[RejectedCandidate, ...]
-    mains_hz: float | None
-    band_hz: tuple[float, float] | None
 
 
 @dataclass(frozen=True, slots=True, eq=False)
@@ -103,33 +80,6 @@ class SessionAnalysis:
         return np.asarray(self.raw.get_data(picks=list(self.emg_names)), dtype=np.float64)
 
 
-def run_detector(raw: mne.io.BaseRaw, config: DetectorConfig, *, name: str) -> DetectionRun:
-    """Stream the EMG channels of ``raw`` through the detector, as ``twitchscope detect`` does."""
-    sites = recording_events(raw).sites
-    sfreq = float(raw.info["sfreq"])
-    block_samples = max(1, int(round(BLOCK_S * sfreq)))
-    twitches: list[Twitch] = []
-    rejected: list[RejectedCandidate] = []
-    state = None
-    for block in iter_blocks(raw, block_samples=block_samples):
-        if state is None:
-            state = init_detector_state(config, sfreq=sfreq, ch_names=block.ch_names, sites=sites)
-        out, state = detect_step(config, block, state)
-        twitches.extend(out.twitches)
-        rejected.extend(out.rejected)
-    if state is None:
-        raise FileFormatError(f"{name}: no EMG samples to analyse.")
-    out, state = flush(config, state)
-    twitches.extend(out.twitches)
-    rejected.extend(out.rejected)
-    return DetectionRun(
-        twitches=tuple(twitches),
-        rejected=tuple(rejected),
-        mains_hz=state.mains_hz,
-        band_hz=state.bandwidth_hz,
-    )
-
-
 def analyse_recording(
     path: str | Path,
     *,
@@ -162,7 +112,9 @@ def analyse_recording(
     """
     path = Path(path)
     raw = read_recording(path, sfreq=sfreq, board=board, preload=False)
-    detection = run_detector(raw, config, name=path.name)
+    detection = detect_recording(raw, config)
+    if detection.n_samples == 0:
+        raise FileFormatError(f"{path.name}: no EMG samples to analyse.")
     events = recording_events(raw)
     emg_idx = mne.pick_types(raw.info, emg=True)
     emg_names = tuple(raw.ch_names[i] for i in emg_idx)

@@ -51,6 +51,7 @@ from scipy import signal as sps
 from twitchscope.signal.core.checks import check_ch_names, check_positive, check_sfreq
 from twitchscope.signal.core.errors import ConfigError
 from twitchscope.signal.core.model import NeedleSite, Twitch, attribute_to_sites
+from twitchscope.signal.core.units import ms_cell, uv_cell
 
 __all__ = [
     "NO_SITE",
@@ -367,10 +368,10 @@ def site_rows(summaries: Sequence[SiteSummary]) -> list[dict[str, Any]]:
     """One flat row per site with display/export units (µV, ms) in the column names."""
 
     def uv(v: float | None) -> float | None:
-        return None if v is None or not math.isfinite(v) else round(v * 1e6, 2)
+        return uv_cell(v, 2)
 
     def ms(v: float | None) -> float | None:
-        return None if v is None or not math.isfinite(v) else round(v * 1e3, 1)
+        return ms_cell(v, 1)
 
     rows = []
     for s in summaries:

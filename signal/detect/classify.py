@@ -34,6 +34,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from twitchscope.signal.core.model import RejectReason
+from twitchscope.signal.core.units import s_to_ms
 from twitchscope.signal.detect.config import DetectorConfig
 from twitchscope.signal.detect.features import CandidateFeatures
 
@@ -72,7 +73,7 @@ def _continues_train(config: DetectorConfig, beats: tuple[float, ...], t: float)
                 if d > rr * (1 + config.ecg_rr_tolerance):
                     break
         if chain >= need:
-            return f"continues a regular train, RR {rr * 1000:.0f} ms ({60 / rr:.0f} bpm)"
+            return f"continues a regular train, RR {s_to_ms(rr):.0f} ms ({60 / rr:.0f} bpm)"
     return None
 
 
@@ -99,7 +100,7 @@ def _train_beat_inside(
         beat = last[-1] + k * rr
         slack = config.ecg_rr_tolerance * rr * k
         if t0 - slack <= beat <= t1 + slack:
-            text = f"a QRS of the regular train (RR {rr * 1000:.0f} ms, {60 / rr:.0f} bpm) inside"
+            text = f"a QRS of the regular train (RR {s_to_ms(rr):.0f} ms, {60 / rr:.0f} bpm) inside"
             return beat, text
     return None
 
@@ -168,7 +169,7 @@ def classify_candidate(
     if feats.rise_s > config.max_rise_s:
         return (
             RejectReason.SUSTAINED,
-            f"slow ramp: {feats.rise_s * 1000:.0f} ms rise, limit {config.max_rise_s * 1000:.0f} ms",
+            f"slow ramp: {s_to_ms(feats.rise_s):.0f} ms rise, limit {s_to_ms(config.max_rise_s):.0f} ms",
             ecg,
         )
     return None, "", ecg

@@ -13,37 +13,32 @@ Pipeline per block (every stage causal, with its state carried in :class:`Detect
    (:mod:`twitchscope.signal.detect.features`), classified (:mod:`twitchscope.signal.detect.classify`)
    and emitted at once: a twitch appears about ``merge_gap_s`` after its offset.
 
+The state holds the immutable design (:class:`~twitchscope.signal.detect.design.DetectorDesign`,
+built from the configuration, which every step checks against the ``config`` it is given)
+and the running state; a step never modifies the state it is given.
+
 Chunk invariance: every decision depends on sample indexes only (baseline segments are
 aligned on absolute indexes; a candidate is measured from a fixed window around it), so
-any block sizes give exactly the same events. Offline helpers (:func:`detect_array`,
-:func:`detect_raw`) simply stream in chunks.
+any block sizes give exactly the same events. The run loop over a whole stream, and
+needle-site attribution, are in :mod:`twitchscope.signal.detect.run`.
 """
 
 from __future__ import annotations
 
-import logging
 import math
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
-from typing import TYPE_CHECKING
 
 import numpy as np
 from numpy.typing import NDArray
-from scipy import signal
 
-if TYPE_CHECKING:
-    import mne
-
-from twitchscope.signal.core.checks import check_ch_names, check_sfreq
 from twitchscope.signal.core.errors import ConfigError
 from twitchscope.signal.core.masks import true_runs
 from twitchscope.signal.core.model import (
-    NeedleSite,
     RejectedCandidate,
     RejectReason,
     SampleBlock,
     Twitch,
-    attribute_to_sites,
 )
 from twitchscope.signal.detect.classify import (
     EcgTracker,
@@ -52,50 +47,30 @@ from twitchscope.signal.detect.classify import (
     update_ecg_tracker,
 )
 from twitchscope.signal.detect.config import DetectorConfig
+from twitchscope.signal.detect.design import DetectorDesign, check_design, design_detector
 from twitchscope.signal.detect.envelope import (
     BaselineState,
-    EnvelopeDesign,
     EnvelopeState,
     baseline_thresholds,
-    design_envelope,
     envelope_block,
     init_baseline_state,
     init_envelope_state,
     update_baseline,
 )
 from twitchscope.signal.detect.features import CandidateFeatures, CandidateWindow, measure_candidate
-from twitchscope.signal.detect.filters import (
-    FilterDesign,
-    FilterState,
-    check_band,
-    design_conditioning,
-    filter_block,
-    init_filter_state,
-)
+from twitchscope.signal.detect.filters import FilterState, filter_block, init_filter_state
 from twitchscope.signal.detect.inner_burst import InnerBurst, find_inner_burst
 from twitchscope.signal.detect.mains import estimate_mains
 
 __all__ = [
     "DetectionOutput",
     "DetectorState",
+    "FilterStates",
+    "History",
     "init_detector_state",
-    "add_site",
     "detect_step",
     "flush",
-    "detect_blocks",
-    "detect_stream",
-    "array_blocks",
-    "detect_array",
-    "detect_raw",
-    "DEFAULT_CHUNK_S",
 ]
-
-log = logging.getLogger(__name__)
-
-#: Chunk length used by the offline helpers, s.
-DEFAULT_CHUNK_S = 10.0
-
-LF_BAND_HZ = (1.0, 20.0)
 
 
 @dataclass(frozen=True, slots=True)
@@ -123,52 +98,119 @@ class _Candidate:
 
 
 @dataclass(frozen=True, eq=False, slots=True)
-class DetectorState:
-    """Everything the detector carries from one block to the next (never mutated).
+class FilterStates:
+    """Delay lines of the three causal filters: conditioning, 1-20 Hz band, envelope."""
 
-    ``n_seen`` is the absolute index of the next expected sample. The history arrays
-    (conditioned signal, 1-20 Hz band, envelope) hold the samples from ``hist_first``
-    to ``n_seen``, enough for the context of any open candidate.
+    cond: FilterState
+    lf: FilterState
+    env: EnvelopeState
+
+
+@dataclass(frozen=True, eq=False, slots=True)
+class History:
+    """The last samples of the conditioned signal, the 1-20 Hz band and the envelope.
+
+    Each array has shape (n_channels, n) and holds samples ``first`` to ``first + n``
+    (absolute indexes).
     """
 
-    sfreq: float
-    ch_names: tuple[str, ...]
+    first: int
+    cond: NDArray[np.float64]
+    lf: NDArray[np.float64]
+    env: NDArray[np.float64]
+
+    def appended(
+        self, cond: NDArray[np.float64], lf: NDArray[np.float64], env: NDArray[np.float64]
+    ) -> History:
+        """The history with one more block of each signal."""
+        return History(
+            first=self.first,
+            cond=np.concatenate([self.cond, cond], axis=1),
+            lf=np.concatenate([self.lf, lf], axis=1),
+            env=np.concatenate([self.env, env], axis=1),
+        )
+
+    def from_sample(self, first: int) -> History:
+        """The history without the samples before ``first`` (copied, so the rest is freed)."""
+        cut = first - self.first
+        return History(
+            first=first,
+            cond=self.cond[:, cut:].copy(),
+            lf=self.lf[:, cut:].copy(),
+            env=self.env[:, cut:].copy(),
+        )
+
+
+def _empty_history(n_channels: int, first: int) -> History:
+    empty = np.zeros((n_channels, 0))
+    return History(first=first, cond=empty, lf=empty, env=empty)
+
+
+@dataclass(frozen=True, eq=False, slots=True)
+class DetectorState:
+    """What the detector carries from one block to the next (never mutated).
+
+    Parameters
+    ----------
+    design : DetectorDesign
+        The filters and sample counts, built from the configuration.
+    baseline : BaselineState
+        The adaptive baseline of the envelope.
+    active : array of int8, shape (n_channels,)
+        Hysteresis state per channel: 1 on, -1 off.
+    history : History
+        Recent samples, enough for the context of any open candidate.
+    n_seen : int
+        Absolute index of the next sample the filters expect.
+    probe : array or None
+        Samples held back to estimate the mains frequency (``mains="auto"``); None once
+        it is known.
+    filters : FilterStates or None
+        The filters' delay lines; None while the mains frequency is estimated.
+    candidate : _Candidate or None
+        The open candidate, if any.
+    ecg : EcgTracker
+        Recent short candidates, for the R-peak veto.
+    """
+
+    design: DetectorDesign
+    baseline: BaselineState
+    active: NDArray[np.int8]
+    history: History
     n_seen: int = 0
-    mains_hz: float | None = None
     probe: NDArray[np.float64] | None = None
-    design: FilterDesign | None = None
-    filt: FilterState | None = None
-    lf_design: FilterDesign | None = None
-    lf: FilterState | None = None
-    env_design: EnvelopeDesign | None = None
-    env: EnvelopeState | None = None
-    baseline: BaselineState | None = None
-    active: NDArray[np.int8] | None = None  # per channel: 1 on, -1 off
-    hist_first: int = 0
-    hist_cond: NDArray[np.float64] | None = None
-    hist_lf: NDArray[np.float64] | None = None
-    hist_env: NDArray[np.float64] | None = None
+    filters: FilterStates | None = None
     candidate: _Candidate | None = None
     ecg: EcgTracker = EcgTracker()
-    sites: tuple[NeedleSite, ...] = ()
+
+    @property
+    def sfreq(self) -> float:
+        """Sampling rate, Hz."""
+        return self.design.sfreq
+
+    @property
+    def ch_names(self) -> tuple[str, ...]:
+        """Channel names."""
+        return self.design.ch_names
 
     @property
     def n_channels(self) -> int:
         """Number of channels."""
-        return len(self.ch_names)
+        return self.design.n_channels
+
+    @property
+    def mains_hz(self) -> float | None:
+        """Mains frequency notched (None while it is still estimated)."""
+        return self.design.mains_hz
 
     @property
     def bandwidth_hz(self) -> tuple[float, float] | None:
         """The conditioned band (Hz) once the filters are designed, else None."""
-        return None if self.design is None else self.design.band
+        return self.design.bandwidth_hz
 
 
 def init_detector_state(
-    config: DetectorConfig,
-    *,
-    sfreq: float,
-    ch_names: Sequence[str],
-    sites: Iterable[NeedleSite] = (),
+    config: DetectorConfig, *, sfreq: float, ch_names: Sequence[str]
 ) -> DetectorState:
     """Initial state for a stream of ``len(ch_names)`` channels at ``sfreq`` Hz.
 
@@ -179,61 +221,39 @@ def init_detector_state(
         Sampling rate, Hz.
     ch_names : sequence of str
         Channel names, one per row of every block.
-    sites : iterable of NeedleSite
-        Needle sites known in advance (for the ``site`` and ``latency_s`` of twitches).
+
+    Raises
+    ------
+    ConfigError
+        As :func:`~twitchscope.signal.detect.design.design_detector`.
     """
-    sfreq = check_band(config, sfreq=sfreq)
-    names = check_ch_names(ch_names)
-    lp = config.low_pass_hz(sfreq)
-    if sfreq < config.low_rate_sfreq:
-        log.warning(
-            "sfreq %g Hz: detection-only mode, reduced bandwidth %g-%g Hz, no spectral metrics "
-            "(>= 1000 Hz recommended).",
-            sfreq,
-            config.hp_hz,
-            lp,
-        )
-    n = len(names)
+    design = design_detector(config, sfreq=sfreq, ch_names=ch_names)
+    n = design.n_channels
     state = DetectorState(
-        sfreq=sfreq,
-        ch_names=names,
+        design=design,
         baseline=init_baseline_state(n),
         active=-np.ones(n, dtype=np.int8),
-        hist_cond=np.zeros((n, 0)),
-        hist_lf=np.zeros((n, 0)),
-        hist_env=np.zeros((n, 0)),
-        sites=tuple(sorted(sites, key=lambda s: s.onset_s)),
+        history=_empty_history(n, 0),
     )
-    if config.mains == "auto":
+    if design.conditioning is None:
         return replace(state, probe=np.zeros((n, 0)))
-    return _with_filters(config, state, float(config.mains))
+    return replace(state, filters=_init_filters(design))
 
 
-def add_site(state: DetectorState, site: NeedleSite) -> DetectorState:
-    """Return the state with one more needle site (e.g. a needle marker set live).
-
-    Twitches closed from then on get ``site`` and ``latency_s`` from the sites known.
-    """
-    return replace(state, sites=tuple(sorted((*state.sites, site), key=lambda s: s.onset_s)))
-
-
-def _with_filters(config: DetectorConfig, state: DetectorState, mains_hz: float) -> DetectorState:
-    n = state.n_channels
-    design = design_conditioning(config, sfreq=state.sfreq, mains_hz=mains_hz)
-    lf_sos = signal.butter(2, LF_BAND_HZ, btype="bandpass", fs=state.sfreq, output="sos")
-    lf_design = FilterDesign(sos=lf_sos, sfreq=state.sfreq, band=LF_BAND_HZ)
-    env_design = design_envelope(config, sfreq=state.sfreq)
-    return replace(
-        state,
-        mains_hz=mains_hz,
-        probe=None,
-        design=design,
-        filt=init_filter_state(design, n),
-        lf_design=lf_design,
-        lf=init_filter_state(lf_design, n),
-        env_design=env_design,
-        env=init_envelope_state(env_design, n),
+def _init_filters(design: DetectorDesign) -> FilterStates:
+    assert design.conditioning is not None
+    n = design.n_channels
+    return FilterStates(
+        cond=init_filter_state(design.conditioning, n),
+        lf=init_filter_state(design.lf, n),
+        env=init_envelope_state(design.envelope, n),
     )
+
+
+def _with_mains(state: DetectorState, mains_hz: float) -> DetectorState:
+    """The state once the mains frequency is known: the design completed, filters started."""
+    design = state.design.with_mains(mains_hz)
+    return replace(state, design=design, probe=None, filters=_init_filters(design))
 
 
 def detect_step(
@@ -244,6 +264,7 @@ def detect_step(
     Parameters
     ----------
     config : DetectorConfig
+        Must be the configuration the state was initialised with.
     block : SampleBlock
         Next samples of the stream (``block.first_sample`` must be ``state.n_seen``, or
         later when samples were lost: the detector then closes what is open and restarts
@@ -257,7 +278,14 @@ def detect_step(
         Twitches and rejected candidates closed by this block (each about ``merge_gap_s``
         after its offset).
     new_state : DetectorState
+
+    Raises
+    ------
+    ConfigError
+        ``config`` is not the one the state was designed for; the block's channels or
+        rate differ from the stream's; the block starts before the next expected sample.
     """
+    check_design(state.design, config)
     if block.ch_names != state.ch_names:
         raise ConfigError(
             f"block channels {list(block.ch_names)} differ from the stream's {list(state.ch_names)}."
@@ -276,108 +304,96 @@ def detect_step(
             f"{expected}; blocks must come in order without overlap."
         )
     if block.first_sample > expected:
-        out, state = _restart_after_gap(config, state, block.first_sample)
+        out, state = _restart_after_gap(state, block.first_sample)
     data = block.data
     if state.probe is not None:
-        need = int(round(config.mains_probe_s * state.sfreq)) - state.probe.shape[1]
+        probe_n = state.design.probe_n
+        need = probe_n - state.probe.shape[1]
         probe = np.concatenate([state.probe, data[:, :need]], axis=1)
-        if probe.shape[1] < int(round(config.mains_probe_s * state.sfreq)):
+        if probe.shape[1] < probe_n:
             return out, replace(state, probe=probe)
-        state = _with_filters(config, state, estimate_mains(probe, sfreq=state.sfreq))
-        more, state = _process(config, probe, state)
+        state = _with_mains(state, estimate_mains(probe, sfreq=state.sfreq))
+        more, state = _process(probe, state)
         out = out + more
         data = data[:, need:]
         if data.shape[1] == 0:
             return out, state
-    more, state = _process(config, data, state)
+    more, state = _process(data, state)
     return out + more, state
 
 
 def flush(config: DetectorConfig, state: DetectorState) -> tuple[DetectionOutput, DetectorState]:
-    """End of stream: decide whatever is still pending (held-back probe, open candidate)."""
+    """End of stream: decide whatever is still pending (held-back probe, open candidate).
+
+    Raises
+    ------
+    ConfigError
+        ``config`` is not the one the state was designed for.
+    """
+    check_design(state.design, config)
+    return _flush(state)
+
+
+def _flush(state: DetectorState) -> tuple[DetectionOutput, DetectorState]:
     out = DetectionOutput()
     if state.probe is not None:
         probe = state.probe
         mains: float = 50.0  # too short a stream to estimate: the common case
         if probe.shape[1] >= int(0.5 * state.sfreq):
             mains = estimate_mains(probe, sfreq=state.sfreq)
-        state = _with_filters(config, state, mains)
+        state = _with_mains(state, mains)
         if probe.shape[1]:
-            out, state = _process(config, probe, state)
+            out, state = _process(probe, state)
     if state.candidate is not None:
-        more, state = _close(config, state, state.candidate, limit=state.n_seen)
+        more, state = _close(state, state.candidate, limit=state.n_seen)
         out = out + more
         state = replace(state, candidate=None)
     return out, state
 
 
 def _restart_after_gap(
-    config: DetectorConfig, state: DetectorState, first_sample: int
+    state: DetectorState, first_sample: int
 ) -> tuple[DetectionOutput, DetectorState]:
-    out, state = flush(config, state)
+    out, state = _flush(state)
     n = state.n_channels
-    assert state.design is not None and state.lf_design is not None and state.env_design is not None
     state = replace(
         state,
         n_seen=first_sample,
-        filt=init_filter_state(state.design, n),
-        lf=init_filter_state(state.lf_design, n),
-        env=init_envelope_state(state.env_design, n),
+        filters=_init_filters(state.design),
         active=-np.ones(n, dtype=np.int8),
-        hist_first=first_sample,
-        hist_cond=np.zeros((n, 0)),
-        hist_lf=np.zeros((n, 0)),
-        hist_env=np.zeros((n, 0)),
+        history=_empty_history(n, first_sample),
     )
     return out, state
 
 
-def _history_len(config: DetectorConfig, sfreq: float) -> int:
-    return int(
-        math.ceil((config.context_s + config.sustained_max_s + config.merge_gap_s + 0.25) * sfreq)
-    )
-
-
 def _process(
-    config: DetectorConfig, data: NDArray[np.float64], state: DetectorState
+    data: NDArray[np.float64], state: DetectorState
 ) -> tuple[DetectionOutput, DetectorState]:
-    assert state.design is not None and state.filt is not None
-    assert state.lf_design is not None and state.lf is not None
-    assert state.env_design is not None and state.env is not None
-    assert state.baseline is not None and state.active is not None
-    sf = state.sfreq
-    cond, filt = filter_block(state.design, data, state.filt)
-    lf, lf_state = filter_block(state.lf_design, data, state.lf)
-    env, env_state = envelope_block(state.env_design, cond, state.env)
+    design, filters = state.design, state.filters
+    config = design.config
+    assert design.conditioning is not None and filters is not None
+    cond, cond_state = filter_block(design.conditioning, data, filters.cond)
+    lf, lf_state = filter_block(design.lf, data, filters.lf)
+    env, env_state = envelope_block(design.envelope, cond, filters.env)
     first = state.n_seen
     n = data.shape[1]
-    assert state.hist_cond is not None and state.hist_lf is not None and state.hist_env is not None
     state = replace(
         state,
-        filt=filt,
-        lf=lf_state,
-        env=env_state,
+        filters=FilterStates(cond=cond_state, lf=lf_state, env=env_state),
         n_seen=first + n,
-        hist_cond=np.concatenate([state.hist_cond, cond], axis=1),
-        hist_lf=np.concatenate([state.hist_lf, lf], axis=1),
-        hist_env=np.concatenate([state.hist_env, env], axis=1),
+        history=state.history.appended(cond, lf, env),
     )
-    seg_n = max(1, int(round(config.baseline_segment_s * sf)))
-    warm_segments = int(math.ceil(config.warmup_s / config.baseline_segment_s))
-    stale_segments = int(math.ceil(config.baseline_stale_s / config.baseline_segment_s))
-    settle_segments = int(math.ceil(config.settle_s / config.baseline_segment_s))
-    k_on = config.k_on_for(sf)
-    merge_n = max(1, int(round(config.merge_gap_s * sf)))
+    seg_n = design.segment_n
+    merge_n = design.merge_n
     out = DetectionOutput()
     a = first
     baseline, active = state.baseline, state.active
-    assert baseline is not None and active is not None  # set with the filters
     while a < first + n:
         seg_idx = a // seg_n
         b = min((seg_idx + 1) * seg_n, first + n)
         e = env[:, a - first : b - first]
-        thr = baseline_thresholds(config, baseline, k_on=k_on)
-        if thr is None or seg_idx < warm_segments:
+        thr = baseline_thresholds(config, baseline, k_on=design.k_on)
+        if thr is None or seg_idx < design.warm_segments:
             act_ch = np.zeros(e.shape, dtype=bool)
             thr_on = thr_off = med = None
         else:
@@ -391,8 +407,8 @@ def _process(
             any_act,
             segment_index=seg_idx,
             segment_complete=b == (seg_idx + 1) * seg_n,
-            stale_segments=stale_segments,
-            settle_segments=settle_segments,
+            stale_segments=design.stale_segments,
+            settle_segments=design.settle_segments,
         )
         state = replace(state, baseline=baseline, active=active)
         if any_act.any():
@@ -401,7 +417,7 @@ def _process(
             for s, en in zip(starts.tolist(), ends.tolist(), strict=True):
                 cand = state.candidate
                 if cand is not None and s - cand.end >= merge_n:
-                    more, state = _close(config, state, cand, limit=cand.end + merge_n)
+                    more, state = _close(state, cand, limit=cand.end + merge_n)
                     out = out + more
                     cand = None
                 if cand is None:
@@ -409,32 +425,23 @@ def _process(
                     cand = _Candidate(start=s, end=en, on=thr_on, off=thr_off, env_median=med)
                 else:
                     cand = replace(cand, end=en)
-                state = replace(state, candidate=_maybe_sustained(config, state, cand))
+                state = replace(state, candidate=_maybe_sustained(state, cand))
         cand = state.candidate
         if cand is not None and b - cand.end >= merge_n:
-            more, state = _close(config, state, cand, limit=cand.end + merge_n)
+            more, state = _close(state, cand, limit=cand.end + merge_n)
             out = out + more
             state = replace(state, candidate=None)
         a = b
     # trim the history to what an open candidate (or the next one) can need
-    keep_from = state.n_seen - _history_len(config, sf)
+    history = state.history
+    keep_from = state.n_seen - design.history_n
     cand = state.candidate
     if cand is not None and cand.sustained_peak is None:
-        keep_from = min(keep_from, cand.start - int(math.ceil(config.context_s * sf)) - 1)
-    keep_from = max(keep_from, state.hist_first)
+        keep_from = min(keep_from, cand.start - design.context_n - 1)
+    keep_from = max(keep_from, history.first)
     # trim only once the surplus is as long as what is kept: amortised copying
-    if keep_from - state.hist_first > _history_len(config, sf):
-        cut = keep_from - state.hist_first
-        assert (
-            state.hist_cond is not None and state.hist_lf is not None and state.hist_env is not None
-        )
-        state = replace(
-            state,
-            hist_first=keep_from,
-            hist_cond=state.hist_cond[:, cut:].copy(),
-            hist_lf=state.hist_lf[:, cut:].copy(),
-            hist_env=state.hist_env[:, cut:].copy(),
-        )
+    if keep_from - history.first > design.history_n:
+        state = replace(state, history=history.from_sample(keep_from))
     return out, state
 
 
@@ -453,25 +460,27 @@ def _hysteresis(
     return filled == 1, filled[:, -1].astype(np.int8).copy()
 
 
-def _maybe_sustained(config: DetectorConfig, state: DetectorState, cand: _Candidate) -> _Candidate:
+def _maybe_sustained(state: DetectorState, cand: _Candidate) -> _Candidate:
     """Once a candidate outlasts ``sustained_max_s``, note its peak and stop keeping its samples."""
     if cand.sustained_peak is not None:
         return cand
-    limit = int(round(config.sustained_max_s * state.sfreq))
+    limit = state.design.sustained_n
     if cand.end - cand.start <= limit:
         return cand
-    assert state.hist_cond is not None and state.hist_env is not None
-    i0 = cand.start - state.hist_first
-    seg = state.hist_cond[:, i0 : i0 + limit]
-    env_peaks = state.hist_env[:, i0 : i0 + limit].max(axis=1)
+    history = state.history
+    i0 = cand.start - history.first
+    seg = history.cond[:, i0 : i0 + limit]
+    env_peaks = history.env[:, i0 : i0 + limit].max(axis=1)
     ch = int(np.argmax(env_peaks))
     return replace(cand, sustained_peak=float(np.abs(seg[ch]).max()), sustained_channel=ch)
 
 
 def _close(
-    config: DetectorConfig, state: DetectorState, cand: _Candidate, *, limit: int
+    state: DetectorState, cand: _Candidate, *, limit: int
 ) -> tuple[DetectionOutput, DetectorState]:
     """Measure and classify a finished candidate using samples before ``limit`` only."""
+    design = state.design
+    config = design.config
     sf = state.sfreq
     if cand.sustained_peak is not None:
         rej = RejectedCandidate(
@@ -483,24 +492,24 @@ def _close(
             detail=f"{(cand.end - cand.start) / sf:.2f} s long, limit {config.max_duration_s:g} s",
         )
         return DetectionOutput(rejected=(rej,)), state
-    if cand.end - cand.start < int(round(config.min_duration_s * sf)):
+    if cand.end - cand.start < design.min_duration_n:
         return DetectionOutput(), state  # too short to be a burst: not a candidate at all
-    assert state.hist_cond is not None and state.hist_lf is not None and state.hist_env is not None
-    lo = max(cand.start - int(math.ceil(config.context_s * sf)), state.hist_first)
+    history = state.history
+    lo = max(cand.start - design.context_n, history.first)
     hi = min(limit, state.n_seen)
-    i, j = lo - state.hist_first, hi - state.hist_first
+    i, j = lo - history.first, hi - history.first
     window = CandidateWindow(
         first_sample=lo,
         start=cand.start,
         end=cand.end,
-        cond=state.hist_cond[:, i:j],
-        lf=state.hist_lf[:, i:j],
-        env=state.hist_env[:, i:j],
+        cond=history.cond[:, i:j],
+        lf=history.lf[:, i:j],
+        env=history.env[:, i:j],
         on=cand.on,
         off=cand.off,
         env_median=cand.env_median,
         sfreq=sf,
-        mains_lines_hz=state.design.notch_hz if state.design is not None else (),
+        mains_lines_hz=design.conditioning.notch_hz if design.conditioning is not None else (),
     )
     feats = measure_candidate(config, window)
     if not is_burst(config, feats):
@@ -540,8 +549,8 @@ def _twitch(
     onset_s: float,
     offset_s: float,
 ) -> Twitch:
-    """The twitch of a measured burst, with its needle site when sites are known."""
-    tw = Twitch(
+    """The twitch of a measured burst (its needle site is attributed by the run loop)."""
+    return Twitch(
         onset_s=onset_s,
         offset_s=offset_s,
         channel=state.ch_names[measured.channel_index],
@@ -552,116 +561,3 @@ def _twitch(
         area_vs=measured.area_vs,
         median_freq_hz=measured.median_freq_hz,
     )
-    return attribute_to_sites([tw], state.sites)[0] if state.sites else tw
-
-
-# ----------------------------------------------------------------------------- offline helpers
-
-
-def detect_stream(
-    config: DetectorConfig,
-    blocks: Iterable[SampleBlock],
-    *,
-    sfreq: float,
-    ch_names: Sequence[str],
-    sites: Iterable[NeedleSite] = (),
-) -> tuple[list[Twitch], list[RejectedCandidate], DetectorState]:
-    """Run the detector over an iterable of blocks, flush at the end, keep the last state
-    (e.g. for the mains frequency it used)."""
-    state = init_detector_state(config, sfreq=sfreq, ch_names=ch_names, sites=sites)
-    twitches: list[Twitch] = []
-    rejected: list[RejectedCandidate] = []
-    for block in blocks:
-        out, state = detect_step(config, block, state)
-        twitches.extend(out.twitches)
-        rejected.extend(out.rejected)
-    out, state = flush(config, state)
-    twitches.extend(out.twitches)
-    rejected.extend(out.rejected)
-    return twitches, rejected, state
-
-
-def detect_blocks(
-    config: DetectorConfig,
-    blocks: Iterable[SampleBlock],
-    *,
-    sfreq: float,
-    ch_names: Sequence[str],
-    sites: Iterable[NeedleSite] = (),
-) -> tuple[list[Twitch], list[RejectedCandidate]]:
-    """Run the detector over an iterable of blocks and flush at the end."""
-    twitches, rejected, _ = detect_stream(
-        config, blocks, sfreq=sfreq, ch_names=ch_names, sites=sites
-    )
-    return twitches, rejected
-
-
-def array_blocks(
-    data: NDArray[np.float64], *, sfreq: float, ch_names: tuple[str, ...], chunk: int
-) -> Iterator[SampleBlock]:
-    """``data`` (n_channels, n_samples) as consecutive blocks of ``chunk`` samples."""
-    for a in range(0, data.shape[1], chunk):
-        yield SampleBlock(
-            data=data[:, a : a + chunk], sfreq=sfreq, first_sample=a, ch_names=ch_names
-        )
-
-
-def detect_array(
-    data: NDArray[np.float64],
-    *,
-    sfreq: float,
-    ch_names: Sequence[str],
-    config: DetectorConfig | None = None,
-    sites: Iterable[NeedleSite] = (),
-    chunk_s: float = DEFAULT_CHUNK_S,
-) -> tuple[list[Twitch], list[RejectedCandidate]]:
-    """Detect twitches in an array (n_channels, n_samples) in volts, streamed in chunks.
-
-    Returns
-    -------
-    twitches : list of Twitch
-    rejected : list of RejectedCandidate
-    """
-    config = config or DetectorConfig()
-    sfreq = check_sfreq(sfreq)
-    data = np.asarray(data, dtype=np.float64)
-    if data.ndim != 2:
-        raise ConfigError(f"data must be 2D (n_channels, n_samples), got shape {data.shape}.")
-    names = check_ch_names(ch_names, data.shape[0])
-    chunk = max(1, int(round(chunk_s * sfreq)))
-    return detect_blocks(
-        config,
-        array_blocks(data, sfreq=sfreq, ch_names=names, chunk=chunk),
-        sfreq=sfreq,
-        ch_names=names,
-        sites=sites,
-    )
-
-
-def detect_raw(
-    raw: mne.io.BaseRaw,
-    config: DetectorConfig | None = None,
-    *,
-    chunk_s: float = DEFAULT_CHUNK_S,
-) -> tuple[list[Twitch], list[RejectedCandidate]]:
-    """Detect twitches in an :class:`mne.io.Raw` (EMG in volts), reading it in chunks.
-
-    Needle sites are taken from the Raw's ``needle:<label>`` annotations. The Raw need
-    not be preloaded: only one chunk is in memory at a time.
-    """
-    from twitchscope.signal.core.annotations import recording_events
-
-    config = config or DetectorConfig()
-    sfreq = float(raw.info["sfreq"])
-    names = tuple(raw.ch_names)
-    sites = recording_events(raw).sites
-    chunk = max(1, int(round(chunk_s * sfreq)))
-    n_times = int(raw.n_times)
-
-    def blocks() -> Iterator[SampleBlock]:
-        for a in range(0, n_times, chunk):
-            b = min(a + chunk, n_times)
-            data = raw.get_data(start=a, stop=b)
-            yield SampleBlock(data=data, sfreq=sfreq, first_sample=a, ch_names=names)
-
-    return detect_blocks(config, blocks(), sfreq=sfreq, ch_names=names, sites=sites)

@@ -1,7 +1,10 @@
 """Twitches and rejected candidates to and from CSV and JSON.
 
-This is the one place where the model's volts become microvolts (``*_uv``
-columns) and seconds become milliseconds (``*_ms``). The file kind follows the
+One twitch is one row: :func:`twitch_row` (and :func:`rejected_row` for a rejected
+candidate) turns it into the ordered columns below, with the model's volts shown
+in microvolts (``*_uv``) and seconds in milliseconds (``*_ms``) through
+:mod:`twitchscope.signal.core.units`. The exports write that row as it is; the
+dashboard's event table shows some of its columns. The file kind follows the
 extension: ``.csv`` (a header row, one event per row) or ``.json`` (an array of
 objects with the same keys). Absent values are empty cells in CSV and ``null`` in
 JSON.
@@ -40,10 +43,13 @@ from typing import Any
 
 from twitchscope.signal.core.errors import ConfigError, FileFormatError
 from twitchscope.signal.core.model import RejectedCandidate, RejectReason, Twitch
+from twitchscope.signal.core.units import ms_cell, ms_to_s, number_cell, uv_cell, uv_to_volts
 
 __all__ = [
     "EVENT_COLUMNS",
     "REJECTED_COLUMNS",
+    "twitch_row",
+    "rejected_row",
     "write_events",
     "read_events",
     "write_rejected",
@@ -75,9 +81,6 @@ REJECTED_COLUMNS: tuple[str, ...] = (
     "detail",
 )
 
-_UV = 1e6  # volts -> microvolts
-_MS = 1e3  # seconds -> milliseconds
-
 Row = dict[str, Any]
 _REASONS = frozenset(r.value for r in RejectReason)
 
@@ -92,7 +95,7 @@ def write_events(path: str | Path, twitches: Iterable[Twitch]) -> Path:
     twitches : iterable of Twitch
         Amplitudes in volts, times in seconds.
     """
-    return _write(Path(path), [_twitch_row(t) for t in twitches], EVENT_COLUMNS)
+    return _write(Path(path), [twitch_row(t) for t in twitches], EVENT_COLUMNS)
 
 
 def read_events(path: str | Path) -> list[Twitch]:
@@ -111,18 +114,7 @@ def read_events(path: str | Path) -> list[Twitch]:
 
 def write_rejected(path: str | Path, rejected: Iterable[RejectedCandidate]) -> Path:
     """Write rejected candidates to ``path`` (``.csv`` or ``.json``); returns the path."""
-    rows = [
-        {
-            "onset_s": r.onset_s,
-            "offset_s": r.offset_s,
-            "channel": r.channel,
-            "reason": r.reason.value,
-            "peak_uv": _scaled(r.peak_v, _UV),
-            "detail": r.detail,
-        }
-        for r in rejected
-    ]
-    return _write(Path(path), rows, REJECTED_COLUMNS)
+    return _write(Path(path), [rejected_row(r) for r in rejected], REJECTED_COLUMNS)
 
 
 def read_rejected(path: str | Path) -> list[RejectedCandidate]:
@@ -136,31 +128,39 @@ def read_rejected(path: str | Path) -> list[RejectedCandidate]:
 # rows <-> objects
 
 
-def _scaled(value: float | None, factor: float) -> float | None:
-    if value is None or not math.isfinite(value):
-        return None
-    return _tidy(float(value) * factor)
+def twitch_row(t: Twitch) -> Row:
+    """One twitch as its row: the :data:`EVENT_COLUMNS` in order, in export units.
 
-
-def _tidy(value: float) -> float:
-    """Drop the float noise of unit conversions (12 significant digits)."""
-    return float(f"{value:.12g}")
-
-
-def _twitch_row(t: Twitch) -> Row:
+    Amplitudes in µV and times in ms (12 significant digits, see
+    :func:`~twitchscope.signal.core.units.uv_cell`); a missing or non-finite value is
+    None. This is the row the CSV/JSON exports write and the dashboard's event table
+    shows (a subset of its columns).
+    """
     return {
         "onset_s": float(t.onset_s),
         "offset_s": float(t.offset_s),
         "channel": t.channel,
-        "peak_uv": _scaled(t.peak_v, _UV),
-        "rms_uv": _scaled(t.rms_v, _UV),
-        "duration_ms": _tidy(t.duration_s * _MS),
-        "snr_db": _scaled(t.snr_db, 1.0),
+        "peak_uv": uv_cell(t.peak_v),
+        "rms_uv": uv_cell(t.rms_v),
+        "duration_ms": ms_cell(t.duration_s),
+        "snr_db": number_cell(t.snr_db),
         "site": t.site,
-        "latency_ms": _scaled(t.latency_s, _MS),
+        "latency_ms": ms_cell(t.latency_s),
         "channels": ";".join(t.channels),
-        "area_uvs": _scaled(t.area_vs, _UV),
-        "median_freq_hz": _scaled(t.median_freq_hz, 1.0),
+        "area_uvs": uv_cell(t.area_vs),
+        "median_freq_hz": number_cell(t.median_freq_hz),
+    }
+
+
+def rejected_row(r: RejectedCandidate) -> Row:
+    """One rejected candidate as its row: the :data:`REJECTED_COLUMNS` in order."""
+    return {
+        "onset_s": r.onset_s,
+        "offset_s": r.offset_s,
+        "channel": r.channel,
+        "reason": r.reason.value,
+        "peak_uv": uv_cell(r.peak_v),
+        "detail": r.detail,
     }
 
 
@@ -200,9 +200,9 @@ def _text(row: Row, column: str, *, required: bool = False) -> str | None:
     return value.strip()
 
 
-def _volts(row: Row, column: str, factor: float) -> float:
+def _volts(row: Row, column: str) -> float:
     value = _num(row, column)
-    return math.nan if value is None else value / factor
+    return math.nan if value is None else uv_to_volts(value)
 
 
 def _row_twitch(row: Row) -> Twitch:
@@ -215,12 +215,12 @@ def _row_twitch(row: Row) -> Twitch:
         offset_s=_num(row, "offset_s", required=True) or 0.0,
         channel=channel,
         channels=channels,
-        peak_v=_volts(row, "peak_uv", _UV),
-        rms_v=_volts(row, "rms_uv", _UV),
+        peak_v=_volts(row, "peak_uv"),
+        rms_v=_volts(row, "rms_uv"),
         snr_db=math.nan if snr_db is None else snr_db,
-        area_vs=_volts(row, "area_uvs", _UV),
+        area_vs=_volts(row, "area_uvs"),
         site=_text(row, "site"),
-        latency_s=None if latency_ms is None else latency_ms / _MS,
+        latency_s=None if latency_ms is None else ms_to_s(latency_ms),
         median_freq_hz=_num(row, "median_freq_hz"),
     )
 
@@ -233,7 +233,7 @@ def _row_rejected(row: Row) -> RejectedCandidate:
         offset_s=_num(row, "offset_s", required=True) or 0.0,
         channel=channel,
         reason=RejectReason(reason) if reason in _REASONS else reason,  # type: ignore[arg-type]
-        peak_v=_volts(row, "peak_uv", _UV),
+        peak_v=_volts(row, "peak_uv"),
         detail=_text(row, "detail") or "",
     )
 

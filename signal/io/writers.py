@@ -57,7 +57,8 @@ import numpy as np
 from twitchscope.signal.core.annotations import relative_onsets
 from twitchscope.signal.core.errors import FileFormatError
 from twitchscope.signal.core.model import SITE_PREFIX
-from twitchscope.signal.io.readers import VOLT_TYPES, sibling_path, type_prefix
+from twitchscope.signal.core.units import UV_PER_V
+from twitchscope.signal.io.formats import TIME_COLUMN, VOLT_TYPES, sibling_path, type_prefix
 
 __all__ = ["WRITABLE_EXTENSIONS", "EDF_LABEL_LENGTH", "EDF_UNKNOWN_DATE", "write_recording"]
 
@@ -217,11 +218,11 @@ def _relative_onsets(raw: mne.io.BaseRaw) -> np.ndarray:
 def _write_csv(raw: mne.io.BaseRaw, path: Path) -> None:
     sfreq = float(raw.info["sfreq"])
     types = raw.get_channel_types()
-    header = ["time_s"]
+    header = [TIME_COLUMN]
     scales = []
     for name, ch_type in zip(raw.ch_names, types, strict=True):
         header.append(name if ch_type == "emg" else f"{type_prefix(ch_type)} {name}")
-        scales.append(1e6 if ch_type in VOLT_TYPES else 1.0)
+        scales.append(UV_PER_V if ch_type in VOLT_TYPES else 1.0)
         if ch_type != "emg" and type_prefix(ch_type).lower() not in (ch_type, "temp"):
             log.warning("channel %s of type %s is written as MISC", name, ch_type)
     scale = np.asarray(scales)[:, None]

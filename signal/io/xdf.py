@@ -55,6 +55,7 @@ from twitchscope.signal.core.model import (
     RecordingEvents,
     Twitch,
 )
+from twitchscope.signal.core.units import V_PER_UV, ms_to_s, uv_to_volts
 
 __all__ = ["XDF_MISSING", "NEEDLE_OUT", "read_xdf", "parse_marker_fields"]
 
@@ -66,11 +67,11 @@ XDF_MISSING = "reading XDF needs the optional extra: pip install 'twitchscope[xd
 NEEDLE_OUT = "needle-out"
 
 _UNIT_SCALE = {
-    "microvolts": 1e-6,
-    "microvolt": 1e-6,
-    "µv": 1e-6,
-    "μv": 1e-6,
-    "uv": 1e-6,
+    "microvolts": V_PER_UV,
+    "microvolt": V_PER_UV,
+    "µv": V_PER_UV,
+    "μv": V_PER_UV,
+    "uv": V_PER_UV,
     "millivolts": 1e-3,
     "millivolt": 1e-3,
     "mv": 1e-3,
@@ -151,7 +152,7 @@ def _channels(path: Path, info: dict[str, Any], n: int) -> tuple[list[str], list
         if mne_type == "misc":
             scale = 1.0
         elif not unit:
-            scale = 1e-6  # LSL EMG/EEG sources send µV
+            scale = V_PER_UV  # LSL EMG/EEG sources send µV
         elif unit.lower() in _UNIT_SCALE:
             scale = _UNIT_SCALE[unit.lower()]
         else:
@@ -276,8 +277,8 @@ def _twitch(text: str, onset: float) -> Twitch | None:
     if "channel" not in fields:
         return None
     try:
-        duration = float(fields.get("duration_ms", "0")) / 1e3
-        peak = float(fields["peak_uv"]) * 1e-6 if "peak_uv" in fields else math.nan
+        duration = ms_to_s(float(fields.get("duration_ms", "0")))
+        peak = uv_to_volts(float(fields["peak_uv"])) if "peak_uv" in fields else math.nan
         return Twitch(
             onset_s=onset,
             offset_s=onset + max(0.0, duration),

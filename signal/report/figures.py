@@ -33,6 +33,7 @@ from twitchscope.signal.analysis.stats import NO_SITE, fit_habituation
 from twitchscope.signal.core.checks import check_ch_names, check_sfreq
 from twitchscope.signal.core.errors import ConfigError
 from twitchscope.signal.core.model import NeedleSite, Twitch, attribute_to_sites
+from twitchscope.signal.core.units import s_to_ms, volts_to_uv
 
 __all__ = [
     "overview_figure",
@@ -42,7 +43,6 @@ __all__ = [
     "twitches_by_site",
 ]
 
-_UV = 1e6
 _WIDTH_IN = 10.0
 _COLORS = ("tab:blue", "tab:orange", "tab:green", "tab:purple", "tab:brown", "tab:pink")
 
@@ -116,7 +116,7 @@ def overview_figure(
     n_ch = arr.shape[0]
     fig = Figure(figsize=(_WIDTH_IN, 1.0 + 1.3 * n_ch), layout="constrained")
     axes = fig.subplots(n_ch, 1, sharex=True, squeeze=False)[:, 0]
-    centred = (arr - np.median(arr, axis=1, keepdims=True)) * _UV
+    centred = volts_to_uv(arr - np.median(arr, axis=1, keepdims=True))
     dec = decimate_minmax(centred, sfreq=sfreq, n_points=n_points)
     t = dec.times()
     for i, ax in enumerate(axes):
@@ -166,7 +166,7 @@ def _snippet(
     seg = x[pa:pb] - np.mean(x[pa:pb])
     sos = sps.butter(2, 20.0, btype="highpass", fs=sfreq, output="sos")
     y = sps.sosfiltfilt(sos, seg, padlen=min(seg.size - 1, 15))
-    return np.asarray(y[a - pa : b - pa] * _UV, dtype=np.float64)
+    return np.asarray(volts_to_uv(y[a - pa : b - pa]), dtype=np.float64)
 
 
 def gallery_figure(
@@ -228,7 +228,7 @@ def gallery_figure(
             y = _snippet(arr[names.index(tw.channel)], sfreq, tw.onset_s, pre_s, post_s)
             if y is None:
                 continue
-            tt = (np.arange(y.size) / sfreq - pre_s) * 1e3
+            tt = s_to_ms(np.arange(y.size) / sfreq - pre_s)
             frac = j / max(1, len(shown) - 1)
             ax.plot(tt, y, lw=0.7, color=cmap(0.85 * frac))
         ax.axvline(0.0, color="tab:red", lw=0.8, ls="--")
@@ -264,12 +264,12 @@ def habituation_figure(
         ax.set_axis_off()
     for k, (label, tws) in enumerate(groups.items()):
         color = _COLORS[k % len(_COLORS)]
-        peaks = np.array([t.peak_v * _UV for t in tws], dtype=float)
+        peaks = np.array([volts_to_uv(t.peak_v) for t in tws], dtype=float)
         idx = np.arange(peaks.size)
         ax.plot(idx, peaks, "o", color=color, label=f"{label} (n = {peaks.size})")
         h = fit_habituation([t.peak_v for t in tws])
         if h.slope is not None and h.intercept is not None:
-            ax.plot(idx, (h.intercept + h.slope * idx) * _UV, "-", color=color, lw=1.0)
+            ax.plot(idx, volts_to_uv(h.intercept + h.slope * idx), "-", color=color, lw=1.0)
     if groups:
         ax.set_xlabel("twitch index within site")
         ax.set_ylabel("peak amplitude (µV)")

@@ -40,6 +40,7 @@ from matplotlib.figure import Figure
 from twitchscope.signal.analysis.session import SessionAnalysis
 from twitchscope.signal.analysis.stats import site_rows
 from twitchscope.signal.core.errors import FileFormatError
+from twitchscope.signal.core.units import volts_to_uv
 from twitchscope.signal.report.figures import (
     figure_png,
     gallery_figure,
@@ -250,8 +251,8 @@ def quality_rows(analysis: SessionAnalysis) -> list[dict[str, Any]]:
     return [
         {
             "channel": ch.channel,
-            "noise_rms_uv": round(ch.noise_rms_v * 1e6, 2),
-            "mains_rms_uv": round(ch.mains_rms_v * 1e6, 2),
+            "noise_rms_uv": round(volts_to_uv(ch.noise_rms_v), 2),
+            "mains_rms_uv": round(volts_to_uv(ch.mains_rms_v), 2),
             "clipped_pct": round(100 * ch.clipped_fraction, 3),
             "ecg": "yes" if ch.ecg.present else "no",
             "heart_rate_bpm": None

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from twitchscope.dashboard.services.sources import ENV_PROTOCOL, ENV_SOURCE
+from twitchscope.dashboard.services.stream_source import ENV_PROTOCOL, ENV_SOURCE
 
 APP = str(Path(__file__).resolve().parents[2] / "dashboard" / "app" / "streamlit_app.py")
 

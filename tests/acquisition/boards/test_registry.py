@@ -1,4 +1,4 @@
-"""The protocol registry and the chunk helpers."""
+"""The board registry (the one place a board is found by name) and the chunk helpers."""
 
 from __future__ import annotations
 
@@ -6,8 +6,20 @@ import numpy as np
 import pytest
 
 from tests.acquisition.boards.chunks import concat_chunks, parse_pieces, split_at
-from twitchscope.acquisition.boards.base import ParsedChunk
-from twitchscope.acquisition.boards.registry import PROTOCOLS, ProtocolInfo, make_parser
+from twitchscope.acquisition.boards import cyton
+from twitchscope.acquisition.boards.base import Board, ParsedChunk
+from twitchscope.acquisition.boards.handshake import PassiveDriver
+from twitchscope.acquisition.boards.registry import (
+    BOARD_ADAPTERS,
+    BOARDS,
+    PROBE_ORDER,
+    driver_for,
+    get_board,
+    make_driver,
+    make_parser,
+    make_personality,
+)
+from twitchscope.acquisition.transport.ports import KNOWN_ADAPTERS
 from twitchscope.signal.core.errors import ConfigError
 
 OPTIONS = {
@@ -26,23 +38,76 @@ ENCODE_OPTIONS = {
 }
 
 
-def test_registry_lists_the_five_protocols_and_never_1200_baud() -> None:
-    assert set(PROTOCOLS) == {"cyton", "openeeg", "chords", "spiker", "ascii"}
-    for name, info in PROTOCOLS.items():
-        assert info.name == name
-        assert 1200 not in info.probe_baudrates and info.baudrate != 1200
-        assert info.baudrate in info.probe_baudrates
+def test_registry_lists_the_five_boards_and_never_1200_baud() -> None:
+    assert tuple(BOARDS) == ("cyton", "openeeg", "chords", "spiker", "ascii")
+    for name, board in BOARDS.items():
+        assert board.name == name and get_board(name) is board
+        assert 1200 not in board.probe_baudrates and board.baudrate != 1200
+        assert board.baudrate in board.probe_baudrates
     with pytest.raises(ConfigError, match="1200"):
-        ProtocolInfo("x", dict, bytes, 1200, (1200,), "bad")  # type: ignore[arg-type]
+        Board("x", "bad", dict, bytes, 1200, (1200,), cyton.probe, 0, cyton.emulate)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("name", tuple(BOARDS))
+def test_every_board_has_parser_driver_probe_and_personality(name: str) -> None:
+    """The registry is the single source: each board brings all four, under its own name."""
+    board = BOARDS[name]
+    parser = make_parser(name, **OPTIONS[name])
+    assert parser.spec.protocol == name and isinstance(parser, board.parser)
+    personality = make_personality(name)
+    assert personality.protocol == name and personality.spec.protocol == name
+    assert personality.n_channels >= 1 and personality.sfreq > 0
+    driver = driver_for(personality)
+    assert driver.protocol == name and driver.baudrate == board.baudrate
+    if board.driver is None:  # takes no commands: read by its parser, as emulated
+        assert isinstance(driver, PassiveDriver)
+        assert driver.parser.spec == personality.spec
+    else:
+        assert isinstance(driver, board.driver)
+    # handshake, probe and emulation of a board live in its one module
+    module = f"twitchscope.acquisition.boards.{name}"
+    pieces = [board.probe, board.emulate, type(personality)]
+    assert {p.__module__ for p in pieces + ([board.driver] if board.driver else [])} == {module}
+    for adapter in board.usb_adapters:
+        assert adapter.protocols == (name,)
+
+
+def test_probe_order_lists_every_board_once_and_listens_before_it_writes() -> None:
+    assert sorted(PROBE_ORDER) == sorted(BOARDS)
+    passive = [n for n in PROBE_ORDER if BOARDS[n].driver is None]
+    assert list(PROBE_ORDER[: len(passive)]) == passive == ["openeeg", "ascii"]
+    assert PROBE_ORDER == ("openeeg", "ascii", "spiker", "cyton", "chords")
+
+
+def test_board_specific_usb_adapters_are_in_the_port_table() -> None:
+    assert {a.vid for a in BOARD_ADAPTERS} == {0x0403, 0x2E73}
+    assert set(BOARD_ADAPTERS) <= set(KNOWN_ADAPTERS)
+
+
+def test_drivers_and_personalities_refuse_unknown_names_and_options() -> None:
+    with pytest.raises(ConfigError, match="'protocol' parameter"):
+        make_driver("bluetooth")
+    with pytest.raises(ConfigError, match=r"unknown option\(s\) \['gain'\] for protocol 'cyton'"):
+        make_driver("cyton", gain=24)
+    with pytest.raises(ConfigError, match=r"expected some of: sfreq, n_channels"):
+        make_driver("openeeg", board="UNO-R4")
+    with pytest.raises(
+        ConfigError,
+        match=r"unknown emulator option\(s\) \['crlf'\] for 'chords'; "
+        r"expected some of: board, gain, sfreq\.",
+    ):
+        make_personality("chords", crlf=True)
+    with pytest.raises(ConfigError, match="'protocol' parameter"):
+        make_personality("bluetooth")
 
 
 @pytest.mark.parametrize("name", sorted(OPTIONS))
 def test_factory_and_encoder_round_trip(name: str) -> None:
     parser = make_parser(name, **OPTIONS[name])
     assert parser.spec.protocol == name
-    assert parser.spec.baudrate == PROTOCOLS[name].baudrate
+    assert parser.spec.baudrate == BOARDS[name].baudrate
     x = np.zeros((parser.spec.n_channels, 20))
-    data = PROTOCOLS[name].encode(parser.spec, x, first_counter=0, **ENCODE_OPTIONS[name])
+    data = BOARDS[name].encode(parser.spec, x, first_counter=0, **ENCODE_OPTIONS[name])
     chunk, state = parse_pieces(parser, [data, b"\x80" if name == "spiker" else b""])
     assert chunk.n_samples == 20
     assert np.max(np.abs(chunk.samples)) < 1e-2  # zero volts, within one count of any scale

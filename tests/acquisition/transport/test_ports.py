@@ -10,8 +10,7 @@ import tty
 import numpy as np
 import pytest
 
-from twitchscope.acquisition.boards.registry import PROTOCOLS
-from twitchscope.acquisition.emulation.devices import EMULATED_PROTOCOLS, make_personality
+from twitchscope.acquisition.boards.registry import BOARDS, make_personality
 from twitchscope.acquisition.emulation.pty_board import Emulator
 from twitchscope.acquisition.transport.ports import (
     KNOWN_ADAPTERS,
@@ -47,7 +46,7 @@ def test_vid_pid_table_names_the_boards_of_the_spec() -> None:
     assert identify_adapter(0x2341, 0x7777).label == "Arduino (other board)"
     assert identify_adapter(0x1234, 0x5678) is None and identify_adapter(None, None) is None
     # every protocol named in the table exists
-    assert {p for a in KNOWN_ADAPTERS for p in a.protocols} <= set(PROTOCOLS)
+    assert {p for a in KNOWN_ADAPTERS for p in a.protocols} <= set(BOARDS)
 
 
 def test_list_ports_returns_port_infos() -> None:
@@ -105,7 +104,7 @@ def test_open_refuses_1200_baud_and_missing_ports(tmp_path) -> None:
     with pytest.raises(DeviceError, match="cannot open serial port") as info:
         open_port(str(tmp_path / "ttyNONE"), baudrate=115200)
     assert "\n" not in str(info.value)
-    assert all(1200 not in p.probe_baudrates for p in PROTOCOLS.values())
+    assert all(1200 not in b.probe_baudrates for b in BOARDS.values())
 
 
 def test_stable_path_keeps_links_and_urls(tmp_path) -> None:
@@ -136,7 +135,7 @@ EXPECTED = {
 }
 
 
-@pytest.mark.parametrize("protocol", EMULATED_PROTOCOLS)
+@pytest.mark.parametrize("protocol", tuple(BOARDS))
 def test_probe_finds_each_emulated_board(protocol: str) -> None:
     board = make_personality(protocol)
     with Emulator(board, _source(board.n_channels)) as emu:

@@ -20,8 +20,9 @@ from typing import Any
 import numpy as np
 import pytest
 
-from twitchscope.acquisition.boards.handshake import ChordsDriver, CytonDriver
-from twitchscope.acquisition.emulation.devices import driver_for, make_personality
+from twitchscope.acquisition.boards.chords import ChordsDriver
+from twitchscope.acquisition.boards.cyton import CytonDriver
+from twitchscope.acquisition.boards.registry import driver_for, make_personality
 from twitchscope.acquisition.emulation.pty_board import Emulator
 from twitchscope.acquisition.transport.reader import Reader, ReaderState
 from twitchscope.signal.core.errors import DeviceError

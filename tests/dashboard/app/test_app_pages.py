@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from twitchscope.dashboard.services.sources import ENV_SOURCE
+from twitchscope.dashboard.services.stream_source import ENV_SOURCE
 
 pytestmark = pytest.mark.usefixtures("clean_dashboard")
 
@@ -54,7 +54,7 @@ def test_every_page_renders_with_a_file_source(app_path, limb_file, monkeypatch,
 
 def test_bundled_samples_are_offered_and_open(app_path) -> None:
     from twitchscope.dashboard.app.state import K
-    from twitchscope.dashboard.services.sources import sample_recordings
+    from twitchscope.dashboard.services.recordings import sample_recordings
 
     samples = sample_recordings()
     assert samples, "sample_recordings/ holds no recording"

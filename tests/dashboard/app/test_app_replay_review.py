@@ -11,9 +11,9 @@ from streamlit.testing.v1 import AppTest
 
 from tests.signal.io.xdf_writer import write_lab_recording
 from twitchscope.dashboard.app.state import K
-from twitchscope.dashboard.services.sources import ENV_SOURCE
+from twitchscope.dashboard.services.stream_source import ENV_SOURCE
 from twitchscope.signal.detect.config import preset
-from twitchscope.signal.detect.detector import detect_raw
+from twitchscope.signal.detect.run import detect_raw
 from twitchscope.signal.io.readers import read_recording
 
 pytestmark = pytest.mark.usefixtures("clean_dashboard")

@@ -13,8 +13,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from twitchscope.acquisition.boards.handshake import ChordsDriver
-from twitchscope.acquisition.emulation.devices import make_personality
+from twitchscope.acquisition.boards.chords import ChordsDriver
+from twitchscope.acquisition.boards.registry import make_personality
 from twitchscope.acquisition.emulation.pty_board import Emulator
 from twitchscope.acquisition.transport.reader import Reader, ReaderState
 from twitchscope.dashboard.cli.main import main
@@ -171,3 +171,28 @@ def test_port_line_names_the_adapter_and_the_stable_path() -> None:
     assert "0403:6015" in line and "OpenBCI Cyton dongle" in line
     assert "serial DM00ABCD" in line and port.by_id in line
     assert port.stable_path == port.by_id
+
+
+def test_protocol_choices_of_the_command_line_are_the_registry_names(capsys) -> None:
+    """``simulate``, ``ports`` and ``record`` offer exactly the boards of the registry."""
+    import argparse
+
+    from twitchscope.acquisition.boards.registry import BOARDS
+    from twitchscope.dashboard.cli.main import build_parser
+    from twitchscope.dashboard.cli.record import driver_from_options
+    from twitchscope.signal.core.errors import ConfigError
+
+    sub = next(a for a in build_parser()._actions if isinstance(a, argparse._SubParsersAction))
+    choices = {}
+    for command in ("simulate", "ports", "record"):
+        action = next(a for a in sub.choices[command]._actions if a.dest == "protocol")
+        choices[command] = action.choices
+    assert tuple(choices["simulate"]) == tuple(BOARDS)
+    assert sorted(choices["ports"]) == sorted(BOARDS)
+    assert choices["record"] is None  # checked on use, against the same names
+    assert f"one of {', '.join(BOARDS)}" in sub.choices["record"].format_help()
+    for name in BOARDS:
+        opts = {"sfreq": 500.0} if name == "ascii" else {}
+        assert driver_from_options(name, **opts).protocol == name
+    with pytest.raises(ConfigError, match="'protocol' parameter"):
+        driver_from_options("bluetooth")

@@ -13,14 +13,14 @@ import pytest
 
 from tests.dashboard.cli.test_record_recover import _record_argv, _Source
 from tests.dashboard.services.lsl_loopback import open_inlet, pull_numeric
-from twitchscope.acquisition.emulation.devices import make_personality
+from twitchscope.acquisition.boards.registry import make_personality
 from twitchscope.acquisition.emulation.pty_board import Emulator
 from twitchscope.dashboard.cli.main import main
 from twitchscope.dashboard.services.lsl_outlet import format_twitch_marker
 from twitchscope.signal.core.annotations import recording_events
 from twitchscope.signal.core.model import SampleBlock
 from twitchscope.signal.detect.config import preset
-from twitchscope.signal.detect.detector import detect_blocks
+from twitchscope.signal.detect.run import run_detector
 from twitchscope.signal.io.readers import read_recording
 
 SFREQ = 250.0
@@ -117,7 +117,7 @@ def test_record_lsl_publishes_what_it_records(
             n_lost_before=7,
         ),
     ]
-    expected, _ = detect_blocks(
+    expected = run_detector(
         preset("limb", mains="auto"), blocks, sfreq=SFREQ, ch_names=tuple(raw.ch_names[:8])
-    )
+    ).twitches
     assert got_markers == [format_twitch_marker(t) for t in expected]

@@ -20,9 +20,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from twitchscope.acquisition.emulation.devices import make_personality
+from twitchscope.acquisition.boards.registry import make_personality
 from twitchscope.acquisition.emulation.pty_board import Emulator
-from twitchscope.acquisition.recording.recorder import DATA_FILE, META_FILE, Recorder, load_partial
+from twitchscope.acquisition.recording.partial import load_partial
+from twitchscope.acquisition.recording.partial_format import DATA_FILE, META_FILE
+from twitchscope.acquisition.recording.recorder import Recorder
 from twitchscope.dashboard.cli.main import main
 from twitchscope.dashboard.services.session_files import finalize
 from twitchscope.signal.core.annotations import recording_events

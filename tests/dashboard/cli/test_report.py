@@ -18,7 +18,7 @@ import pytest
 from twitchscope.dashboard.cli.main import main
 from twitchscope.signal.analysis.session import analyse_recording
 from twitchscope.signal.detect.config import preset
-from twitchscope.signal.detect.detector import detect_raw
+from twitchscope.signal.detect.run import detect_raw
 from twitchscope.signal.report.session_report import TO_FILL, write_html, write_pdf
 
 SAMPLES = Path(__file__).resolve().parents[3] / "sample_recordings"

@@ -11,7 +11,8 @@ from streamlit.testing.v1 import AppTest
 
 from tests.dashboard.services.lsl_loopback import open_inlet, pull_markers, pull_numeric
 from twitchscope.dashboard.app.state import acquisition_owner
-from twitchscope.dashboard.services.sources import SIMULATED, LiveSource, LiveSpec
+from twitchscope.dashboard.services.live import LiveSource, LiveSpec
+from twitchscope.dashboard.services.stream_source import SIMULATED
 
 
 def test_live_source_publishes_its_emg_and_needle_spans() -> None:

@@ -30,7 +30,7 @@ from twitchscope.signal.core.annotations import recording_events
 from twitchscope.signal.core.errors import ConfigError
 from twitchscope.signal.core.model import SampleBlock, Twitch
 from twitchscope.signal.detect.config import DetectorConfig
-from twitchscope.signal.detect.detector import detect_array
+from twitchscope.signal.detect.run import detect_array
 from twitchscope.signal.io.readers import read_recording
 
 SFREQ = 487.0

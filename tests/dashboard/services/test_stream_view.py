@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from twitchscope.dashboard.services.recordings import load_recording
 from twitchscope.dashboard.services.review_analysis import analyse_recording
-from twitchscope.dashboard.services.sources import load_recording
 from twitchscope.dashboard.services.stream_view import StreamView, condition_array
 from twitchscope.signal.core.model import SampleBlock
 from twitchscope.signal.detect.config import preset

@@ -8,7 +8,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from tests.signal import ltr_synth as syn
-from twitchscope.signal.core.model import NeedleSite, SampleBlock
+from twitchscope.signal.core.errors import ConfigError
+from twitchscope.signal.core.model import NeedleSite, SampleBlock, Twitch, attribute_to_sites
 from twitchscope.signal.detect.config import DetectorConfig
 from twitchscope.signal.detect.detector import detect_step, flush, init_detector_state
 
@@ -35,17 +36,18 @@ DATA = _recording()
 
 
 def _run(cuts: list[int]) -> tuple[list[str], list[str]]:
-    state = init_detector_state(CONFIG, sfreq=SFREQ, ch_names=NAMES, sites=SITES)
+    state = init_detector_state(CONFIG, sfreq=SFREQ, ch_names=NAMES)
     edges = [0, *sorted(cuts), DATA.shape[1]]
-    tw: list[str] = []
+    tw: list[Twitch] = []
     rej: list[str] = []
     for a, b in zip(edges[:-1], edges[1:], strict=True):
         block = SampleBlock(data=DATA[:, a:b], sfreq=SFREQ, first_sample=a, ch_names=NAMES)
         out, state = detect_step(CONFIG, block, state)
-        tw += [repr(t) for t in out.twitches]
+        tw += out.twitches
         rej += [repr(r) for r in out.rejected]
     out, _ = flush(CONFIG, state)
-    return tw + [repr(t) for t in out.twitches], rej + [repr(r) for r in out.rejected]
+    tw += out.twitches
+    return [repr(t) for t in attribute_to_sites(tw, SITES)], rej + [repr(r) for r in out.rejected]
 
 
 WHOLE = _run([])
@@ -103,20 +105,22 @@ def test_step_does_not_mutate_its_input_state():
     state = init_detector_state(CONFIG, sfreq=SFREQ, ch_names=NAMES)
     block = SampleBlock(data=DATA[:, :1500], sfreq=SFREQ, first_sample=0, ch_names=NAMES)
     _, s1 = detect_step(CONFIG, block, state)
-    snapshot = {k: np.copy(v) for k, v in ((f, getattr(s1, f)) for f in ("hist_cond", "hist_env"))}
-    zi = s1.filt.zi.copy()
+    assert s1.filters is not None
+    snapshot = {k: np.copy(getattr(s1.history, k)) for k in ("cond", "lf", "env")}
+    zi = s1.filters.cond.zi.copy()
+    baseline = np.copy(s1.baseline.segment)
     block2 = SampleBlock(data=DATA[:, 1500:2000], sfreq=SFREQ, first_sample=1500, ch_names=NAMES)
     _, s2 = detect_step(CONFIG, block2, s1)
     assert s2 is not s1
-    np.testing.assert_array_equal(s1.filt.zi, zi)
+    np.testing.assert_array_equal(s1.filters.cond.zi, zi)
+    np.testing.assert_array_equal(s1.baseline.segment, baseline)
     for k, v in snapshot.items():
-        np.testing.assert_array_equal(getattr(s1, k), v)
+        np.testing.assert_array_equal(getattr(s1.history, k), v)
     assert s1.n_seen == 1500 and s2.n_seen == 2000
+    assert s2.design is s1.design  # the design is shared, never rebuilt
 
 
 def test_out_of_order_block_is_refused():
-    from twitchscope.signal.core.errors import ConfigError
-
     state = init_detector_state(CONFIG, sfreq=SFREQ, ch_names=NAMES)
     _, state = detect_step(CONFIG, SampleBlock(DATA[:, :100], SFREQ, 0, NAMES), state)
     with pytest.raises(ConfigError, match="before the next expected sample"):
@@ -147,16 +151,27 @@ def test_stream_shorter_than_the_mains_probe_is_flushed():
     assert out.twitches == ()
 
 
-def test_site_added_live_labels_later_twitches():
-    from twitchscope.signal.detect.detector import add_site
+def test_a_config_other_than_the_design_s_is_refused():
+    state = init_detector_state(CONFIG, sfreq=SFREQ, ch_names=NAMES)
+    block = SampleBlock(DATA[:, :100], SFREQ, 0, NAMES)
+    other = CONFIG.with_changes(k_on=6.0, min_duration_s=0.035)
+    with pytest.raises(ConfigError, match=r"differs in k_on, min_duration_s"):
+        detect_step(other, block, state)
+    with pytest.raises(ConfigError, match="init_detector_state"):
+        flush(other, state)
+    # an equal config (another object) is the same design
+    detect_step(DetectorConfig(), block, state)
 
+
+def test_site_added_live_labels_later_twitches():
+    """Sites known only part-way through are attributed to what is emitted after."""
     state = init_detector_state(CONFIG, sfreq=SFREQ, ch_names=NAMES)
     out1, state = detect_step(CONFIG, SampleBlock(DATA[:, :1750], SFREQ, 0, NAMES), state)
-    state2 = add_site(state, NeedleSite(label="TrP2", onset_s=3.5, duration_s=3.0))
-    assert state.sites == () and [s.label for s in state2.sites] == ["TrP2"]
-    out2, state2 = detect_step(CONFIG, SampleBlock(DATA[:, 1750:], SFREQ, 1750, NAMES), state2)
-    first = [t for t in out1.twitches]
-    later = [t for t in out2.twitches + flush(CONFIG, state2)[0].twitches]
+    sites: tuple[NeedleSite, ...] = ()
+    first = attribute_to_sites(out1.twitches, sites)
+    sites = (*sites, NeedleSite(label="TrP2", onset_s=3.5, duration_s=3.0))
+    out2, state = detect_step(CONFIG, SampleBlock(DATA[:, 1750:], SFREQ, 1750, NAMES), state)
+    later = attribute_to_sites(out2.twitches + flush(CONFIG, state)[0].twitches, sites)
     assert [round(t.onset_s, 1) for t in first] == [3.2]
     assert first[0].site is None
     assert [(round(t.onset_s, 1), t.site) for t in later] == [

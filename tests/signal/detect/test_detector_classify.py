@@ -11,8 +11,8 @@ from tests.signal import ltr_synth as syn
 from twitchscope.signal.core.model import RejectReason
 from twitchscope.signal.detect.classify import EcgTracker, classify_candidate
 from twitchscope.signal.detect.config import DetectorConfig
-from twitchscope.signal.detect.detector import detect_array, detect_raw
 from twitchscope.signal.detect.features import CandidateFeatures, mains_fit_share
+from twitchscope.signal.detect.run import detect_array, detect_raw
 from twitchscope.signal.io.readers import read_recording
 
 SFREQ = 1000.0

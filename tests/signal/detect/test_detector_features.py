@@ -10,8 +10,8 @@ import pytest
 from tests.signal import ltr_synth as syn
 from twitchscope.signal.core.model import NeedleSite
 from twitchscope.signal.detect.config import DetectorConfig
-from twitchscope.signal.detect.detector import detect_array
 from twitchscope.signal.detect.features import mains_line_stats, median_frequency, refine_onset
+from twitchscope.signal.detect.run import detect_array
 
 CONFIG = DetectorConfig(mains="50")
 

@@ -16,6 +16,8 @@ from twitchscope.signal.io.events import (
     REJECTED_COLUMNS,
     read_events,
     read_rejected,
+    rejected_row,
+    twitch_row,
     write_events,
     write_rejected,
 )
@@ -41,6 +43,24 @@ def _same_twitch(a: Twitch, b: Twitch) -> None:
     for name in ("latency_s", "median_freq_hz"):
         x, y = getattr(a, name), getattr(b, name)
         assert (x is None and y is None) or x == pytest.approx(y, rel=1e-9), name
+
+
+def test_twitch_row_is_the_ordered_export_row() -> None:
+    row = twitch_row(TWITCHES[0])
+    assert tuple(row) == EVENT_COLUMNS
+    assert row["peak_uv"] == 123.4 and row["rms_uv"] == 45.0 and row["area_uvs"] == 3.1
+    assert row["duration_ms"] == 120.0 and row["latency_ms"] == 437.5
+    assert row["channels"] == "R-LevScap;R-UpTrap" and row["site"] == "R levator scapulae TrP1"
+    bare = twitch_row(TWITCHES[1])
+    assert bare["peak_uv"] is None and bare["latency_ms"] is None and bare["site"] is None
+    assert bare["duration_ms"] == 100.0
+
+
+def test_rejected_row_is_the_ordered_export_row() -> None:
+    row = rejected_row(REJECTED[0])
+    assert tuple(row) == REJECTED_COLUMNS
+    assert row["reason"] == RejectReason.ECG.value and row["peak_uv"] == 200.0
+    assert rejected_row(REJECTED[1])["peak_uv"] is None
 
 
 @pytest.mark.parametrize("ext", ["csv", "json"])

@@ -1,0 +1,385 @@
+"""The live source: a board streaming into a ring buffer, or the simulated amplifier.
+
+:class:`LiveSource` owns threads: a :class:`~twitchscope.acquisition.transport.reader.Reader`
+on a serial port and, for the simulated amplifier, an
+:class:`~twitchscope.acquisition.emulation.pty_board.Emulator` on a pty fed by
+:mod:`twitchscope.dashboard.services.simulated_feed`. So the demo runs the real serial
+path. One live source exists per server process, held by the
+:class:`~twitchscope.dashboard.services.acquisition_owner.AcquisitionOwner` (in
+``st.cache_resource``) and stopped explicitly.
+
+A live source can also publish on Lab Streaming Layer (``LiveSpec.lsl``): a thread
+of its own reads the ring buffer with its own cursor and feeds an
+:class:`~twitchscope.dashboard.services.lsl_outlet.LslRelay` (EMG in µV, twitch markers
+from a detector with the settings of the session that started it), and needle
+spans as ``needle:<label>`` / ``needle-out`` markers.
+
+Nothing here calls Streamlit, so it is tested without it.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import threading
+import time
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from twitchscope.dashboard.services.simulated_feed import SimFeeder, SimSiteLabeller
+from twitchscope.dashboard.services.stream_source import SIMULATED
+from twitchscope.signal.core.model import Gap, SampleBlock
+from twitchscope.signal.core.sites import SiteLog
+from twitchscope.signal.detect.config import DetectorConfig
+
+if TYPE_CHECKING:  # imported lazily at run time (threads, pyserial, the simulator, pylsl)
+    from twitchscope.acquisition.boards.handshake import Driver
+    from twitchscope.acquisition.emulation.pty_board import Emulator
+    from twitchscope.acquisition.transport.reader import Reader
+    from twitchscope.dashboard.services.lsl_outlet import LslPublisher, LslRelay
+
+__all__ = [
+    "DEFAULT_SCENARIO",
+    "LiveSpec",
+    "LiveSource",
+    "make_driver",
+    "protocols",
+    "emulated_protocols",
+    "replace_names",
+]
+
+log = logging.getLogger(__name__)
+
+#: The simulation scenario each emulated board plays unless another is chosen.
+DEFAULT_SCENARIO: dict[str, str] = {"cyton": "cyton"}
+
+
+@dataclass(frozen=True, slots=True)
+class LiveSpec:
+    """What to stream live.
+
+    Parameters
+    ----------
+    port : str
+        :data:`SIMULATED`, or a serial port path / pyserial URL.
+    protocol : str
+        Protocol name (``cyton``, ``chords``, …).
+    sim_preset : str
+        Scenario of :mod:`twitchscope.signal.simulate` for the simulated amplifier
+        (empty: the board's usual one, :data:`DEFAULT_SCENARIO`).
+    seed : int
+        Seed of the simulated signal.
+    label_sim_sites : bool
+        With the simulated amplifier, label the scenario's needle sites
+        automatically (as if the clinician pressed "Needle in"/"Needle out").
+    lsl : bool
+        Also publish the EMG, twitch markers and needle markers on Lab Streaming
+        Layer (needs pylsl), under the name ``lsl_name``.
+    lsl_detector : DetectorConfig or None
+        Detector settings of the twitch markers (None: the default preset).
+    """
+
+    port: str = SIMULATED
+    protocol: str = "cyton"
+    sim_preset: str = ""
+    seed: int = 0
+    label_sim_sites: bool = True
+    lsl: bool = False
+    lsl_name: str = "twitchscope"
+    lsl_detector: DetectorConfig | None = None
+
+    @property
+    def scenario(self) -> str:
+        """The simulation scenario actually used."""
+        return self.sim_preset or DEFAULT_SCENARIO.get(self.protocol, "limb")
+
+    @property
+    def simulated(self) -> bool:
+        """Whether this is the simulated amplifier."""
+        return self.port == SIMULATED
+
+    def describe(self) -> str:
+        """One line for the status bar."""
+        lsl = f", published on LSL as {self.lsl_name!r}" if self.lsl else ""
+        if self.simulated:
+            return f"simulated {self.protocol} amplifier ({self.scenario} scenario){lsl}"
+        return f"{self.protocol} on {self.port}{lsl}"
+
+
+def make_driver(protocol: str, **options: Any) -> Driver:
+    """The host-side driver of a protocol (see :mod:`twitchscope.acquisition.boards.registry`)."""
+    from twitchscope.acquisition.boards.registry import make_driver as _make
+
+    return _make(protocol, **options)
+
+
+def protocols() -> tuple[str, ...]:
+    """Protocols the live page offers for a real port."""
+    from twitchscope.acquisition.boards.registry import BOARDS
+
+    return tuple(BOARDS)
+
+
+def emulated_protocols() -> tuple[str, ...]:
+    """Protocols the simulated amplifier can play."""
+    from twitchscope.acquisition.boards.registry import BOARDS
+
+    return tuple(BOARDS)
+
+
+class LiveSource:
+    """A board streaming into a ring buffer, or the simulated amplifier on a pty.
+
+    Parameters
+    ----------
+    spec : LiveSpec
+        What to stream.
+    buffer_s : float
+        Seconds the ring buffer keeps (what a late reader and the export can see).
+
+    Notes
+    -----
+    Owns threads (the reader's; when simulated, the emulator's and the one labelling
+    the scenario's needle sites; the LSL publisher's): keep exactly one per process
+    (see :class:`~twitchscope.dashboard.services.acquisition_owner.AcquisitionOwner`)
+    and call :meth:`stop`. Reading (:meth:`read_since`, :meth:`now_s`) changes nothing.
+    """
+
+    def __init__(self, spec: LiveSpec, *, buffer_s: float = 900.0) -> None:
+        self.spec = spec
+        self.name = spec.describe()
+        self.sites = SiteLog()
+        self._buffer_s = buffer_s
+        self._emulator: Emulator | None = None
+        self._reader: Reader | None = None
+        self._sim: SimFeeder | None = None
+        self._label_thread: threading.Thread | None = None
+        self.sfreq = math.nan
+        self.ch_names: tuple[str, ...] = ()
+        self._n_emg = 0
+        self.started_at = time.time()
+        self._lsl_thread: threading.Thread | None = None
+        self._stop = threading.Event()  # tells the LSL and labelling threads to end
+        self.lsl_publisher: LslPublisher | None = None
+        self.lsl_error = ""
+
+    def start(self) -> LiveSource:
+        """Open the port (starting the emulator first when simulated) and stream.
+
+        Raises
+        ------
+        DeviceError, ConfigError
+            One line saying why it could not start.
+        """
+        from twitchscope.acquisition.transport.reader import Reader
+
+        self._stop.clear()
+        port = self.spec.port
+        options: dict[str, Any] = {}
+        if self.spec.simulated:
+            port, options = self._start_emulator()
+        try:
+            driver = make_driver(self.spec.protocol, **options)
+            reader = Reader(port, driver, buffer_s=self._buffer_s)
+            reader.start()
+        except BaseException:
+            self._stop_emulator()
+            raise
+        self._reader = reader
+        assert reader.spec is not None  # set once streaming
+        self.sfreq = float(reader.spec.sfreq)
+        self._n_emg = int(reader.spec.n_channels)
+        self.ch_names = tuple(reader.ch_names[: self._n_emg])
+        if self._sim is not None:
+            # channel names: the scenario's (the wire carries none)
+            self.ch_names = tuple(self._sim.config.ch_names[: self._n_emg])
+            if self.spec.label_sim_sites:
+                self._start_labelling(self._sim, reader)
+        if self.spec.lsl:
+            try:
+                self._start_lsl()
+            except BaseException:
+                self.stop()
+                raise
+        log.info("live source started: %s", self.name)
+        return self
+
+    def _start_labelling(self, feeder: SimFeeder, reader: Reader) -> None:
+        """Label the scenario's needle sites on a thread of its own, as samples arrive."""
+        labeller = SimSiteLabeller(
+            feeder,
+            self.sites,
+            reader.buffer,
+            sfreq=self.sfreq,
+            n_emg=self._n_emg,
+            emulator=self._emulator,
+        )
+        thread = threading.Thread(
+            target=labeller.run,
+            args=(self._stop,),
+            name="twitchscope-sim-sites",
+            daemon=True,
+        )
+        self._label_thread = thread
+        thread.start()
+
+    def _start_lsl(self) -> None:
+        """Create the LSL outlets and the thread that feeds them from the ring buffer."""
+        from twitchscope.dashboard.services.lsl_outlet import LslPublisher, LslRelay
+
+        publisher = LslPublisher(
+            sfreq=self.sfreq, ch_names=self.ch_names, name=self.spec.lsl_name, device=self.name
+        )
+        config = self.spec.lsl_detector or DetectorConfig()
+        relay = LslRelay(publisher, ch_names=self.ch_names, config=config)
+        self.lsl_publisher = publisher
+        thread = threading.Thread(
+            target=self._publish_lsl, args=(relay,), name="twitchscope-lsl", daemon=True
+        )
+        self._lsl_thread = thread
+        thread.start()
+
+    def _publish_lsl(self, relay: LslRelay) -> None:
+        """Thread: relay every new block, and the needle spans, until stopped. No st.* here."""
+        reader = self._reader
+        assert reader is not None
+        cursor = reader.buffer.start_sample
+        announced: dict[tuple[str, float], bool] = {}  # (label, onset) -> closed already
+        try:
+            while not self._stop.is_set():
+                reader.buffer.wait_for(cursor + 1, timeout=0.2)
+                blocks, cursor = self.read_since(cursor)
+                if not blocks and reader.buffer.closed:  # the board is gone: do not spin
+                    self._stop.wait(0.2)
+                for block in blocks:
+                    relay.feed(block)
+                if relay.publisher.start_time is not None:
+                    self._publish_sites(relay.publisher, announced)
+            relay.finish()
+        except Exception as exc:  # LSL is a side channel: the live view goes on
+            self.lsl_error = f"LSL publishing stopped: {exc}"
+            log.error("%s", self.lsl_error)
+        finally:
+            relay.publisher.close()
+
+    def _publish_sites(
+        self, publisher: LslPublisher, announced: dict[tuple[str, float], bool]
+    ) -> None:
+        """``needle:<label>`` at each span's onset, ``needle-out`` at its end, once each."""
+        now = self.now_s()
+        closed = self.sites.sites()
+        shown = self.sites.sites(now)
+        open_keys = {(s.label, s.onset_s) for s in shown} - {(s.label, s.onset_s) for s in closed}
+        for site in shown:
+            key = (site.label, site.onset_s)
+            if key not in announced:
+                publisher.push_marker(site.description, site.onset_s)
+                announced[key] = False
+            if key not in open_keys and not announced[key]:
+                publisher.push_marker("needle-out", site.offset_s)
+                announced[key] = True
+
+    def _start_emulator(self) -> tuple[str, dict[str, Any]]:
+        from twitchscope.acquisition.boards.registry import make_personality
+        from twitchscope.acquisition.emulation.pty_board import Emulator
+        from twitchscope.signal import simulate
+
+        personality = make_personality(self.spec.protocol)
+        cfg = simulate.preset(
+            self.spec.scenario, sfreq=personality.sfreq, n_channels=personality.n_channels
+        )
+        feeder = SimFeeder(cfg, seed=self.spec.seed)
+        self._sim = feeder
+        emu = Emulator(personality, feeder)
+        emu.start()
+        self._emulator = emu
+        return emu.path, personality.reader_options()
+
+    def _stop_emulator(self) -> None:
+        emu, self._emulator = self._emulator, None
+        if emu is not None:
+            emu.stop()
+
+    def stop(self) -> None:
+        """Stop LSL publishing and site labelling, the reader (sending the board's stop
+        command), the emulator."""
+        self._stop.set()
+        threads = (self._lsl_thread, self._label_thread)
+        self._lsl_thread = self._label_thread = None
+        for thread in threads:
+            if thread is not None:
+                thread.join(timeout=10)
+        reader, self._reader = self._reader, None
+        if reader is not None:
+            reader.stop()
+        self._stop_emulator()
+        log.info("live source stopped: %s", self.name)
+
+    @property
+    def running(self) -> bool:
+        """Whether the reader is connected or reconnecting."""
+        reader = self._reader
+        return reader is not None and reader.state.value != "stopped"
+
+    def read_since(self, cursor: int) -> tuple[list[SampleBlock], int]:
+        """EMG blocks at or after ``cursor`` from the ring buffer (not consumed; changes nothing)."""
+        reader = self._reader
+        if reader is None:
+            return [], cursor
+        blocks, new_cursor = reader.buffer.read_since(cursor)
+        if self._n_emg == len(reader.ch_names):
+            return [replace_names(b, self.ch_names) for b in blocks], new_cursor
+        out = [
+            SampleBlock(
+                data=b.data[: self._n_emg],
+                sfreq=b.sfreq,
+                first_sample=b.first_sample,
+                ch_names=self.ch_names,
+                n_lost_before=b.n_lost_before,
+            )
+            for b in blocks
+        ]
+        return out, new_cursor
+
+    def start_sample(self) -> int:
+        """Oldest sample still in the ring buffer."""
+        reader = self._reader
+        return 0 if reader is None else int(reader.buffer.start_sample)
+
+    def now_s(self) -> float:
+        """Time of the newest sample, s from the start of the stream."""
+        reader = self._reader
+        if reader is None or not math.isfinite(self.sfreq):
+            return 0.0
+        return reader.buffer.end_sample / self.sfreq
+
+    def gaps(self) -> list[Gap]:
+        """Samples lost so far (counter jumps and reconnects)."""
+        reader = self._reader
+        return [] if reader is None else reader.gaps
+
+    def status(self) -> str:
+        """Connection state and stream position."""
+        reader = self._reader
+        if reader is None:
+            return f"{self.name}: stopped"
+        err = reader.error
+        state = reader.state.value
+        extra = f" ({err})" if err else ""
+        return (
+            f"{self.name}: {state}{extra}, {self.now_s():.1f} s, {len(self.ch_names)} ch at "
+            f"{self.sfreq:g} Hz"
+        )
+
+
+def replace_names(block: SampleBlock, ch_names: tuple[str, ...]) -> SampleBlock:
+    """The same block with other channel names (no copy)."""
+    if block.ch_names == ch_names:
+        return block
+    return SampleBlock(
+        data=block.data,
+        sfreq=block.sfreq,
+        first_sample=block.first_sample,
+        ch_names=ch_names,
+        n_lost_before=block.n_lost_before,
+    )

@@ -1,0 +1,295 @@
+"""Delimited-text recordings: one layout description, one streaming parser, the sidecar files.
+
+The twitchscope CSV, OpenBCI GUI and BrainFlow readers
+(:mod:`~twitchscope.signal.io.csv_format`, :mod:`~twitchscope.signal.io.openbci_txt`,
+:mod:`~twitchscope.signal.io.brainflow`) each read a file's header into a
+:class:`TextLayout` (separator, rows to skip, which columns are channels, their
+scale to volts, the rate); this module parses the sample rows of any layout in
+chunks with pandas (:func:`iter_text_chunks`), so a long file streams in bounded
+memory, and names the line and column of a bad cell.
+
+A text recording can come with sibling files next to it, named after the
+recording without its extension: ``<name>.sites.csv`` (columns
+``onset_s,duration_s,label``; the label with or without the ``needle:`` prefix;
+onsets on the ``time_s`` axis) and ``<name>.annotations.csv`` (columns
+``onset_s,duration_s,description,channels`` with ``channels`` joined by ``;``)
+for every other annotation (``LTR``, ``BAD_ACQ_SKIP``, ...). Both are what
+:func:`twitchscope.signal.io.writers.write_recording` writes;
+:func:`read_text` attaches them (:func:`sidecar_annotations`).
+"""
+
+from __future__ import annotations
+
+import csv
+import logging
+import math
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import mne
+import numpy as np
+import pandas as pd
+from numpy.typing import NDArray
+
+from twitchscope.signal.core.annotations import make_raw
+from twitchscope.signal.core.errors import ConfigError, FileFormatError
+from twitchscope.signal.core.model import NeedleSite, SampleBlock
+from twitchscope.signal.io.formats import TIME_COLUMN, error_summary, sibling_path
+
+__all__ = [
+    "PROBE_ROWS",
+    "TextLayout",
+    "numeric_column",
+    "iter_text_chunks",
+    "iter_text_blocks",
+    "read_text",
+    "sidecar_annotations",
+]
+
+log = logging.getLogger(__name__)
+
+#: Rows read up front to derive a rate from ``time_s`` or timestamps.
+PROBE_ROWS = 5000
+
+
+@dataclass(frozen=True, slots=True)
+class TextLayout:
+    """Where the samples of one text recording are and how to read them (from its header)."""
+
+    path: Path
+    kind: str
+    sep: str
+    skip_lines: int  # lines before the first sample row
+    columns: tuple[int, ...]  # file column of each channel
+    col_labels: tuple[str, ...]  # how the columns are called in messages
+    ch_names: tuple[str, ...]
+    ch_types: tuple[str, ...]
+    scales: tuple[float, ...]  # file value * scale = MNE value
+    sfreq: float
+    time_column: int | None  # CSV time_s column
+    t0: float  # time_s of the first sample
+    skipinitialspace: bool
+
+
+def numeric_column(
+    col: pd.Series, path: Path, *, first_line: int, label: str, unit: str
+) -> NDArray[np.float64]:
+    """The column as finite floats, else an error naming the line and column."""
+    if pd.api.types.is_numeric_dtype(col.dtype):
+        values = col.to_numpy(dtype=np.float64)
+        bad = np.flatnonzero(~np.isfinite(values))
+        if bad.size:
+            k = int(bad[0])
+            raise FileFormatError(
+                f"{path.name}: line {first_line + k}, column {label!r} is empty or not finite; "
+                f"expected a number ({unit})."
+            )
+        return values
+    converted = pd.to_numeric(col, errors="coerce")
+    values = converted.to_numpy(dtype=np.float64)
+    bad = np.flatnonzero(~np.isfinite(values))
+    k = int(bad[0]) if bad.size else 0
+    raw_text = col.iloc[k]
+    shown = "an empty cell" if raw_text is None or pd.isna(raw_text) else repr(str(raw_text))
+    raise FileFormatError(
+        f"{path.name}: line {first_line + k}, column {label!r} holds {shown}; expected a "
+        f"number ({unit})."
+    )
+
+
+def iter_text_chunks(
+    layout: TextLayout, chunk_rows: int
+) -> Iterator[tuple[int, NDArray[np.float64]]]:
+    """Yield ``(first_sample, data)`` with data (n_channels, n) in volts, streaming."""
+    path = layout.path
+    usecols = list(layout.columns)
+    if layout.time_column is not None:
+        usecols.append(layout.time_column)
+    scales = np.asarray(layout.scales, dtype=np.float64)[:, None]
+    period = 1.0 / layout.sfreq
+    tol = 0.25 * period + 1e-6
+    prev_t: float | None = None
+    start = 0
+    first_line = layout.skip_lines + 1
+    try:
+        reader = pd.read_csv(
+            path,
+            sep=layout.sep,
+            header=None,
+            skiprows=layout.skip_lines,
+            usecols=usecols,
+            chunksize=chunk_rows,
+            skipinitialspace=layout.skipinitialspace,
+            keep_default_na=False,
+            na_values=[""],
+            engine="c",
+        )
+        with reader:
+            for df in reader:
+                n = len(df)
+                line0 = first_line + start
+                data = np.empty((len(layout.columns), n), dtype=np.float64)
+                for k, (col, label) in enumerate(
+                    zip(layout.columns, layout.col_labels, strict=True)
+                ):
+                    data[k] = numeric_column(
+                        df[col], path, first_line=line0, label=label, unit="µV"
+                    )
+                if layout.time_column is not None:
+                    t = numeric_column(
+                        df[layout.time_column], path, first_line=line0, label=TIME_COLUMN, unit="s"
+                    )
+                    _check_spacing(t, prev_t, period, tol, path, line0)
+                    prev_t = float(t[-1])
+                yield start, data * scales
+                start += n
+    except pd.errors.EmptyDataError:
+        pass
+    except pd.errors.ParserError as exc:
+        raise FileFormatError(
+            f"{path.name}: {error_summary(exc)}; expected the same number of fields on every row."
+        ) from None
+    except ValueError as exc:
+        if isinstance(exc, FileFormatError | ConfigError):
+            raise
+        raise FileFormatError(
+            f"{path.name}: {error_summary(exc)}; expected {len(layout.columns)} channel "
+            "columns on every row."
+        ) from None
+    if start == 0:
+        raise FileFormatError(
+            f"{path.name} has a header but no samples; expected one row per sample."
+        )
+
+
+def _check_spacing(
+    t: NDArray[np.float64],
+    prev_t: float | None,
+    period: float,
+    tol: float,
+    path: Path,
+    line0: int,
+) -> None:
+    if prev_t is not None:
+        steps = np.diff(np.concatenate([[prev_t], t]))
+        offset = 0
+    else:
+        steps = np.diff(t)
+        offset = 1
+    bad = np.flatnonzero(np.abs(steps - period) > tol)
+    if bad.size:
+        k = int(bad[0])
+        raise FileFormatError(
+            f"{path.name}: {TIME_COLUMN} is irregular at line {line0 + k + offset} (step "
+            f"{steps[k]:.6g} s, expected {period:.6g} s at {1 / period:g} Hz); expected one "
+            "row per sample without gaps or repeats."
+        )
+
+
+def read_text(layout: TextLayout) -> mne.io.BaseRaw:
+    """The whole recording as a Raw (volts), with its sibling sites and annotations."""
+    blocks = [data for _, data in iter_text_chunks(layout, 65536)]
+    data = np.concatenate(blocks, axis=1)
+    raw = make_raw(
+        data, sfreq=layout.sfreq, ch_names=layout.ch_names, ch_types=list(layout.ch_types)
+    )
+    ann = sidecar_annotations(layout.path, t0=layout.t0)
+    if ann is not None and len(ann):
+        raw.set_annotations(ann, verbose="error")
+        n_lost = len(ann) - len(raw.annotations)
+        if n_lost:
+            log.warning(
+                "%s: %d annotation(s) outside the data were dropped", layout.path.name, n_lost
+            )
+    return raw
+
+
+def iter_text_blocks(
+    layout: TextLayout, block_samples: int, idx: list[int]
+) -> Iterator[SampleBlock]:
+    """The rows as :class:`SampleBlock` s of the channels ``idx``, streaming."""
+    names = tuple(layout.ch_names[i] for i in idx)
+    for start, data in iter_text_chunks(layout, block_samples):
+        yield SampleBlock(data=data[idx], sfreq=layout.sfreq, first_sample=start, ch_names=names)
+
+
+# --------------------------------------------------------------------------------------
+# sibling sites / annotations files
+
+
+def sidecar_annotations(path: Path, *, t0: float) -> mne.Annotations | None:
+    """The annotations in the sibling files of ``path`` (None when there are none).
+
+    Onsets are shifted by ``-t0`` (the ``time_s`` of the first sample). Raises
+    :class:`FileFormatError` naming the file, line and column of a bad cell.
+    """
+    onset: list[float] = []
+    duration: list[float] = []
+    description: list[str] = []
+    ch_names: list[tuple[str, ...]] = []
+    sites = sibling_path(path, "sites")
+    if sites.exists():
+        for line, row in _read_table(sites, ("onset_s", "duration_s", "label")):
+            o = _cell_float(row, "onset_s", sites, line) - t0
+            d = _cell_float(row, "duration_s", sites, line)
+            try:
+                site = NeedleSite(label=row["label"], onset_s=o, duration_s=d)
+            except ConfigError as exc:
+                raise FileFormatError(f"{sites.name}: line {line}: {exc}") from None
+            onset.append(site.onset_s)
+            duration.append(site.duration_s)
+            description.append(site.description)
+            ch_names.append(())
+    other = sibling_path(path, "annotations")
+    if other.exists():
+        for line, row in _read_table(other, ("onset_s", "duration_s", "description")):
+            o = _cell_float(row, "onset_s", other, line) - t0
+            d = _cell_float(row, "duration_s", other, line)
+            desc = row["description"].strip()
+            if not desc or d < 0 or o < 0:
+                raise FileFormatError(
+                    f"{other.name}: line {line}: expected a description, onset_s >= 0 and "
+                    f"duration_s >= 0, got {desc!r}, {o:g}, {d:g}."
+                )
+            chs = tuple(c for c in (row.get("channels") or "").split(";") if c)
+            onset.append(o)
+            duration.append(d)
+            description.append(desc)
+            ch_names.append(chs)
+    if not onset:
+        return None
+    return mne.Annotations(onset, duration, description, ch_names=ch_names)
+
+
+def _read_table(path: Path, required: Sequence[str]) -> Iterator[tuple[int, dict[str, str]]]:
+    try:
+        with path.open(newline="", encoding="utf-8-sig") as f:
+            reader = csv.DictReader(f, skipinitialspace=True)
+            fields = [c.strip() for c in (reader.fieldnames or [])]
+            missing = [c for c in required if c not in fields]
+            if missing:
+                raise FileFormatError(
+                    f"{path.name} lacks columns {missing!r}; expected {', '.join(required)}."
+                )
+            reader.fieldnames = fields
+            for row in reader:
+                if not any((v or "").strip() for v in row.values() if isinstance(v, str)):
+                    continue
+                yield reader.line_num, {k: (v or "") for k, v in row.items() if k is not None}
+    except (OSError, csv.Error, UnicodeDecodeError) as exc:
+        raise FileFormatError(f"cannot read {path.name}: {error_summary(exc)}.") from None
+
+
+def _cell_float(row: dict[str, Any], column: str, path: Path, line: int) -> float:
+    text = str(row.get(column, "")).strip()
+    try:
+        value = float(text)
+    except ValueError:
+        value = math.nan
+    if not math.isfinite(value):
+        raise FileFormatError(
+            f"{path.name}: line {line}, column {column!r} holds {text!r}; expected a number."
+        )
+    return value

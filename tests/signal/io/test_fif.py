@@ -1,0 +1,33 @@
+"""FIF recordings through MNE's reader."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from twitchscope.signal.core.annotations import make_raw
+from twitchscope.signal.core.errors import FileFormatError
+from twitchscope.signal.io.fif import read_fif
+from twitchscope.signal.io.readers import read_recording
+from twitchscope.signal.io.writers import write_recording
+
+
+def test_fif_keeps_data_types_and_annotations(tmp_path: Path, data_uv: np.ndarray) -> None:
+    raw = make_raw(data_uv * 1e-6, sfreq=250.0, ch_names=["a", "b", "c"], ch_types="emg")
+    raw.annotations.append(1.0, 0.5, "needle:R APB")
+    for name in ("rec.fif", "rec.fif.gz"):
+        path = write_recording(raw, tmp_path / name)
+        back = read_recording(path, preload=True)
+        assert back.ch_names == ["a", "b", "c"] and back.get_channel_types() == ["emg"] * 3
+        np.testing.assert_allclose(back.get_data(), raw.get_data(), rtol=1e-6)
+        assert list(back.annotations.description) == ["needle:R APB"]
+        assert read_fif(path, preload=False).n_times == raw.n_times
+
+
+def test_fif_corrupt(tmp_path: Path) -> None:
+    path = tmp_path / "bad_raw.fif"
+    path.write_bytes(b"\x00" * 64)
+    with pytest.raises(FileFormatError, match="cannot read bad_raw.fif as FIF"):
+        read_recording(path)

@@ -41,6 +41,7 @@ from twitchscope.acquisition.boards.base import (
 from twitchscope.acquisition.boards.handshake import frames_check, listen
 from twitchscope.signal.core.checks import check_ch_names, check_option, check_positive, check_sfreq
 from twitchscope.signal.core.errors import ConfigError
+from twitchscope.signal.core.units import V_PER_UV
 
 __all__ = [
     "ASCII_BAUDRATE",
@@ -465,4 +466,8 @@ BOARD: Final = Board(
     probe=probe,
     probe_rank=1,
     emulate=emulate,
+    takes_channels=True,
+    default_channels=1,
+    needs_sfreq=True,
+    default_scale=V_PER_UV,
 )

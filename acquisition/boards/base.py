@@ -282,6 +282,23 @@ class Board:
         parser, built from the parser's options.
     usb_adapters : tuple of KnownAdapter
         USB VID:PIDs used only by this board (e.g. the Cyton dongle's FT231X).
+    takes_channels : bool
+        Whether the user gives the channel count (``--channels``) to the host side:
+        a board that does not announce it.
+    default_channels : int or None
+        The channel count when the user gives none and the board needs one.
+    default_sfreq : float or None
+        The rate assumed when the user gives none (``--sfreq``); None: the board
+        says its rate, or (with ``needs_sfreq``) the user must.
+    needs_sfreq : bool
+        The user must give the rate: nothing on the wire says it.
+    default_scale : float or None
+        Volts per printed unit when the user gives none (``--scale``); None: the
+        board's own units are known and no scale is taken.
+    emulator_flags : tuple of (str, str)
+        ``(flag, keyword)`` pairs: a ``twitchscope simulate`` flag (without ``--``)
+        passed to ``emulate`` as that keyword for this board, e.g. Chords'
+        ``("board", "board")`` or SpikerShield's ``("channels", "power_up_channels")``.
     """
 
     name: str
@@ -295,6 +312,43 @@ class Board:
     emulate: Callable[..., Personality]
     driver: Callable[..., Driver] | None = None
     usb_adapters: tuple[KnownAdapter, ...] = ()
+    takes_channels: bool = False
+    default_channels: int | None = None
+    default_sfreq: float | None = None
+    needs_sfreq: bool = False
+    default_scale: float | None = None
+    emulator_flags: tuple[tuple[str, str], ...] = ()
+
+    def host_options(
+        self,
+        *,
+        sfreq: float | None = None,
+        n_channels: int | None = None,
+        scale: float | None = None,
+    ) -> dict[str, Any]:
+        """The driver options this board takes from what the user gave.
+
+        Options the board does not take are left out; defaults are filled in.
+
+        Raises
+        ------
+        ConfigError
+            The board needs the rate and none was given.
+        """
+        options: dict[str, Any] = {}
+        if self.takes_channels:
+            n = self.default_channels if n_channels is None else n_channels
+            if n is not None:
+                options["n_channels"] = int(n)
+        if self.needs_sfreq and sfreq is None:
+            raise ConfigError(
+                f"--sfreq is required for the {self.name} protocol: its stream does not say its rate."
+            )
+        if self.needs_sfreq or self.default_sfreq is not None:
+            options["sfreq"] = self.default_sfreq if sfreq is None else sfreq
+        if self.default_scale is not None:
+            options["scale"] = self.default_scale if scale is None else scale
+        return options
 
     def __post_init__(self) -> None:
         if FORBIDDEN_BAUDRATE in self.probe_baudrates or self.baudrate == FORBIDDEN_BAUDRATE:

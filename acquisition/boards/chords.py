@@ -487,4 +487,5 @@ BOARD: Final = Board(
     probe_rank=4,
     emulate=emulate,
     driver=ChordsDriver,
+    emulator_flags=(("board", "board"),),
 )

@@ -264,4 +264,6 @@ BOARD: Final = Board(
     probe=probe,
     probe_rank=0,
     emulate=emulate,
+    takes_channels=True,
+    default_sfreq=250.0,
 )

@@ -454,4 +454,7 @@ BOARD: Final = Board(
     emulate=emulate,
     driver=SpikerDriver,
     usb_adapters=(KnownAdapter(0x2E73, None, "Backyard Brains device", ("spiker",)),),
+    takes_channels=True,
+    # the host's c:N changes no rate, so a simulated board powers up with --channels
+    emulator_flags=(("channels", "power_up_channels"),),
 )

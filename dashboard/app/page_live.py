@@ -19,9 +19,9 @@ from twitchscope.dashboard.app.state import (
 )
 from twitchscope.dashboard.services import exporting
 from twitchscope.dashboard.services.live import (
-    DEFAULT_SCENARIO,
     LiveSource,
     LiveSpec,
+    default_scenario,
     emulated_protocols,
     protocols,
 )
@@ -64,7 +64,7 @@ if not running:
         scenario = sc[1].selectbox(
             "Scenario",
             SIM_PRESETS,
-            index=SIM_PRESETS.index(DEFAULT_SCENARIO.get(protocol, "limb")),
+            index=SIM_PRESETS.index(default_scenario(protocol)),
             key=f"live_sim_scenario_{protocol}",
         )
         auto = sc[2].checkbox(

@@ -45,7 +45,6 @@ from twitchscope.signal.core.errors import (
     TwitchscopeError,
 )
 from twitchscope.signal.core.model import SampleBlock
-from twitchscope.signal.core.units import V_PER_UV
 from twitchscope.signal.io.writers import EDF_LABEL_LENGTH
 
 if TYPE_CHECKING:  # imported when --lsl is given (pylsl is optional)
@@ -134,10 +133,11 @@ def driver_from_options(
     """The host-side driver for ``protocol``, from the command-line options.
 
     Only the options a protocol uses are passed on to
-    :func:`twitchscope.acquisition.boards.registry.make_driver`: the baud rate for all;
-    the channel count for Spiker, OpenEEG and ASCII; the rate for OpenEEG (250 Hz
-    by default) and ASCII (required); the scale for ASCII (1e-6 V per unit, i.e.
-    the sketch prints microvolts, by default).
+    :func:`twitchscope.acquisition.boards.registry.make_driver`: the baud rate for all,
+    and what :meth:`~twitchscope.acquisition.boards.base.Board.host_options` says the
+    board takes (e.g. the channel count for Spiker, OpenEEG and ASCII; the rate for
+    OpenEEG, 250 Hz by default, and ASCII, required; the scale for ASCII, 1e-6 V per
+    unit by default: the sketch prints microvolts).
 
     Raises
     ------
@@ -150,18 +150,7 @@ def driver_from_options(
         if int(baudrate) == 1200:
             raise ConfigError("--baud 1200 is refused: it reboots native-USB Arduinos.")
         options["baudrate"] = int(check_positive("--baud", baudrate))
-    if protocol in ("spiker", "openeeg", "ascii") and n_channels is not None:
-        options["n_channels"] = int(n_channels)
-    if protocol == "openeeg":
-        options["sfreq"] = 250.0 if sfreq is None else sfreq
-    elif protocol == "ascii":
-        if sfreq is None:
-            raise ConfigError(
-                "--sfreq is required for the ascii protocol: the text does not say its rate."
-            )
-        options["sfreq"] = sfreq
-        options["n_channels"] = options.get("n_channels", 1)
-        options["scale"] = V_PER_UV if scale is None else scale
+    options.update(BOARDS[protocol].host_options(sfreq=sfreq, n_channels=n_channels, scale=scale))
     return make_driver(protocol, **options)
 
 

@@ -26,6 +26,7 @@ from numpy.typing import NDArray
 
 from twitchscope.acquisition.boards.registry import BOARDS, make_personality
 from twitchscope.acquisition.emulation.pty_board import Emulator
+from twitchscope.dashboard.services.live import default_scenario
 from twitchscope.signal.core.checks import check_positive
 from twitchscope.signal.core.errors import ConfigError
 from twitchscope.signal.simulate import PRESETS, SimConfig, init_sim_state, preset, sim_step
@@ -33,9 +34,6 @@ from twitchscope.signal.simulate import PRESETS, SimConfig, init_sim_state, pres
 __all__ = ["register", "run", "SimulatedSource"]
 
 log = logging.getLogger(__name__)
-
-#: the scenario each protocol gets unless --preset says otherwise
-DEFAULT_PRESET = {"cyton": "cyton"}
 
 
 class SimulatedSource:
@@ -106,15 +104,18 @@ def run(args: argparse.Namespace) -> int:
             check_positive(f"--{name.replace('_', '-')}", getattr(args, name))
     if args.unplug_every is not None and not args.link:
         raise ConfigError("--unplug-every needs --link PATH, where the board reappears.")
-    options: dict[str, Any] = {}
-    if args.board is not None:
-        if args.protocol != "chords":
-            raise ConfigError(f"--board is for the chords protocol, not {args.protocol!r}.")
-        options["board"] = args.board
-    if args.protocol == "spiker" and args.channels is not None:
-        options["power_up_channels"] = args.channels  # no rate change when the host asks c:N;
+    board_spec = BOARDS[args.protocol]
+    flags = dict(board_spec.emulator_flags)
+    if args.board is not None and "board" not in flags:
+        takers = " or ".join(n for n, b in BOARDS.items() if "board" in dict(b.emulator_flags))
+        raise ConfigError(f"--board is for the {takers} protocol, not {args.protocol!r}.")
+    options: dict[str, Any] = {
+        keyword: getattr(args, flag)
+        for flag, keyword in flags.items()
+        if getattr(args, flag) is not None
+    }
     board = make_personality(args.protocol, n_channels=args.channels, **options)
-    name = args.preset or DEFAULT_PRESET.get(args.protocol, "limb")
+    name = args.preset or default_scenario(args.protocol)
     config = preset(name, sfreq=board.sfreq, n_channels=board.n_channels)
     source = SimulatedSource(config, seed=args.seed)
     stop = threading.Event()

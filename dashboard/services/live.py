@@ -40,6 +40,7 @@ if TYPE_CHECKING:  # imported lazily at run time (threads, pyserial, the simulat
 
 __all__ = [
     "DEFAULT_SCENARIO",
+    "default_scenario",
     "LiveSpec",
     "LiveSource",
     "make_driver",
@@ -52,6 +53,11 @@ log = logging.getLogger(__name__)
 
 #: The simulation scenario each emulated board plays unless another is chosen.
 DEFAULT_SCENARIO: dict[str, str] = {"cyton": "cyton"}
+
+
+def default_scenario(protocol: str) -> str:
+    """The simulation scenario ``protocol``'s emulated board plays unless another is chosen."""
+    return DEFAULT_SCENARIO.get(protocol, "limb")
 
 
 @dataclass(frozen=True, slots=True)
@@ -91,7 +97,7 @@ class LiveSpec:
     @property
     def scenario(self) -> str:
         """The simulation scenario actually used."""
-        return self.sim_preset or DEFAULT_SCENARIO.get(self.protocol, "limb")
+        return self.sim_preset or default_scenario(self.protocol)
 
     @property
     def simulated(self) -> bool:

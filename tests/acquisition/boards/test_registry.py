@@ -101,6 +101,35 @@ def test_drivers_and_personalities_refuse_unknown_names_and_options() -> None:
         make_personality("bluetooth")
 
 
+def test_host_options_follow_each_board_and_build_a_driver() -> None:
+    """What the user gives (rate, channels, scale) reaches only the boards that take it."""
+    assert BOARDS["cyton"].host_options(sfreq=500.0, n_channels=4, scale=2.0) == {}
+    assert BOARDS["openeeg"].host_options() == {"sfreq": 250.0}
+    assert BOARDS["openeeg"].host_options(sfreq=256.0, n_channels=2) == {
+        "sfreq": 256.0,
+        "n_channels": 2,
+    }
+    assert BOARDS["spiker"].host_options(sfreq=500.0, n_channels=3) == {"n_channels": 3}
+    assert BOARDS["ascii"].host_options(sfreq=500.0) == {
+        "sfreq": 500.0,
+        "n_channels": 1,
+        "scale": 1e-6,
+    }
+    with pytest.raises(ConfigError, match="--sfreq is required for the ascii protocol"):
+        BOARDS["ascii"].host_options()
+    for name, board in BOARDS.items():
+        opts = board.host_options(sfreq=500.0) if board.needs_sfreq else board.host_options()
+        assert make_driver(name, **opts) is not None
+
+
+def test_emulator_flags_name_real_keywords_of_emulate() -> None:
+    """Each simulate flag a board declares is accepted by its emulator."""
+    declared = {name: dict(b.emulator_flags) for name, b in BOARDS.items() if b.emulator_flags}
+    assert declared == {"chords": {"board": "board"}, "spiker": {"channels": "power_up_channels"}}
+    assert make_personality("chords", board="UNO-R4").n_channels >= 1
+    assert make_personality("spiker", n_channels=3, power_up_channels=3).n_channels == 3
+
+
 @pytest.mark.parametrize("name", sorted(OPTIONS))
 def test_factory_and_encoder_round_trip(name: str) -> None:
     parser = make_parser(name, **OPTIONS[name])

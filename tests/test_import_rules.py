@@ -20,12 +20,14 @@ FORBIDDEN = {
     "acquisition": ("twitchscope.dashboard", "streamlit", "scipy", "mne"),
     "dashboard": (),
 }
-#: what acquisition may take from signal: the data model, the site log, errors and checks (no DSP)
+#: what acquisition may take from signal: its core's data model, site log, units, errors and
+#: checks (no DSP, no MNE bridge)
 ACQUISITION_MAY_USE = (
     "twitchscope.signal.core.model",
     "twitchscope.signal.core.errors",
     "twitchscope.signal.core.checks",
     "twitchscope.signal.core.sites",
+    "twitchscope.signal.core.units",
 )
 
 

@@ -32,7 +32,8 @@ import numpy as np
 from numpy.typing import NDArray
 
 from twitchscope.acquisition.boards.base import DeviceSpec, ParsedChunk, ParserState, empty_chunk
-from twitchscope.acquisition.boards.fixed_frames import FrameLayout, counter_gaps, scan_frames
+from twitchscope.acquisition.boards.counters import counter_gaps, settle_frames
+from twitchscope.acquisition.boards.fixed_frames import FrameLayout, scan_frames
 from twitchscope.signal.core.checks import check_ch_names, check_option, check_sfreq
 from twitchscope.signal.core.errors import ConfigError
 
@@ -174,38 +175,40 @@ class CytonParser:
 
     def init_state(self) -> ParserState:
         """The state before any byte: no Daisy half, accelerometer 0 g."""
-        return ParserState(extra=(None, (0.0, 0.0, 0.0), None, False))
+        return ParserState(extra=(None, (0.0, 0.0, 0.0), None, False, b"", None))
 
     def parse(self, data: bytes, state: ParserState) -> tuple[ParsedChunk, ParserState]:
         """Decode ``data`` after ``state`` (never mutates ``state``)."""
         if not data:
             return empty_chunk(self.spec.n_channels, 3), state
-        half, accel, last_pair, after_frame = state.extra
+        half, accel, last_pair, after_frame, waiting, settled = state.extra
         buf = state.pending + bytes(data)
         scan = scan_frames(
             buf, LAYOUT, after_frame=bool(after_frame), last_counter=state.last_counter
         )
-        frames = scan.frames
+        frames, counters, waiting = settle_frames(scan.frames, waiting, 1, settled)  # type: ignore[arg-type]
         counts = _decode_int24(frames)
-        counters = frames[:, 1].astype(np.int64)
         held = _hold(_accel_updates(frames), accel)  # type: ignore[arg-type]
         new_accel = tuple(float(x) for x in held[-1]) if held.shape[0] else accel
-        last_counter = int(counters[-1]) if counters.size else state.last_counter
+        scanned = scan.frames
+        last_counter = int(scanned[-1, 1]) if scanned.shape[0] else state.last_counter
         if self.daisy:
             chunk, half, last_pair = self._pair(counts, counters, held, half, last_pair)  # type: ignore[arg-type]
             chunk = ParsedChunk(chunk.samples, chunk.aux, chunk.gaps, scan.messages)
         else:
-            gaps, _ = counter_gaps(counters, state.last_counter)
+            gaps, _ = counter_gaps(counters, settled)  # type: ignore[arg-type]
             samples = counts.T * self.scale[:, None]
             chunk = ParsedChunk(
                 samples=samples, aux=held.T.copy(), gaps=gaps, messages=scan.messages
             )
+        if counters.size:
+            settled = int(counters[-1])
         new_state = ParserState(
             pending=buf[scan.rest :],
             n_bytes_dropped=state.n_bytes_dropped + scan.n_dropped,
-            n_frames=state.n_frames + frames.shape[0],
+            n_frames=state.n_frames + scanned.shape[0],
             last_counter=last_counter,
-            extra=(half, new_accel, last_pair, scan.after_frame),
+            extra=(half, new_accel, last_pair, scan.after_frame, waiting, settled),
             n_bytes_framed=state.n_bytes_framed + scan.n_used,
         )
         return chunk, new_state

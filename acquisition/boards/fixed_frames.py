@@ -31,13 +31,13 @@ import numpy as np
 from numpy.typing import NDArray
 
 from twitchscope.acquisition.boards.base import DeviceSpec, ParsedChunk, ParserState, empty_chunk
+from twitchscope.acquisition.boards.counters import counter_gaps, settle_frames
 from twitchscope.signal.core.errors import ConfigError
 
 __all__ = [
     "FrameLayout",
     "FrameScan",
     "scan_frames",
-    "counter_gaps",
     "parse_be16_frames",
     "Be16FrameParser",
     "split_packets",
@@ -416,41 +416,6 @@ def _find_messages(
     return tuple(messages), n_bytes, rest
 
 
-def counter_gaps(
-    counters: NDArray[np.int64], last: int | None, modulo: int = 256
-) -> tuple[tuple[tuple[int, int], ...], int | None]:
-    """Turn counter jumps into ``(index, n_lost)`` gaps.
-
-    Parameters
-    ----------
-    counters : array of int
-        Counter of each decoded sample, in order.
-    last : int or None
-        Counter of the sample before the first one (None at stream start).
-    modulo : int
-        The counter wraps at this value.
-
-    Returns
-    -------
-    gaps : tuple of (int, int)
-        ``n_lost`` samples are missing just before sample ``index``.
-    last : int or None
-        Counter of the last sample.
-    """
-    if counters.size == 0:
-        return (), last
-    prev = np.empty_like(counters)
-    prev[1:] = counters[:-1]
-    if last is None:
-        prev[0] = (counters[0] - 1) % modulo
-    else:
-        prev[0] = last
-    lost = (counters - prev - 1) % modulo
-    idx = np.flatnonzero(lost)
-    gaps = tuple((int(i), int(lost[i])) for i in idx)
-    return gaps, int(counters[-1])
-
-
 def split_packets(data: bytes, n: int) -> list[bytes]:
     """Cut the encoding of ``n`` samples into one packet per sample (fixed length).
 
@@ -482,29 +447,31 @@ def parse_be16_frames(
 
     The shared ``parse`` of OpenEEG P2 and Chords packets: channel ``i`` is the
     big-endian pair at ``first_sample_byte + 2 i``; ``counter_byte`` holds the
-    packet counter (jumps become gaps). ``state.extra`` is ``(after_frame,)``.
-    Never mutates ``state``.
+    packet counter (jumps confirmed by the following packets become gaps, see
+    :mod:`~twitchscope.acquisition.boards.counters`). ``state.extra`` is
+    ``(after_frame, held_frames, last_settled_counter)``. Never mutates ``state``.
     """
     if not data:
         return empty_chunk(n_channels), state
     buf = state.pending + bytes(data)
-    after_frame = bool(state.extra[0]) if state.extra else False
-    scan = scan_frames(buf, layout, after_frame=after_frame, last_counter=state.last_counter)
-    f = scan.frames
+    after_frame, held, settled = state.extra if state.extra else (False, b"", None)
+    scan = scan_frames(buf, layout, after_frame=bool(after_frame), last_counter=state.last_counter)
+    f, counters, held = settle_frames(scan.frames, held, counter_byte, settled)  # type: ignore[arg-type]
     hi = f[:, first_sample_byte : first_sample_byte + 2 * n_channels : 2].astype(np.int64)
     lo = f[:, first_sample_byte + 1 : first_sample_byte + 1 + 2 * n_channels : 2]
     raw = (hi << 8) | lo
     samples = np.asarray((raw.T - offset_counts) * volts_per_count, dtype=np.float64)
-    gaps, last = counter_gaps(f[:, counter_byte].astype(np.int64), state.last_counter)
+    gaps, settled = counter_gaps(counters, settled)  # type: ignore[arg-type]
     chunk = ParsedChunk(
         samples=samples, aux=np.zeros((0, f.shape[0])), gaps=gaps, messages=scan.messages
     )
+    scanned = scan.frames
     new_state = ParserState(
         pending=buf[scan.rest :],
         n_bytes_dropped=state.n_bytes_dropped + scan.n_dropped,
-        n_frames=state.n_frames + f.shape[0],
-        last_counter=last,
-        extra=(scan.after_frame,),
+        n_frames=state.n_frames + scanned.shape[0],
+        last_counter=int(scanned[-1, counter_byte]) if scanned.shape[0] else state.last_counter,
+        extra=(scan.after_frame, held, settled),
         n_bytes_framed=state.n_bytes_framed + scan.n_used,
     )
     return chunk, new_state
@@ -526,7 +493,7 @@ class Be16FrameParser:
 
     def init_state(self) -> ParserState:
         """The state before any byte."""
-        return ParserState(extra=(False,))
+        return ParserState(extra=(False, b"", None))
 
     def parse(self, data: bytes, state: ParserState) -> tuple[ParsedChunk, ParserState]:
         """Decode ``data`` after ``state`` (never mutates ``state``)."""

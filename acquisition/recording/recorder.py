@@ -224,6 +224,33 @@ class Recorder:
             self._n_written = start + block.n_samples
             self._flush_if_due()
 
+    def mark_lost_tail(self, n_samples: int) -> None:
+        """Record that the last ``n_samples`` of the recording never came (a gap at the end).
+
+        For a board that vanished before the requested end: the recording still spans
+        what was asked for, the missing tail zero-filled and covered by ``BAD_ACQ_SKIP``
+        once finalized (flushed at once, so it survives a crash). Call it last: the
+        recording ends there. Nothing happens before the first sample or for
+        ``n_samples <= 0``.
+        """
+        with self._lock:
+            self._check_open()
+            if self._stream_offset is None or n_samples <= 0:
+                return
+            onset = self._n_written
+            self._gaps.append(
+                Gap(onset_s=onset / self.sfreq, n_samples=n_samples, sfreq=self.sfreq)
+            )
+            log.info(
+                "recorder: %d samples missing at the end, from %.3f s",
+                n_samples,
+                onset / self.sfreq,
+            )
+            empty = np.zeros((len(self.ch_names), 0), dtype="<f4")
+            self._pending.append((onset + n_samples, n_samples, empty))
+            self._n_written = onset + n_samples
+            self.flush()
+
     def maybe_flush(self) -> bool:
         """Flush if ``flush_interval_s`` has elapsed since the last flush; return whether it did."""
         with self._lock:

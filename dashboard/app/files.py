@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import tempfile
 from pathlib import Path
 
 import streamlit as st
@@ -14,6 +13,7 @@ from twitchscope.dashboard.services.recordings import (
     check_upload,
     sample_recordings,
 )
+from twitchscope.dashboard.services.uploads import session_upload_folder
 from twitchscope.signal.core.errors import TwitchscopeError
 
 __all__ = ["choose_recording", "load_choice"]
@@ -26,7 +26,7 @@ PREFERRED_SAMPLE = "gastrocnemius"
 def _save_upload(name: str, data: bytes) -> Path:
     """Write an uploaded file into this session's own temporary folder."""
     uploads: dict[str, str] = st.session_state[K.UPLOADS]
-    folder = Path(uploads.get("__dir__") or tempfile.mkdtemp(prefix="twitchscope-upload-"))
+    folder = Path(uploads.get("__dir__") or session_upload_folder())
     uploads["__dir__"] = str(folder)
     path = folder / Path(name).name
     path.write_bytes(data)

@@ -19,9 +19,11 @@ import logging
 import sys
 from pathlib import Path
 
+from twitchscope.dashboard.cli.info import add_read_options
 from twitchscope.dashboard.cli.options import add_detector_options, detector_config
 from twitchscope.dashboard.services.batch import Progress, default_workers, expand_inputs, run_batch
 from twitchscope.signal.core.errors import ConfigError, FileFormatError
+from twitchscope.signal.io.readers import ReadOptions
 
 __all__ = ["register", "run", "EXIT_SOME_FAILED", "EXIT_ALL_FAILED"]
 
@@ -74,6 +76,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help="run on a Dask distributed cluster at this scheduler address (tcp://host:8786); "
         "needs twitchscope[cluster]",
     )
+    add_read_options(p)
     add_detector_options(p)
     p.set_defaults(func=run)
 
@@ -105,6 +108,7 @@ def run(args: argparse.Namespace) -> int:
         paths,
         args.out,
         config=config,
+        read=ReadOptions(sfreq=args.sfreq, board=args.board, scale=args.scale),
         workers=args.workers,
         scheduler=args.scheduler,
         progress=Progress(len(paths)),

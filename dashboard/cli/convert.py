@@ -33,7 +33,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Convert ``args.input`` to ``args.output``; returns the exit status."""
-    raw = read_recording(args.input, sfreq=args.sfreq, board=args.board, preload=False)
+    raw = read_recording(
+        args.input, sfreq=args.sfreq, board=args.board, scale=args.scale, preload=False
+    )
     out = write_recording(raw, args.output, overwrite=args.overwrite)
     sfreq = float(raw.info["sfreq"])
     print(

@@ -61,6 +61,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help="write the recording with LTR annotations (.fif or .edf)",
     )
     p.add_argument("--overwrite", action="store_true", help="replace an existing --annotate file")
+    p.add_argument(
+        "--keep-railed",
+        action="store_true",
+        help="also detect on channels stuck at the amplifier's rail (left out by default)",
+    )
     add_read_options(p)
     p.set_defaults(func=run)
 
@@ -80,9 +85,11 @@ def run(args: argparse.Namespace) -> int:
         )
     config = detector_config(args)
     assert config is not None  # detection is not optional here
-    raw = read_recording(args.input, sfreq=args.sfreq, board=args.board, preload=False)
+    raw = read_recording(
+        args.input, sfreq=args.sfreq, board=args.board, scale=args.scale, preload=False
+    )
     sfreq = float(raw.info["sfreq"])
-    detection = detect_recording(raw, config)
+    detection = detect_recording(raw, config, skip_railed=not args.keep_railed)
     if detection.n_samples == 0:
         raise FileFormatError(f"{args.input.name}: no EMG samples to analyse.")
     twitches, rejected = detection.twitches, detection.rejected
@@ -93,7 +100,9 @@ def run(args: argparse.Namespace) -> int:
     if args.rejected is not None:
         write_rejected(args.rejected, rejected)
     if args.annotate is not None:
-        full = read_recording(args.input, sfreq=args.sfreq, board=args.board, preload=True)
+        full = read_recording(
+            args.input, sfreq=args.sfreq, board=args.board, scale=args.scale, preload=True
+        )
         events = recording_events(full)
         set_recording_events(full, replace(events, twitches=twitches))
         write_recording(full, args.annotate, overwrite=args.overwrite)
@@ -106,6 +115,8 @@ def run(args: argparse.Namespace) -> int:
     )
     if sfreq < config.low_rate_sfreq:
         summary += " (detection only: reduced bandwidth, no spectral metrics)"
+    if detection.railed:
+        summary += f"; railed channels left out: {', '.join(detection.railed)}"
     print(summary)
     return 0
 

@@ -14,12 +14,17 @@ from pathlib import Path
 
 import mne
 
+from twitchscope.signal.analysis.railed import railed_channels
 from twitchscope.signal.core.annotations import relative_onsets
 from twitchscope.signal.core.model import GAP_DESCRIPTION, SITE_PREFIX
+from twitchscope.signal.core.units import volts_to_uv
 from twitchscope.signal.io.brainflow import BRAINFLOW_BOARDS
-from twitchscope.signal.io.readers import detect_format, read_recording
+from twitchscope.signal.io.readers import detect_format, iter_blocks, read_recording
+from twitchscope.signal.io.spike_recorder_wav import SPIKE_RECORDER_VOLTS_PER_COUNT
 
 __all__ = ["register", "run", "describe"]
+
+_RAIL_BLOCK = 65536  # samples read at a time for the railed-channel test
 
 _FORMAT_NAMES = {
     "edf": "EDF/EDF+",
@@ -29,6 +34,8 @@ _FORMAT_NAMES = {
     "openbci": "OpenBCI GUI text",
     "brainflow": "BrainFlow text",
     "xdf": "XDF (Lab Streaming Layer)",
+    "headerless": "headerless numeric log",
+    "wav": "Backyard Brains Spike Recorder WAV",
 }
 
 
@@ -40,7 +47,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         description="Show what a recording holds: channels, sfreq, duration, needle sites, "
         "annotation counts and acquisition gaps.",
     )
-    p.add_argument("file", type=Path, help="recording (.edf .bdf .fif .fif.gz .csv .tsv .txt)")
+    p.add_argument(
+        "file", type=Path, help="recording (.edf .bdf .fif .fif.gz .csv .tsv .txt .xdf .wav)"
+    )
     add_read_options(p)
     p.set_defaults(func=run)
 
@@ -60,17 +69,36 @@ def add_read_options(p: argparse.ArgumentParser) -> None:
         choices=sorted(BRAINFLOW_BOARDS),
         help="BrainFlow board that wrote a BrainFlow text file (default: detect)",
     )
+    p.add_argument(
+        "--scale",
+        type=float,
+        default=None,
+        metavar="V_PER_UNIT",
+        help="volts per count/unit, for a Spike Recorder .wav (default "
+        f"{SPIKE_RECORDER_VOLTS_PER_COUNT:g}, uncalibrated) or a headerless numeric log "
+        "(default: values are µV)",
+    )
 
 
 def run(args: argparse.Namespace) -> int:
     """Print the description of ``args.file``; returns the exit status."""
-    raw = read_recording(args.file, sfreq=args.sfreq, board=args.board, preload=False)
+    raw = read_recording(
+        args.file, sfreq=args.sfreq, board=args.board, scale=args.scale, preload=False
+    )
     print(describe(raw, title=f"{args.file} ({_FORMAT_NAMES[detect_format(args.file)]})"))
     return 0
 
 
 def describe(raw: mne.io.BaseRaw, *, title: str) -> str:
-    """The text ``info`` prints for ``raw``."""
+    """The text ``info`` prints for ``raw``.
+
+    Channels stuck at the amplifier's rail are marked (they are left out of detection
+    by default), and a note from the reader on the file's scale (e.g. counts read with
+    a default scale) is printed when there is one.
+    """
+    railed = {
+        r.name: r for r in railed_channels(iter_blocks(raw, block_samples=_RAIL_BLOCK, picks=None))
+    }
     sfreq = float(raw.info["sfreq"])
     lines = [
         f"file:      {title}",
@@ -83,7 +111,16 @@ def describe(raw: mne.io.BaseRaw, *, title: str) -> str:
         lines.insert(1, f"start:     {raw.info['meas_date'].isoformat()}")
     width = max(len(n) for n in raw.ch_names)
     for name, ch_type in zip(raw.ch_names, raw.get_channel_types(), strict=True):
-        lines.append(f"  {name:<{width}}  {ch_type}")
+        line = f"  {name:<{width}}  {ch_type}"
+        if name in railed:
+            line += (
+                f"  railed at {volts_to_uv(railed[name].level_v):.0f} µV (not connected; "
+                "left out of detection)"
+            )
+        lines.append(line)
+    note = str(raw.info.get("description") or "").strip()
+    if note:
+        lines.append(f"note:      {note}")
     ann = raw.annotations
     onsets = relative_onsets(ann, float(raw.first_time))
     sites = [

@@ -167,7 +167,9 @@ def record_to_partial(
 
     With ``duration_s`` the recording is cut at ``duration_s * sfreq`` samples (lost
     ones included) and ends at the latest ``duration_s`` plus half a second after
-    the call by the host clock, whether the board streams or not. ``on_block`` is
+    the call by the host clock, whether the board streams or not; when the board
+    stopped sending before, the missing tail is a gap to the requested end
+    (``BAD_ACQ_SKIP``), so the file says when the board stopped. ``on_block`` is
     called with every block written (e.g. to publish it on LSL).
     """
     buffer = reader.buffer
@@ -191,9 +193,12 @@ def record_to_partial(
     # samples that arrived while stopping
     _copy_new(buffer.read(cursor), recorder, target, on_block)
     if target is not None and recorder.n_samples < target and not stop.is_set():
+        stopped_s = recorder.duration_s
+        recorder.mark_lost_tail(target - recorder.n_samples)
         log.warning(
-            "the recording holds %.2f s of the %.2f s asked for: the board sent nothing after that",
-            recorder.duration_s,
+            "the board sent nothing after %.2f s of the %.2f s asked for; the rest is marked "
+            "BAD_ACQ_SKIP (lost)",
+            stopped_s,
             duration_s,
         )
 

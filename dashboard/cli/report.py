@@ -68,7 +68,9 @@ def run(args: argparse.Namespace) -> int:
         raise FileFormatError(f"{out} exists; pass --overwrite to replace it.")
     config = detector_config(args)
     assert config is not None  # detection is not optional here
-    analysis = analyse_recording(args.input, config=config, sfreq=args.sfreq, board=args.board)
+    analysis = analyse_recording(
+        args.input, config=config, sfreq=args.sfreq, board=args.board, scale=args.scale
+    )
     write_report(analysis, out)
     n_sites = len(analysis.events.sites)
     print(

@@ -8,10 +8,11 @@ the results folder.
 Inputs
 ------
 A folder (its files, not sub-folders) or a glob pattern (``**`` recurses). Only files
-with a recording extension are taken (.edf .bdf .fif .fif.gz .csv .tsv .txt), and a
+with a recording extension are taken (.edf .bdf .fif .fif.gz .csv .tsv .txt .xdf .wav), and a
 CSV named ``<name>.<kind>.csv`` next to a recording ``<name>.<ext>`` is that
 recording's side table (annotations, truth, confounders), not a recording, and is
-skipped. Earlier batch outputs (``*.events.csv``) are skipped too.
+skipped, as is Spike Recorder's ``<name>-events.txt`` next to ``<name>.wav``. Earlier
+batch outputs (``*.events.csv``) are skipped too.
 
 Outputs (in RESULTS_DIR)
 ------------------------
@@ -56,6 +57,8 @@ from twitchscope.signal.core.model import NeedleSite, Twitch
 from twitchscope.signal.detect.config import DetectorConfig
 from twitchscope.signal.io.events import write_events
 from twitchscope.signal.io.formats import SUPPORTED_EXTENSIONS
+from twitchscope.signal.io.readers import NO_READ_OPTIONS, ReadOptions
+from twitchscope.signal.io.spike_recorder_wav import is_events_file
 
 __all__ = [
     "FileResult",
@@ -145,6 +148,8 @@ def _recording_extension(name: str) -> str | None:
 def _is_side_table(path: Path) -> bool:
     """``<name>.<kind>.csv`` beside a recording ``<name>.<ext>``, or a batch output."""
     low = path.name.lower()
+    if is_events_file(path):  # Spike Recorder markers beside their .wav
+        return True
     if not low.endswith(".csv"):
         return False
     parts = path.name[: -len(".csv")].rsplit(".", 1)
@@ -195,14 +200,16 @@ def _one_line(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {msg}" if msg else type(exc).__name__
 
 
-def analyse_file(path: str, config: DetectorConfig) -> FileResult:
+def analyse_file(
+    path: str, config: DetectorConfig, read: ReadOptions = NO_READ_OPTIONS
+) -> FileResult:
     """Analyse one recording; never raises for a bad file (the error is in the result).
 
     This runs in a worker process (or on a Dask worker), so it takes and returns only
     picklable values.
     """
     try:
-        a = analyse_recording(path, config=config, quality=False)
+        a = analyse_recording(path, config=config, quality=False, **read.kwargs())
     except Exception as exc:  # a bad file must not stop the batch; any error is reported
         log.debug("analysis of %s failed", path, exc_info=True)
         return FileResult(path=str(path), error=_one_line(exc))
@@ -273,13 +280,14 @@ def _init_worker(level: int) -> None:
 def _run_local(
     paths: Sequence[Path],
     config: DetectorConfig,
+    read: ReadOptions,
     workers: int,
     on_result: Callable[[FileResult], None],
 ) -> dict[str, FileResult]:
     out: dict[str, FileResult] = {}
     if workers <= 1 or len(paths) <= 1:
         for p in paths:
-            r = analyse_file(str(p), config)
+            r = analyse_file(str(p), config, read)
             out[str(p)] = r
             on_result(r)
         return out
@@ -292,7 +300,7 @@ def _run_local(
         max_workers=workers, mp_context=ctx, initializer=_init_worker, initargs=(level,)
     ) as pool:
         futures: dict[Future[FileResult], str] = {
-            pool.submit(analyse_file, str(p), config): str(p) for p in paths
+            pool.submit(analyse_file, str(p), config, read): str(p) for p in paths
         }
         for fut in as_completed(futures):
             path = futures[fut]
@@ -308,6 +316,7 @@ def _run_local(
 def _run_dask(
     paths: Sequence[Path],
     config: DetectorConfig,
+    read: ReadOptions,
     scheduler: str,
     on_result: Callable[[FileResult], None],
     connect_timeout_s: float,
@@ -330,7 +339,9 @@ def _run_dask(
     out: dict[str, FileResult] = {}
     try:
         futures = [
-            client.submit(analyse_file, str(p), config, key=f"twitchscope-{i}-{p.name}", pure=False)
+            client.submit(
+                analyse_file, str(p), config, read, key=f"twitchscope-{i}-{p.name}", pure=False
+            )
             for i, p in enumerate(paths)
         ]
         index = {f.key: str(p) for f, p in zip(futures, paths, strict=True)}
@@ -369,6 +380,7 @@ def run_batch(
     out_dir: str | Path,
     *,
     config: DetectorConfig,
+    read: ReadOptions = NO_READ_OPTIONS,
     workers: int | None = None,
     scheduler: str | None = None,
     progress: Progress | None = None,
@@ -384,6 +396,8 @@ def run_batch(
         Results folder (created if needed).
     config : DetectorConfig
         Detector configuration for every file.
+    read : ReadOptions
+        What the files do not say themselves (rate, BrainFlow board, scale), for every file.
     workers : int or None
         Local worker processes (default :func:`default_workers`; 1 runs in this
         process). Ignored with ``scheduler``.
@@ -414,9 +428,9 @@ def run_batch(
             progress.update(r)
 
     if scheduler:
-        done = _run_dask(paths, config, scheduler, on_result, connect_timeout_s)
+        done = _run_dask(paths, config, read, scheduler, on_result, connect_timeout_s)
     else:
-        done = _run_local(paths, config, int(workers), on_result)
+        done = _run_local(paths, config, read, int(workers), on_result)
     results = tuple(done[str(p)] for p in paths)
     written: list[Path] = []
     site_table: list[dict[str, Any]] = []

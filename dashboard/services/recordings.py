@@ -28,10 +28,10 @@ __all__ = [
 ]
 
 #: File extensions accepted for upload (what :mod:`twitchscope.signal.io.readers` reads).
-UPLOAD_TYPES: tuple[str, ...] = ("edf", "bdf", "fif", "csv", "txt", "xdf", "xdfz")
+UPLOAD_TYPES: tuple[str, ...] = ("edf", "bdf", "fif", "csv", "tsv", "txt", "xdf", "xdfz", "wav")
 #: Largest upload accepted, MB.
 MAX_UPLOAD_MB = 200
-_RECORDING_SUFFIXES = (".edf", ".bdf", ".fif", ".csv", ".txt", ".xdf", ".xdfz")
+_RECORDING_SUFFIXES = (".edf", ".bdf", ".fif", ".csv", ".tsv", ".txt", ".xdf", ".xdfz", ".wav")
 _SIDE_CARS = (".sites.csv", ".truth.csv", ".confounders.csv", ".annotations.csv", ".events.csv")
 
 
@@ -70,8 +70,15 @@ class Recording:
         return self.n_samples / self.sfreq
 
 
-def load_recording(path: str | Path) -> Recording:
+def load_recording(
+    path: str | Path, *, sfreq: float | None = None, scale: float | None = None
+) -> Recording:
     """Read a recording file (any format the readers know) with its EMG channels.
+
+    ``sfreq`` and ``scale`` are passed to
+    :func:`~twitchscope.signal.io.readers.read_recording` (for the files that do not
+    say their rate or units: a CSV without ``time_s``, a headerless numeric log, a
+    Spike Recorder ``.wav``).
 
     Raises
     ------
@@ -82,7 +89,7 @@ def load_recording(path: str | Path) -> Recording:
     from twitchscope.signal.io.readers import read_recording
 
     path = Path(path)
-    raw = read_recording(path, preload=True)
+    raw = read_recording(path, sfreq=sfreq, scale=scale, preload=True)
     types = raw.get_channel_types()
     picks = [i for i, t in enumerate(types) if t == "emg"]
     if not picks:

@@ -87,6 +87,7 @@ def analyse_recording(
     quality: bool = True,
     sfreq: float | None = None,
     board: str | int | None = None,
+    scale: float | None = None,
 ) -> SessionAnalysis:
     """Read ``path``, detect twitches, summarise each needle site and assess signal quality.
 
@@ -98,8 +99,8 @@ def analyse_recording(
         Detector configuration.
     quality : bool
         Compute the signal-quality panel (reads the whole EMG into memory).
-    sfreq, board
-        As in :func:`~twitchscope.signal.io.readers.read_recording` (text formats).
+    sfreq, board, scale
+        As in :func:`~twitchscope.signal.io.readers.read_recording` (what a file does not say).
 
     Returns
     -------
@@ -111,7 +112,7 @@ def analyse_recording(
         Unreadable file or no EMG samples.
     """
     path = Path(path)
-    raw = read_recording(path, sfreq=sfreq, board=board, preload=False)
+    raw = read_recording(path, sfreq=sfreq, board=board, scale=scale, preload=False)
     detection = detect_recording(raw, config)
     if detection.n_samples == 0:
         raise FileFormatError(f"{path.name}: no EMG samples to analyse.")

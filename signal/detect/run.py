@@ -15,8 +15,9 @@ emitted; the detector itself knows nothing of sites.
 from __future__ import annotations
 
 import itertools
+import logging
 from collections.abc import Iterable, Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -26,7 +27,7 @@ if TYPE_CHECKING:
     import mne
 
 from twitchscope.signal.core.checks import check_ch_names, check_sfreq
-from twitchscope.signal.core.errors import ConfigError
+from twitchscope.signal.core.errors import ConfigError, FileFormatError
 from twitchscope.signal.core.model import (
     NeedleSite,
     RejectedCandidate,
@@ -34,6 +35,7 @@ from twitchscope.signal.core.model import (
     Twitch,
     attribute_to_sites,
 )
+from twitchscope.signal.core.units import volts_to_uv
 from twitchscope.signal.detect.config import DetectorConfig
 from twitchscope.signal.detect.detector import (
     DetectionOutput,
@@ -54,6 +56,8 @@ __all__ = [
     "detect_recording",
     "detect_raw",
 ]
+
+log = logging.getLogger(__name__)
 
 #: Seconds of signal read and processed at a time by the offline runs (any length
 #: gives the same events; this one bounds the memory of a long recording).
@@ -80,6 +84,9 @@ class DetectionRun:
         The detector's pass band at this rate, Hz.
     n_samples : int
         Samples per channel the detector saw.
+    railed : tuple of str
+        Channels left out because they are stuck at the rail (not connected; see
+        :mod:`twitchscope.signal.analysis.railed`).
     """
 
     twitches: tuple[Twitch, ...]
@@ -87,6 +94,7 @@ class DetectionRun:
     mains_hz: float | None
     band_hz: tuple[float, float] | None
     n_samples: int = 0
+    railed: tuple[str, ...] = ()
 
 
 class StreamingDetector:
@@ -236,11 +244,14 @@ def detect_recording(
     *,
     picks: str | Sequence[str] | None = "emg",
     chunk_s: float = CHUNK_S,
+    skip_railed: bool = True,
 ) -> DetectionRun:
     """Stream a recording through the detector in chunks, with its needle sites.
 
     The Raw need not be preloaded: only one chunk is in memory at a time. Needle sites
-    come from its ``needle:<label>`` annotations.
+    come from its ``needle:<label>`` annotations. Channels stuck at the rail (not
+    connected) are left out unless ``skip_railed`` is false, and named in the result
+    (with a warning).
 
     Parameters
     ----------
@@ -252,27 +263,57 @@ def detect_recording(
         :func:`~twitchscope.signal.io.readers.iter_blocks` (default: the EMG channels).
     chunk_s : float
         Seconds read at a time.
+    skip_railed : bool
+        Leave out the railed channels (default).
 
     Returns
     -------
     run : DetectionRun
         ``n_samples`` is 0 for an empty recording (and ``mains_hz``, ``band_hz`` None).
+
+    Raises
+    ------
+    FileFormatError
+        Every picked channel is railed.
     """
+    from twitchscope.signal.analysis.railed import railed_channels
     from twitchscope.signal.core.annotations import recording_events
     from twitchscope.signal.io.readers import iter_blocks
 
     sfreq = float(raw.info["sfreq"])
-    blocks = iter_blocks(raw, block_samples=chunk_samples(sfreq, chunk_s), picks=picks)
+    n_block = chunk_samples(sfreq, chunk_s)
+    railed: tuple[str, ...] = ()
+    if skip_railed:
+        found = railed_channels(iter_blocks(raw, block_samples=n_block, picks=picks))
+        railed = tuple(r.name for r in found)
+        if railed:
+            first_names = next(iter_blocks(raw, block_samples=1, picks=picks)).ch_names
+            kept = [n for n in first_names if n not in railed]
+            if not kept:
+                raise FileFormatError(
+                    f"every channel the detector would see is railed ({', '.join(railed)}: "
+                    "stuck at the amplifier's rail, not connected); expected at least one "
+                    "connected channel (or keep them with --keep-railed)."
+                )
+            log.warning(
+                "left out of detection: %s (railed at %s µV: not connected); "
+                "--keep-railed includes them",
+                ", ".join(railed),
+                ", ".join(sorted({f"{volts_to_uv(r.level_v):.0f}" for r in found})),
+            )
+            picks = kept
+    blocks = iter_blocks(raw, block_samples=n_block, picks=picks)
     first = next(blocks, None)  # the picked channels are those of the blocks
     if first is None:
-        return DetectionRun(twitches=(), rejected=(), mains_hz=None, band_hz=None)
-    return run_detector(
+        return DetectionRun(twitches=(), rejected=(), mains_hz=None, band_hz=None, railed=railed)
+    run = run_detector(
         config,
         itertools.chain([first], blocks),
         sfreq=sfreq,
         ch_names=first.ch_names,
         sites=recording_events(raw).sites,
     )
+    return replace(run, railed=railed)
 
 
 def detect_raw(

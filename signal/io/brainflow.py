@@ -4,7 +4,7 @@ Tab separated, no header, one row per sample and one column per board row (see
 :data:`BRAINFLOW_BOARDS`); EXG rows in µV, read as channels ``EXG0``, ``EXG1``, ...
 (only the EXG rows are read). The board is told by ``board=`` or detected from the
 number of columns and, where two boards share a count, from the rate of the
-timestamp column.
+timestamp column. A last line cut short is dropped with one warning.
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ import pandas as pd
 
 from twitchscope.signal.core.errors import ConfigError, FileFormatError
 from twitchscope.signal.core.units import V_PER_UV
-from twitchscope.signal.io.delimited import PROBE_ROWS, TextLayout
+from twitchscope.signal.io.delimited import PROBE_ROWS, TextLayout, check_last_line
 from twitchscope.signal.io.formats import first_content_line
 
 __all__ = ["BRAINFLOW_BOARDS", "BrainFlowBoard", "brainflow_layout"]
@@ -110,7 +110,7 @@ def brainflow_layout(path: Path, sfreq: float | None, board: str | int | None) -
         chosen = fitting[0]
     rate = sfreq if sfreq is not None else chosen.sfreq
     n = len(chosen.exg_rows)
-    return TextLayout(
+    layout = TextLayout(
         path=path,
         kind="brainflow",
         sep="\t",
@@ -124,7 +124,9 @@ def brainflow_layout(path: Path, sfreq: float | None, board: str | int | None) -
         time_column=None,
         t0=0.0,
         skipinitialspace=False,
+        n_fields=n_cols,
     )
+    return check_last_line(layout)
 
 
 def _leading_blank_lines(path: Path) -> int:

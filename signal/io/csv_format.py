@@ -7,6 +7,12 @@ volt-typed channels are in µV, others as they are. This is what
 :func:`twitchscope.signal.io.writers.write_recording` writes (with its
 ``<name>.sites.csv`` and ``<name>.annotations.csv`` siblings, read by
 :mod:`~twitchscope.signal.io.delimited`).
+
+A column of text (no number in its first rows, e.g. the ``WORD`` cue column a
+BrainFlow-based app writes before ``Channel_1..8``) is not a channel: it becomes
+annotations ``<column>=<value>``, one per run of the same value (a value
+``needle:<label>`` starts a needle site). A last line cut short is dropped with one
+warning.
 """
 
 from __future__ import annotations
@@ -20,7 +26,12 @@ import pandas as pd
 
 from twitchscope.signal.core.errors import ConfigError, FileFormatError
 from twitchscope.signal.core.units import V_PER_UV
-from twitchscope.signal.io.delimited import PROBE_ROWS, TextLayout, numeric_column
+from twitchscope.signal.io.delimited import (
+    PROBE_ROWS,
+    TextLayout,
+    check_last_line,
+    numeric_column,
+)
 from twitchscope.signal.io.formats import (
     TIME_COLUMN,
     VOLT_TYPES,
@@ -59,7 +70,8 @@ def csv_layout(path: Path, sfreq: float | None) -> TextLayout:
             f"row with '{TIME_COLUMN}' and channel names."
         )
     time_column = header.index(TIME_COLUMN) if TIME_COLUMN in header else None
-    columns = [i for i in range(len(header)) if i != time_column]
+    text_columns = [i for i in _text_columns(path, len(header)) if i != time_column]
+    columns = [i for i in range(len(header)) if i != time_column and i not in text_columns]
     if not columns:
         raise FileFormatError(
             f"{path.name} has no channel columns; expected one column per channel besides "
@@ -94,7 +106,7 @@ def csv_layout(path: Path, sfreq: float | None) -> TextLayout:
             f"{path.name} has no '{TIME_COLUMN}' column, so sfreq (the sampling rate in Hz) "
             "is required; pass sfreq (--sfreq on the command line)."
         )
-    return TextLayout(
+    layout = TextLayout(
         path=path,
         kind="csv",
         sep=",",
@@ -108,7 +120,34 @@ def csv_layout(path: Path, sfreq: float | None) -> TextLayout:
         time_column=time_column,
         t0=t0,
         skipinitialspace=True,
+        text_columns=tuple(text_columns),
+        text_labels=tuple(header[i] for i in text_columns),
+        n_fields=len(header),
     )
+    return check_last_line(layout)
+
+
+def _text_columns(path: Path, n_columns: int) -> list[int]:
+    """The columns with no number among their first rows' non-empty cells (text columns)."""
+    try:
+        df = pd.read_csv(
+            path,
+            header=None,
+            skiprows=1,
+            nrows=PROBE_ROWS,
+            dtype=str,
+            keep_default_na=False,
+            skipinitialspace=True,
+            usecols=range(n_columns),
+        )
+    except (ValueError, pd.errors.ParserError, pd.errors.EmptyDataError):
+        return []  # the sample reader names what is wrong, with its line
+    out = []
+    for i in range(n_columns):
+        cells = [c.strip() for c in df[i].tolist() if c.strip()]
+        if cells and not any(is_number(c) for c in cells):
+            out.append(i)
+    return out
 
 
 def _rate_from_time_column(path: Path, column: int, label: str) -> tuple[float, float]:

@@ -24,7 +24,7 @@ import csv
 import logging
 import math
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -33,19 +33,24 @@ import numpy as np
 import pandas as pd
 from numpy.typing import NDArray
 
-from twitchscope.signal.core.annotations import make_raw
+from twitchscope.signal.core.annotations import make_raw, relative_onsets
 from twitchscope.signal.core.errors import ConfigError, FileFormatError
-from twitchscope.signal.core.model import NeedleSite, SampleBlock
+from twitchscope.signal.core.model import SITE_PREFIX, NeedleSite, SampleBlock
 from twitchscope.signal.io.formats import TIME_COLUMN, error_summary, sibling_path
 
 __all__ = [
     "PROBE_ROWS",
     "TextLayout",
     "numeric_column",
+    "split_fields",
+    "incomplete_last_line",
+    "check_last_line",
+    "text_annotations",
     "iter_text_chunks",
     "iter_text_blocks",
     "read_text",
     "sidecar_annotations",
+    "attach_sidecar_channels",
 ]
 
 log = logging.getLogger(__name__)
@@ -71,6 +76,10 @@ class TextLayout:
     time_column: int | None  # CSV time_s column
     t0: float  # time_s of the first sample
     skipinitialspace: bool
+    drop_last_row: bool = False  # the last line was cut while being written
+    text_columns: tuple[int, ...] = ()  # file columns of text, read as annotations
+    text_labels: tuple[str, ...] = ()  # their names (annotation ``<name>=<value>``)
+    n_fields: int = 0  # fields of a complete row (0: not checked)
 
 
 def numeric_column(
@@ -127,8 +136,18 @@ def iter_text_chunks(
             engine="c",
         )
         with reader:
-            for df in reader:
+            for df, is_last in _with_last_flag(reader):
+                if is_last and layout.drop_last_row and len(df):
+                    df = df.iloc[:-1]
+                    log.warning(
+                        "%s: the last line is incomplete (the file was cut while being "
+                        "written); dropped it and kept the %d complete rows",
+                        path.name,
+                        start + len(df),
+                    )
                 n = len(df)
+                if n == 0:
+                    continue
                 line0 = first_line + start
                 data = np.empty((len(layout.columns), n), dtype=np.float64)
                 for k, (col, label) in enumerate(
@@ -164,6 +183,106 @@ def iter_text_chunks(
         )
 
 
+def _with_last_flag(chunks: Iterator[pd.DataFrame]) -> Iterator[tuple[pd.DataFrame, bool]]:
+    """Each chunk with whether it is the last one (one chunk of lookahead)."""
+    prev: pd.DataFrame | None = None
+    for chunk in chunks:
+        if prev is not None:
+            yield prev, False
+        prev = chunk
+    if prev is not None:
+        yield prev, True
+
+
+def split_fields(line: str, sep: str) -> list[str]:
+    """The fields of one text line for the separator ``sep`` (``r"\\s+"``: whitespace)."""
+    line = line.rstrip("\r\n")
+    if sep == r"\s+":
+        return line.split()
+    return line.split(sep)
+
+
+def incomplete_last_line(path: Path, sep: str, n_fields: int) -> int | None:
+    """Fields of the last line when it has fewer than ``n_fields`` (it was cut), else None.
+
+    Only the end of the file is read. A recorder that was closed or crashed mid-write
+    leaves a last line with fewer fields than the others (possibly ending inside a
+    number, which would otherwise read as a wrong sample).
+    """
+    try:
+        with path.open("rb") as f:
+            f.seek(0, 2)
+            size = f.tell()
+            f.seek(max(0, size - 65536))
+            tail = f.read().decode("utf-8", errors="replace")
+    except OSError as exc:
+        raise FileFormatError(f"cannot read {path}: {exc.strerror or exc}.") from None
+    lines = [ln for ln in tail.splitlines() if ln.strip()]
+    if len(lines) < 2:  # a single line: nothing to compare it with
+        return None
+    got = len(split_fields(lines[-1], sep))
+    return got if got < n_fields else None
+
+
+def check_last_line(layout: TextLayout) -> TextLayout:
+    """``layout`` with ``drop_last_row`` set when its file's last line was cut short."""
+    if layout.n_fields < 2:
+        return layout
+    got = incomplete_last_line(layout.path, layout.sep, layout.n_fields)
+    if got is None:
+        return layout
+    log.debug("%s: last line has %d of %d fields", layout.path.name, got, layout.n_fields)
+    return replace(layout, drop_last_row=True)
+
+
+def text_annotations(layout: TextLayout, n_samples: int) -> mne.Annotations | None:
+    """Annotations from the text columns of ``layout``: one per run of the same value.
+
+    A run of value ``v`` in column ``c`` becomes ``c=v`` (``needle:<label>`` values
+    are kept as they are: a needle site) lasting until the value changes; empty
+    cells make no annotation. Only the first ``n_samples`` rows are read.
+    """
+    if not layout.text_columns:
+        return None
+    onset: list[float] = []
+    duration: list[float] = []
+    description: list[str] = []
+    try:
+        table = pd.read_csv(
+            layout.path,
+            sep=layout.sep,
+            header=None,
+            skiprows=layout.skip_lines,
+            usecols=list(layout.text_columns),
+            nrows=n_samples,
+            dtype=str,
+            keep_default_na=False,
+            skipinitialspace=layout.skipinitialspace,
+            engine="c",
+        )
+    except (ValueError, pd.errors.ParserError) as exc:
+        raise FileFormatError(f"cannot parse {layout.path.name}: {error_summary(exc)}.") from None
+    for col, label in zip(layout.text_columns, layout.text_labels, strict=True):
+        values = table[col].fillna("").astype(str).str.strip().to_numpy()
+        if values.size == 0:
+            continue
+        change = np.flatnonzero(values[1:] != values[:-1]) + 1
+        starts = np.concatenate([[0], change])
+        stops = np.concatenate([change, [values.size]])
+        for a, b in zip(starts, stops, strict=True):
+            value = str(values[a])
+            if not value:
+                continue
+            onset.append(a / layout.sfreq)
+            duration.append((b - a) / layout.sfreq)
+            description.append(
+                value if value.lower().startswith(SITE_PREFIX) else f"{label}={value}"
+            )
+    if not onset:
+        return None
+    return mne.Annotations(onset, duration, description)
+
+
 def _check_spacing(
     t: NDArray[np.float64],
     prev_t: float | None,
@@ -196,6 +315,9 @@ def read_text(layout: TextLayout) -> mne.io.BaseRaw:
         data, sfreq=layout.sfreq, ch_names=layout.ch_names, ch_types=list(layout.ch_types)
     )
     ann = sidecar_annotations(layout.path, t0=layout.t0)
+    texts = text_annotations(layout, data.shape[1])
+    if texts is not None:
+        ann = texts if ann is None else ann + texts
     if ann is not None and len(ann):
         raw.set_annotations(ann, verbose="error")
         n_lost = len(ann) - len(raw.annotations)
@@ -261,6 +383,55 @@ def sidecar_annotations(path: Path, *, t0: float) -> mne.Annotations | None:
     if not onset:
         return None
     return mne.Annotations(onset, duration, description, ch_names=ch_names)
+
+
+def attach_sidecar_channels(raw: mne.io.BaseRaw, path: Path) -> mne.io.BaseRaw:
+    """Give the annotations of ``raw`` the channels listed in ``<name>.annotations.csv``.
+
+    For EDF+/BDF+ files written by
+    :func:`~twitchscope.signal.io.writers.write_recording`, which hold one annotation
+    per event and list the channels next to the file. A row applies to the annotation
+    with the same description whose onset is within half a sample; rows without a
+    match (the annotation was deleted in another program) are ignored, and so are
+    channels the recording does not have. Returns ``raw`` (changed in place).
+    """
+    table = sibling_path(path, "annotations")
+    ann = raw.annotations
+    if not table.exists() or len(ann) == 0:
+        return raw
+    sfreq = float(raw.info["sfreq"])
+    onsets = relative_onsets(ann, float(raw.first_time))
+    ch_names = [tuple(c) for c in ann.ch_names]
+    known = set(raw.ch_names)
+    n_set = 0
+    for line, row in _read_table(table, ("onset_s", "duration_s", "description", "channels")):
+        onset = _cell_float(row, "onset_s", table, line)
+        desc = row["description"].strip()
+        chs = tuple(c for c in row["channels"].split(";") if c in known)
+        if not chs:
+            continue
+        close = np.flatnonzero(
+            (np.abs(onsets - onset) <= 0.5 / sfreq + 1e-6) & (ann.description == desc)
+        )
+        for i in close:
+            if not ch_names[i]:
+                ch_names[i] = chs
+                n_set += 1
+                break
+    if n_set:
+        raw.set_annotations(
+            mne.Annotations(
+                ann.onset,
+                ann.duration,
+                ann.description,
+                orig_time=ann.orig_time,
+                ch_names=ch_names,
+                extras=getattr(ann, "extras", None),
+            ),
+            verbose="error",
+        )
+        log.debug("%s: channels of %d annotation(s) from %s", path.name, n_set, table.name)
+    return raw
 
 
 def _read_table(path: Path, required: Sequence[str]) -> Iterator[tuple[int, dict[str, str]]]:

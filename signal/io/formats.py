@@ -43,6 +43,7 @@ SUPPORTED_EXTENSIONS: tuple[str, ...] = (
     ".txt",
     ".xdf",
     ".xdfz",
+    ".wav",
 )
 
 #: The column of a twitchscope CSV that holds the sample times.

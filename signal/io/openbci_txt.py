@@ -1,10 +1,23 @@
-"""OpenBCI GUI recordings (``OpenBCI-RAW-*.txt``).
+"""OpenBCI GUI recordings (``OpenBCI-RAW-*.txt``), every GUI version.
 
-``%`` header lines with ``%Sample Rate = 250 Hz``, then (GUI v5) a column-name row
-``Sample Index, EXG Channel 0, ..., Timestamp (Formatted)`` and comma-separated rows
-with EXG values in µV. GUI v3/v4 files without the column-name row are read from
-``%Number of channels``. The EXG channels are named ``EXG0``, ``EXG1``, ... as in
-the GUI's ``EXG Channel 0``; only they are read.
+``%`` header lines with ``%Sample Rate = 250 Hz``, then comma-separated rows with EXG
+values in µV. The EXG channels are named ``EXG0``, ``EXG1``, ... as in the GUI's
+``EXG Channel 0``; only they are read. The variants:
+
+GUI v6 and later
+    A column-name row ``Sample Index, EXG Channel 0, ..., Timestamp (Formatted)``.
+GUI v5 (and v3/v4)
+    No column-name row; ``%Number of channels = 8`` gives the channels (sample index
+    first). GUI v5 writes an all-zero row before the data: it is not a sample and is
+    skipped.
+GUI before 2018 (``%OpenBCI Raw EEG Data``, Cyton and Ganglion)
+    Neither a column-name row nor ``%Number of channels``: the layout follows from the
+    number of columns of the first row: the sample index, 4 (Ganglion), 8 (Cyton) or
+    16 (Cyton+Daisy) channels, optionally 3 accelerometer columns, optionally a
+    clock-time column (``10:30:31.035``).
+
+A last line cut short (the GUI was closed or crashed mid-write) is dropped with one
+warning; every complete row is kept.
 """
 
 from __future__ import annotations
@@ -17,16 +30,21 @@ from pathlib import Path
 from twitchscope.signal.core.checks import check_sfreq
 from twitchscope.signal.core.errors import ConfigError, FileFormatError
 from twitchscope.signal.core.units import V_PER_UV
-from twitchscope.signal.io.delimited import TextLayout
+from twitchscope.signal.io.delimited import TextLayout, check_last_line
 from twitchscope.signal.io.formats import is_number
 
-__all__ = ["openbci_layout"]
+__all__ = ["OPENBCI_CHANNEL_COUNTS", "openbci_layout"]
 
 log = logging.getLogger(__name__)
 
 _RATE_RE = re.compile(r"^%\s*sample\s*rate\s*=\s*([0-9.eE+-]+)", re.IGNORECASE)
 _NCH_RE = re.compile(r"^%\s*number\s*of\s*channels\s*=\s*(\d+)", re.IGNORECASE)
 _EXG_RE = re.compile(r"^(?:EXG|EEG)\s*Channel\s*(\d+)$", re.IGNORECASE)
+
+#: EXG channels of the boards the GUI records: Ganglion, Cyton, Cyton+Daisy.
+OPENBCI_CHANNEL_COUNTS: tuple[int, ...] = (4, 8, 16)
+#: Accelerometer columns that follow the channels in GUI files before v6.
+_N_ACCEL = 3
 
 
 def openbci_layout(path: Path, sfreq: float | None) -> TextLayout:
@@ -54,6 +72,10 @@ def openbci_layout(path: Path, sfreq: float | None) -> TextLayout:
             if not line.strip():
                 skip += 1
                 continue
+            if _is_zero_row(line):  # GUI v5: an all-zero row before the data
+                log.debug("%s: skipped the all-zero row before the data", path.name)
+                skip += 1
+                continue
             first = line
             break
     if first is None:
@@ -67,12 +89,9 @@ def openbci_layout(path: Path, sfreq: float | None) -> TextLayout:
         columns = [i for i, _ in exg]
         ch_names = [f"EXG{k}" for _, k in exg]
         col_labels = [fields[i] for i in columns]
-    else:  # GUI v3/v4: index, n channels, accel/aux ...
+    else:  # GUI v3-v5 and before 2018: index, n channels, accel/aux ...
         if n_channels is None:
-            raise FileFormatError(
-                f"{path.name} has neither a column-name row nor a '%Number of channels' line; "
-                "expected an OpenBCI GUI header."
-            )
+            n_channels = _channels_from_columns(fields, path)
         if len(fields) < 1 + n_channels:
             raise FileFormatError(
                 f"{path.name}: rows have {len(fields)} fields for {n_channels} channels; "
@@ -102,7 +121,7 @@ def openbci_layout(path: Path, sfreq: float | None) -> TextLayout:
         log.warning(
             "%s: using sfreq=%g Hz instead of the header's %g Hz", path.name, sfreq, header_rate
         )
-    return TextLayout(
+    layout = TextLayout(
         path=path,
         kind="openbci",
         sep=",",
@@ -116,4 +135,34 @@ def openbci_layout(path: Path, sfreq: float | None) -> TextLayout:
         time_column=None,
         t0=0.0,
         skipinitialspace=True,
+        n_fields=len(fields),
     )
+    return check_last_line(layout)
+
+
+def _is_zero_row(line: str) -> bool:
+    """Whether every field of ``line`` is the number 0 (GUI v5's row before the data)."""
+    fields = [x.strip() for x in line.split(",")]
+    return len(fields) > 1 and all(is_number(x) and float(x) == 0.0 for x in fields)
+
+
+def _channels_from_columns(fields: list[str], path: Path) -> int:
+    """The channel count of a GUI file without ``%Number of channels``, from its first row.
+
+    The row is: the sample index, the channels, optionally 3 accelerometer columns and
+    optionally trailing clock-time columns (not numbers).
+    """
+    n_numeric = len(fields)
+    while n_numeric > 0 and not is_number(fields[n_numeric - 1]):
+        n_numeric -= 1
+    fits = [n for n in (n_numeric - 1 - _N_ACCEL, n_numeric - 1) if n in OPENBCI_CHANNEL_COUNTS]
+    if len(fits) != 1:
+        counts = "/".join(str(n) for n in OPENBCI_CHANNEL_COUNTS)
+        raise FileFormatError(
+            f"{path.name} has neither a column-name row nor a '%Number of channels' line, and "
+            f"its {n_numeric} numeric columns do not fit the OpenBCI GUI layout; expected the "
+            f"sample index, {counts} channels, optionally 3 accelerometer columns and a clock "
+            "time (or add a '%Number of channels = <n>' line)."
+        )
+    log.debug("%s: %d channels from %d numeric columns", path.name, fits[0], n_numeric)
+    return fits[0]

@@ -26,6 +26,12 @@ Supported files, and the module that reads each:
 ``.csv``, ``.tsv``, ``.txt`` (BrainFlow)
     ``DataFilter.write_file`` output: tab separated, no header, one column per
     board row (:mod:`~twitchscope.signal.io.brainflow`).
+``.csv``, ``.tsv``, ``.txt`` (headerless numeric log)
+    Lines of numbers only, e.g. an Arduino sketch's serial output; needs ``sfreq``
+    (:mod:`~twitchscope.signal.io.headerless`).
+``.wav`` (Backyard Brains Spike Recorder)
+    16-bit counts and ``<name>-events.txt`` markers
+    (:mod:`~twitchscope.signal.io.spike_recorder_wav`).
 
 The three text formats share one streaming parser and the ``<name>.sites.csv`` /
 ``<name>.annotations.csv`` sibling files (:mod:`~twitchscope.signal.io.delimited`).
@@ -39,18 +45,25 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal
+from typing import Any, Final, Literal
 
 import mne
 import numpy as np
 
+from twitchscope.signal.core.bad_values import mask_bad_values
 from twitchscope.signal.core.checks import check_sfreq
 from twitchscope.signal.core.errors import ConfigError, FileFormatError
 from twitchscope.signal.core.model import SampleBlock
-from twitchscope.signal.io.brainflow import brainflow_layout
+from twitchscope.signal.io.brainflow import BRAINFLOW_BOARDS, brainflow_layout
 from twitchscope.signal.io.csv_format import csv_layout
-from twitchscope.signal.io.delimited import TextLayout, iter_text_blocks, read_text
+from twitchscope.signal.io.delimited import (
+    TextLayout,
+    attach_sidecar_channels,
+    iter_text_blocks,
+    read_text,
+)
 from twitchscope.signal.io.edf import read_edf_bdf
 from twitchscope.signal.io.fif import read_fif
 from twitchscope.signal.io.formats import (
@@ -60,17 +73,21 @@ from twitchscope.signal.io.formats import (
     is_number,
     recording_extension,
 )
+from twitchscope.signal.io.headerless import headerless_layout, log_separator
 from twitchscope.signal.io.openbci_txt import openbci_layout
+from twitchscope.signal.io.spike_recorder_wav import read_spike_recorder_wav
 from twitchscope.signal.io.xdf import read_xdf
 
 __all__ = [
     "FileKind",
+    "ReadOptions",
+    "NO_READ_OPTIONS",
     "detect_format",
     "read_recording",
     "iter_blocks",
 ]
 
-FileKind = Literal["edf", "bdf", "fif", "csv", "openbci", "brainflow", "xdf"]
+FileKind = Literal["edf", "bdf", "fif", "csv", "openbci", "brainflow", "headerless", "xdf", "wav"]
 
 
 # --------------------------------------------------------------------------------------
@@ -87,7 +104,7 @@ def detect_format(path: str | Path) -> FileKind:
 
     Returns
     -------
-    kind : {"edf", "bdf", "fif", "csv", "openbci", "brainflow", "xdf"}
+    kind : {"edf", "bdf", "fif", "csv", "openbci", "brainflow", "headerless", "xdf", "wav"}
 
     Raises
     ------
@@ -99,6 +116,7 @@ def detect_format(path: str | Path) -> FileKind:
         raise FileFormatError(f"recording file not found: {path}; expected an existing file.")
     if path.is_dir():
         raise FileFormatError(f"{path} is a directory; expected a recording file.")
+    check_readable(path)
     ext = recording_extension(path)
     if ext == ".edf":
         return "edf"
@@ -108,6 +126,8 @@ def detect_format(path: str | Path) -> FileKind:
         return "fif"
     if ext in (".xdf", ".xdfz"):
         return "xdf"
+    if ext == ".wav":
+        return "wav"
     if ext in (".csv", ".tsv", ".txt"):
         first = first_content_line(path)
         if first is None:
@@ -115,13 +135,17 @@ def detect_format(path: str | Path) -> FileKind:
         if first.startswith("%"):
             return "openbci"
         if "\t" in first and all(is_number(f) for f in first.strip().split("\t")):
-            return "brainflow"
+            n_cols = len(first.strip().split("\t"))
+            if any(b.n_rows == n_cols for b in BRAINFLOW_BOARDS.values()):
+                return "brainflow"
+        if log_separator(first) is not None:
+            return "headerless"
         if ext == ".csv":
             return "csv"
         raise FileFormatError(
             f"{path.name} is neither an OpenBCI GUI file (first line starting with '%') nor "
-            "BrainFlow output (tab-separated numbers); expected one of those for "
-            f"{ext} files."
+            "BrainFlow output (tab-separated numbers) nor a log of numbers; expected one of "
+            f"those for {ext} files."
         )
     supported = ", ".join(SUPPORTED_EXTENSIONS)
     raise FileFormatError(
@@ -130,18 +154,62 @@ def detect_format(path: str | Path) -> FileKind:
     )
 
 
+def check_readable(path: Path) -> None:
+    """Open ``path`` and read its first byte; an OS error becomes one line.
+
+    Raises
+    ------
+    FileFormatError
+        No read permission, an I/O error, or any other reason the file cannot be read.
+    """
+    try:
+        with path.open("rb") as f:
+            f.read(1)
+    except OSError as exc:
+        reason = exc.strerror or type(exc).__name__
+        raise FileFormatError(
+            f"cannot read {path.name}: {reason}; expected a file you can read."
+        ) from None
+
+
 def _text_layout(
-    path: Path, kind: str, *, sfreq: float | None, board: str | int | None
+    path: Path,
+    kind: str,
+    *,
+    sfreq: float | None,
+    board: str | int | None,
+    scale: float | None = None,
 ) -> TextLayout:
     if kind == "csv":
         return csv_layout(path, sfreq)
     if kind == "openbci":
         return openbci_layout(path, sfreq)
+    if kind == "headerless" and board is None:  # board= says: BrainFlow output
+        return headerless_layout(path, sfreq, scale)
     return brainflow_layout(path, sfreq, board)
 
 
 # --------------------------------------------------------------------------------------
 # public entry points
+
+
+@dataclass(frozen=True, slots=True)
+class ReadOptions:
+    """What the user tells about a file that the file does not say (``--sfreq``, ``--board``,
+    ``--scale``): passed on to :func:`read_recording` as keywords, picklable for workers.
+    """
+
+    sfreq: float | None = None
+    board: str | int | None = None
+    scale: float | None = None
+
+    def kwargs(self) -> dict[str, Any]:
+        """The keywords of :func:`read_recording`."""
+        return {"sfreq": self.sfreq, "board": self.board, "scale": self.scale}
+
+
+#: nothing told: every file says its own rate and units
+NO_READ_OPTIONS: Final = ReadOptions()
 
 
 def read_recording(
@@ -150,6 +218,7 @@ def read_recording(
     sfreq: float | None = None,
     preload: bool = False,
     board: str | int | None = None,
+    scale: float | None = None,
 ) -> mne.io.BaseRaw:
     """Read a recording into an MNE Raw (EMG channels typed ``emg``, volts, sites annotated).
 
@@ -169,6 +238,10 @@ def read_recording(
         (-1). The default ``None`` detects it from the number of columns and, where
         two boards share a count (32: Cyton+Daisy at 125 Hz or Synthetic at 250 Hz),
         from the rate of the timestamp column. Ignored for other formats.
+    scale : float or None
+        Volts per unit of the file, for formats that hold counts or unknown units:
+        Spike Recorder ``.wav`` (default: its documented default) and headerless
+        numeric logs (default: µV). Ignored for other formats.
 
     Returns
     -------
@@ -186,20 +259,22 @@ def read_recording(
         sfreq = check_sfreq(sfreq)
     kind = detect_format(path)
     if kind in ("edf", "bdf"):
-        raw = read_edf_bdf(path, kind, preload=preload)
+        raw = attach_sidecar_channels(read_edf_bdf(path, kind, preload=preload), path)
     elif kind == "fif":
         raw = read_fif(path, preload=preload)
     elif kind == "xdf":
         raw = read_xdf(path)
+    elif kind == "wav":
+        raw = read_spike_recorder_wav(path, scale=scale)
     else:
-        layout = _text_layout(path, kind, sfreq=sfreq, board=board)
-        return read_text(layout)
+        layout = _text_layout(path, kind, sfreq=sfreq, board=board, scale=scale)
+        return mask_bad_values(read_text(layout), path.name)
     if sfreq is not None and not math.isclose(sfreq, raw.info["sfreq"], rel_tol=1e-6):
         raise ConfigError(
             f"sfreq={sfreq:g} Hz was given but {path.name} is sampled at "
             f"{raw.info['sfreq']:g} Hz; leave sfreq out for {kind.upper()} files."
         )
-    return raw
+    return mask_bad_values(raw, path.name)
 
 
 def iter_blocks(
@@ -209,6 +284,7 @@ def iter_blocks(
     picks: str | Sequence[str] | None = "emg",
     sfreq: float | None = None,
     board: str | int | None = None,
+    scale: float | None = None,
 ) -> Iterator[SampleBlock]:
     """Read a recording as consecutive :class:`SampleBlock` s, without loading it whole.
 
@@ -227,7 +303,7 @@ def iter_blocks(
     picks : "emg", None or sequence of str
         ``"emg"`` (default) yields the EMG channels only, ``None`` every channel,
         a sequence of names those channels in that order.
-    sfreq, board
+    sfreq, board, scale
         As in :func:`read_recording` (only used when a path is given).
 
     Returns
@@ -254,10 +330,10 @@ def iter_blocks(
     if sfreq is not None:
         sfreq = check_sfreq(sfreq)
     kind = detect_format(path)
-    if kind in ("edf", "bdf", "fif", "xdf"):
-        raw = read_recording(path, sfreq=sfreq, preload=False)
+    if kind in ("edf", "bdf", "fif", "xdf", "wav"):
+        raw = read_recording(path, sfreq=sfreq, preload=False, scale=scale)
         return _iter_raw_blocks(raw, block_samples, picks)
-    layout = _text_layout(path, kind, sfreq=sfreq, board=board)
+    layout = _text_layout(path, kind, sfreq=sfreq, board=board, scale=scale)
     idx = _pick_indices(layout.ch_names, layout.ch_types, picks, path.name)
     return iter_text_blocks(layout, block_samples, idx)
 

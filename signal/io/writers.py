@@ -9,9 +9,15 @@ The format follows the extension:
     EDF+ via :func:`mne.export.export_raw` with ``add_ch_type=True``: 16-bit
     samples, physical range per channel (so a railed channel does not cost the
     others their resolution); labels ``<TYPE> <name>``
-    (``EMG R-UpTrap``) so types survive. Annotations keep onset, duration,
-    description and channels (as a set: EDF+ keeps neither their order nor the
-    ``extras``).
+    (``EMG R-UpTrap``) so types survive. Annotations keep onset, duration and
+    description: **one** EDF+ annotation per twitch (``LTR``), as MNE, EDFbrowser
+    and any EDF+ viewer show it (MNE's own export would write one ``LTR@@<channel>``
+    per channel). The channels of an annotation go to the sibling
+    ``<name>.annotations.csv`` (``onset_s,duration_s,description,channels``, channels
+    joined by ``;``; written only when some annotation has channels), which
+    :func:`twitchscope.signal.io.readers.read_recording` reads back onto the
+    matching annotations (same description, onset within half a sample). EDF+
+    keeps neither the ``extras`` nor, without that file, the channels.
 ``.bdf``
     BDF+ the same way, with 24-bit samples.
 ``.csv``
@@ -117,6 +123,8 @@ def write_recording(raw: mne.io.BaseRaw, path: str | Path, *, overwrite: bool = 
     targets = [path]
     if kind == "csv":
         targets += [sibling_path(path, "sites"), sibling_path(path, "annotations")]
+    elif kind in ("edf", "bdf") and any(raw.annotations.ch_names):
+        targets.append(sibling_path(path, "annotations"))
     if not overwrite:
         for target in targets:
             if target.exists():
@@ -188,6 +196,14 @@ def _write_edf_bdf(raw: mne.io.BaseRaw, path: Path, kind: str) -> None:
     out = raw.copy()
     if out.info["meas_date"] is None:
         out.set_meas_date(EDF_UNKNOWN_DATE)
+    ann = out.annotations
+    if any(ann.ch_names):
+        _write_channels_table(raw, sibling_path(path, "annotations"))
+        # one EDF+ annotation per event: MNE would write one ``<desc>@@<ch>`` per channel
+        out.set_annotations(
+            mne.Annotations(ann.onset, ann.duration, ann.description, orig_time=ann.orig_time),
+            verbose="error",
+        )
     # one physical range per channel: with one per channel type, a single railed or
     # lead-off EMG channel (hundreds of mV) would cost every other EMG channel its
     # microvolt resolution in 16-bit EDF
@@ -208,6 +224,21 @@ def _write_edf_bdf(raw: mne.io.BaseRaw, path: Path, kind: str) -> None:
         mne.export.export_raw(
             path, out, fmt=kind, add_ch_type=True, overwrite=True, verbose="error"
         )
+
+
+def _write_channels_table(raw: mne.io.BaseRaw, path: Path) -> None:
+    """The annotations of ``raw`` that have channels, as ``<name>.annotations.csv``."""
+    ann = raw.annotations
+    with path.open("w", newline="", encoding="utf-8") as f:
+        out = csv.writer(f, lineterminator="\n")
+        out.writerow(["onset_s", "duration_s", "description", "channels"])
+        for onset, duration, desc, chs in zip(
+            _relative_onsets(raw), ann.duration, ann.description, ann.ch_names, strict=True
+        ):
+            if len(chs):
+                out.writerow(
+                    [f"{max(0.0, onset):.6f}", f"{duration:.6f}", str(desc), ";".join(chs)]
+                )
 
 
 def _relative_onsets(raw: mne.io.BaseRaw) -> np.ndarray:

@@ -8,6 +8,7 @@ import numpy as np
 
 from tests.acquisition.boards.chunks import parse_pieces, split_at
 from twitchscope.acquisition.boards.base import ParsedChunk, Parser
+from twitchscope.acquisition.boards.counters import LOOKAHEAD
 
 
 def assert_same_chunks(a: ParsedChunk, b: ParsedChunk) -> None:
@@ -69,3 +70,24 @@ def damage_packets(
             parts.append(message)
         parts.append(bytes(pkt))
     return b"".join(parts)
+
+
+def placed_packets(kept: list[int]) -> list[int]:
+    """Which of the packets that arrived intact (indices ``kept``) a parser places.
+
+    The first one is dropped when the next is lost and two packets in a row follow
+    within the lookahead: its counter cannot be told from a corrupt one
+    (:mod:`twitchscope.acquisition.boards.counters`).
+    """
+    if len(kept) > 1 and kept[1] != kept[0] + 1:
+        for k in range(2, min(LOOKAHEAD, len(kept) - 1) + 1):
+            if kept[k] == kept[k - 1] + 1:
+                return kept[1:]
+    return kept
+
+
+def expected_gaps(placed: list[int]) -> tuple[tuple[int, int], ...]:
+    """``(index, n_lost)`` gaps between consecutive placed packets (none before the first)."""
+    return tuple(
+        (j, i - placed[j - 1] - 1) for j, i in enumerate(placed) if j and i - placed[j - 1] - 1
+    )

@@ -15,6 +15,8 @@ from tests.acquisition.boards.parser_checks import (
     assert_same_chunks,
     assert_split_invariant,
     damage_packets,
+    expected_gaps,
+    placed_packets,
 )
 from twitchscope.acquisition.boards.chords import (
     CHORDS_BOARDS,
@@ -23,6 +25,7 @@ from twitchscope.acquisition.boards.chords import (
     board_from_whoru,
     encode,
 )
+from twitchscope.acquisition.boards.counters import LOOKAHEAD
 from twitchscope.signal.core.errors import ConfigError, DeviceError
 
 PARSER = ChordsParser("UNO-R3")
@@ -96,15 +99,10 @@ def test_damaged_packets_are_lost_alone_and_become_gaps(
                 pkt[3] = 0x80  # channel 1 above 10 bits
         parts.append(bytes(pkt))
     chunk, _ = parse_pieces(PARSER, [b"".join(parts)])
-    kept = [i for i in range(30) if i not in damaged]
-    assert len(kept) - 2 <= chunk.n_samples <= len(kept)
+    kept = placed_packets([i for i in range(30) if i not in damaged])
+    assert len(kept) - 1 - LOOKAHEAD <= chunk.n_samples <= len(kept)
     np.testing.assert_array_equal(chunk.samples, _volts(codes[:, kept[: chunk.n_samples]]))
-    expected = tuple(
-        (j, i - (kept[j - 1] if j else -1) - 1)
-        for j, i in enumerate(kept[: chunk.n_samples])
-        if i - (kept[j - 1] if j else -1) - 1
-    )
-    assert chunk.gaps == expected
+    assert chunk.gaps == expected_gaps(kept[: chunk.n_samples])
 
 
 @given(seed=st.integers(0, 2**16), board=st.sampled_from(sorted(CHORDS_BOARDS)))

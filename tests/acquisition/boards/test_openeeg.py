@@ -15,7 +15,10 @@ from tests.acquisition.boards.parser_checks import (
     assert_same_chunks,
     assert_split_invariant,
     damage_packets,
+    expected_gaps,
+    placed_packets,
 )
+from twitchscope.acquisition.boards.counters import LOOKAHEAD
 from twitchscope.acquisition.boards.openeeg import OLIMEX_VOLTS_PER_COUNT, OpenEEGParser, encode
 from twitchscope.signal.core.errors import ConfigError
 
@@ -94,10 +97,9 @@ def test_damaged_packets_are_lost_alone_and_become_gaps(
     index = [lookup.get(col.tobytes(), -1) for col in chunk.samples.T]
     assert -1 not in index
     assert index == sorted(set(index))
-    kept = [i for i in range(30) if i not in damaged]
-    assert set(kept[:-2]) <= set(index)
-    expected = tuple((j, i - (index[j - 1] if j else -1) - 1) for j, i in enumerate(index))
-    assert chunk.gaps == tuple(g for g in expected if g[1])
+    kept = placed_packets([i for i in range(30) if i not in damaged])
+    assert set(kept[: -1 - LOOKAHEAD]) <= set(index)
+    assert chunk.gaps == expected_gaps(index)
 
 
 @given(seed=st.integers(0, 2**16), n_ch=st.integers(1, 6), crlf=st.booleans())

@@ -120,7 +120,9 @@ def test_upload_checks_format_and_opens_a_good_file(app_path, limb_file) -> None
         ".csv",
         ".edf",
         ".fif",
+        ".tsv",
         ".txt",
+        ".wav",
         ".xdf",
         ".xdfz",
     ]

@@ -42,7 +42,8 @@ def inputs(tmp_path_factory: pytest.TempPathFactory) -> Path:
         if f.suffix in (".edf", ".csv"):
             shutil.copy(f, d / f.name)
     good = (SAMPLES / "trapezius_ecg_500hz.edf").read_bytes()
-    (d / "corrupt.edf").write_bytes(good[: len(good) // 3])
+    # cut inside its header (a file cut after whole data records is read up to them)
+    (d / "corrupt.edf").write_bytes(good[:300])
     return d
 
 
@@ -181,3 +182,24 @@ def test_unreachable_scheduler_is_one_line_error(tmp_path: Path) -> None:
             scheduler="tcp://127.0.0.1:9",
             connect_timeout_s=1.0,
         )
+
+
+def test_read_options_reach_every_file(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """A headerless log says neither its rate nor its units: --sfreq and --scale are used."""
+    import numpy as np
+
+    inputs = tmp_path / "in"
+    inputs.mkdir()
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal((2000, 2)) * 5.0
+    np.savetxt(inputs / "sketch_log.txt", x, fmt="%.3f", delimiter=",")
+    out = tmp_path / "out"
+    assert main(["batch", str(inputs), "--out", str(out), "--workers", "1"]) == 2
+    assert "--sfreq" in (out / "errors.csv").read_text()
+    args = ["batch", str(inputs), "--out", str(out), "--workers", "1", "--sfreq", "500"]
+    assert main([*args, "--scale", "-1"]) == 2  # the scale reaches the reader, which refuses it
+    assert "scale must be a finite number > 0" in (out / "errors.csv").read_text()
+    assert main([*args, "--scale", "1e-6"]) == 0
+    (row,) = _rows(out / "recordings.csv")
+    assert row["status"] == "ok"
+    capsys.readouterr()

@@ -322,13 +322,26 @@ def test_record_ends_on_time_when_the_board_vanishes(
         pull.join(timeout=30)
     assert elapsed < 2.5 + 20  # generous: only "it ends", not how fast
     raw = read_recording(out, preload=True)
-    # what came before the cable was pulled, and nothing invented after it
-    assert 0 < raw.n_times <= emu.n_sent
-    assert raw.n_times < 625
+    # what came before the cable was pulled, and the missing tail marked lost to the end
+    assert raw.n_times == 625
+    [gap] = [
+        (o - raw.first_time, d)
+        for o, d, desc in zip(
+            raw.annotations.onset,
+            raw.annotations.duration,
+            raw.annotations.description,
+            strict=True,
+        )
+        if desc == "BAD_ACQ_SKIP"
+    ]
+    n_real = round(gap[0] * 250.0)
+    assert 0 < n_real <= emu.n_sent and n_real < 625
+    assert gap[0] + gap[1] == pytest.approx(2.5)
     np.testing.assert_allclose(
-        raw.get_data()[:8], _expected_emg(emu, src, raw.n_times), rtol=1e-6, atol=1e-12
+        raw.get_data()[:8, :n_real], _expected_emg(emu, src, n_real), rtol=1e-6, atol=1e-12
     )
-    assert f"recorded {raw.n_times} samples" in capsys.readouterr().out
+    assert not raw.get_data()[:8, n_real:].any()  # nothing invented: zeros under the gap
+    assert "recorded 625 samples" in capsys.readouterr().out
 
 
 def _start_record_process(port: Path, out: Path) -> subprocess.Popen:

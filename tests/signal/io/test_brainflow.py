@@ -53,8 +53,11 @@ def test_brainflow_wrong_board_or_column_count(tmp_path: Path, rng: np.random.Ge
         read_recording(path, board="ganglion")
     odd = tmp_path / "odd.csv"
     odd.write_text("1.0\t2.0\t3.0\n4.0\t5.0\t6.0\n")
-    with pytest.raises(FileFormatError, match="3 tab-separated columns, which matches no"):
-        read_recording(odd)
+    # tab-separated numbers that no BrainFlow board writes are a headerless log, unless
+    # board= says the file is BrainFlow output
+    assert detect_format(odd) == "headerless"
+    with pytest.raises(FileFormatError, match="3 tab-separated columns but BrainFlow board"):
+        read_recording(odd, board="cyton")
 
 
 def test_board_table_matches_brainflows_layouts() -> None:
@@ -68,3 +71,12 @@ def test_board_table_matches_brainflows_layouts() -> None:
             ts_row,
         )
         assert b.exg_rows == tuple(range(1, 1 + n_exg))
+
+
+def test_brainflow_truncated_last_line(tmp_path: Path, rng: np.random.Generator) -> None:
+    path = tmp_path / "bf.csv"
+    exg = np.round(rng.standard_normal((8, 60)) * 10, 3)
+    write_brainflow(path, "cyton", exg)
+    path.write_text(path.read_text() + "60.000000\t1.5\t2.")
+    raw = read_recording(path)
+    np.testing.assert_allclose(raw.get_data(), exg * 1e-6, atol=1e-12)

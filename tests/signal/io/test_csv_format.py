@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 
 import numpy as np
@@ -9,7 +10,7 @@ import pytest
 
 from tests.signal.io.text_files import SFREQ, write_csv
 from twitchscope.signal.core.errors import ConfigError, FileFormatError
-from twitchscope.signal.io.readers import read_recording
+from twitchscope.signal.io.readers import iter_blocks, read_recording
 
 
 def test_csv_with_time_column_gives_volts_rate_and_sites(tmp_path: Path, data_uv) -> None:
@@ -109,7 +110,7 @@ def test_csv_irregular_time(tmp_path: Path) -> None:
 
 def test_csv_ragged_row(tmp_path: Path) -> None:
     path = tmp_path / "rec.csv"
-    path.write_text("time_s,APB,FDI\n0.0,1,2\n0.004,1\n")
+    path.write_text("time_s,APB,FDI\n0.0,1,2\n0.004,1\n0.008,1,2\n")
     with pytest.raises(FileFormatError, match="rec.csv: line 3, column 'FDI' is empty"):
         read_recording(path)
 
@@ -123,3 +124,52 @@ def test_csv_time_axis_not_starting_at_zero_shifts_sites(tmp_path: Path) -> None
     assert raw.info["sfreq"] == 250.0
     np.testing.assert_allclose(raw.annotations.onset - raw.first_time, [0.5])
     assert list(raw.annotations.description) == ["needle:R APB"]
+
+
+def test_csv_text_column_becomes_annotations(tmp_path: Path, rng: np.random.Generator) -> None:
+    # a BrainFlow-based app: the cue word per sample, then Channel_1..3 in µV, no time
+    words = ["$SILENCE"] * 100 + ["sim"] * 50 + ["$SILENCE"] * 100 + ["nao"] * 50
+    data_uv = np.round(rng.standard_normal((3, len(words))) * 20.0, 3)
+    lines = ["WORD,Channel_1,Channel_2,Channel_3"]
+    lines += [",".join([w, *(str(v) for v in data_uv[:, i])]) for i, w in enumerate(words)]
+    path = tmp_path / "Sim.csv"
+    path.write_text("\n".join(lines) + "\n")
+    with pytest.raises(ConfigError, match="no 'time_s' column, so sfreq .* is required"):
+        read_recording(path)
+    raw = read_recording(path, sfreq=250.0)
+    assert raw.ch_names == ["Channel_1", "Channel_2", "Channel_3"]
+    np.testing.assert_allclose(raw.get_data(), data_uv * 1e-6, atol=1e-12)
+    ann = raw.annotations
+    assert list(ann.description) == ["WORD=$SILENCE", "WORD=sim", "WORD=$SILENCE", "WORD=nao"]
+    np.testing.assert_allclose(ann.onset, [0.0, 0.4, 0.6, 1.0])
+    np.testing.assert_allclose(ann.duration, [0.4, 0.2, 0.4, 0.2])
+    blocks = list(iter_blocks(path, block_samples=64, sfreq=250.0))
+    assert blocks[0].ch_names == ("Channel_1", "Channel_2", "Channel_3")
+
+
+def test_csv_text_column_of_needle_sites(tmp_path: Path) -> None:
+    cells = [""] * 50 + ["needle:R UpTrap"] * 100 + [""] * 50
+    path = tmp_path / "sites_in_column.csv"
+    path.write_text("site,APB\n" + "".join(f"{c},{i % 7}\n" for i, c in enumerate(cells)))
+    raw = read_recording(path, sfreq=100.0)
+    assert raw.ch_names == ["APB"]
+    assert list(raw.annotations.description) == ["needle:R UpTrap"]
+    assert raw.annotations.onset[0] == pytest.approx(0.5)
+
+
+def test_csv_text_in_a_number_column_is_still_an_error(tmp_path: Path) -> None:
+    path = tmp_path / "bad.csv"
+    path.write_text("time_s,APB\n0.0,1\n0.004,oops\n0.008,2\n")
+    with pytest.raises(FileFormatError, match="line 3, column 'APB' holds 'oops'"):
+        read_recording(path)
+
+
+def test_csv_truncated_last_line_is_dropped(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    path = tmp_path / "cut.csv"
+    path.write_text("time_s,APB,FDI\n0.0,1,2\n0.004,3,4\n0.008,5")
+    with caplog.at_level(logging.WARNING, logger="twitchscope"):
+        raw = read_recording(path)
+    np.testing.assert_allclose(raw.get_data(), [[1e-6, 3e-6], [2e-6, 4e-6]])
+    assert sum("last line is incomplete" in r.getMessage() for r in caplog.records) == 1

@@ -48,17 +48,64 @@ def test_edf_duplicated_channel_names(tmp_path: Path, rng: np.random.Generator) 
         read_recording(path)
 
 
-def test_edf_truncated(tmp_path: Path, rng: np.random.Generator) -> None:
+def test_edf_truncated_keeps_the_whole_records_and_marks_the_end(
+    tmp_path: Path, rng: np.random.Generator, caplog: pytest.LogCaptureFixture
+) -> None:
     path = tmp_path / "full.edf"
-    _edf_with_labels(path, ["EMG APB"], rng.uniform(-10, 10, (1, 2500)))
+    data = rng.uniform(-10, 10, (1, 2500))
+    _edf_with_labels(path, ["EMG APB"], data)
+    full = read_recording(path)
     cut = tmp_path / "cut.edf"
-    cut.write_bytes(path.read_bytes()[:-700])
-    with pytest.raises(FileFormatError, match="truncated EDF file: the header promises 10 data"):
-        read_recording(cut)
+    cut.write_bytes(path.read_bytes()[:-700])  # the last record and part of the one before
+    with caplog.at_level("WARNING"):
+        raw = read_recording(cut)
+    assert raw.n_times == 2000  # 8 whole records of 250 samples
+    np.testing.assert_array_equal(raw.get_data(), full.get_data()[:, :2000])
+    assert [r.getMessage() for r in caplog.records if "truncated" in r.getMessage()] == [
+        "cut.edf is truncated: read its 8 whole data records (8 s); "
+        "2 of 10 data records missing (2 s) at the end"
+    ]
+    assert raw.annotations.description[-1] == "TRUNCATED: 2 of 10 data records missing (2 s)"
+    assert raw.annotations.onset[-1] - raw.first_time == pytest.approx(1999 / 250)
     short = tmp_path / "short.edf"
     short.write_bytes(path.read_bytes()[:300])
     with pytest.raises(FileFormatError, match="truncated EDF file: .* shorter than its"):
         read_recording(short)
+    header_only = tmp_path / "header_only.edf"
+    header_only.write_bytes(path.read_bytes()[:1000])
+    with pytest.raises(FileFormatError, match="not one whole record"):
+        read_recording(header_only)
+
+
+def _patch_header(path: Path, field_offset: int | None, index: int, value: str) -> None:
+    """Overwrite an 8-byte header field: a signal's field (``field_offset`` per signal
+    block, as in the EDF spec) or, with None, the fixed header at byte ``index``."""
+    b = bytearray(path.read_bytes())
+    ns = int(b[252:256].decode())
+    at = index if field_offset is None else 256 + ns * field_offset + 8 * index
+    b[at : at + 8] = value.ljust(8).encode()
+    path.write_bytes(bytes(b))
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "message"),
+    [
+        (104, "500", "channel 'EMG APB' has physical minimum = maximum = 500"),
+        (120, "32767", "channel 'EMG APB' has digital minimum = maximum = 32767"),
+        (216, "0", "channel 'EMG APB' has 0 samples per data record; expected at least 1"),
+        (None, "0", "data-record duration is 0 s; expected a positive number of seconds"),
+        (None, "-1", "data-record duration is -1 s; expected a positive"),
+    ],
+)
+def test_edf_header_fields_that_make_no_sense_are_named(
+    tmp_path: Path, rng: np.random.Generator, field: int | None, value: str, message: str
+) -> None:
+    path = tmp_path / "bad.edf"
+    _edf_with_labels(path, ["EMG APB"], rng.uniform(-10, 10, (1, 500)))
+    _patch_header(path, field, 244 if field is None else 0, value)
+    with pytest.raises(FileFormatError, match=message) as info:
+        read_recording(path)
+    assert "\n" not in str(info.value) and "latin1" not in str(info.value)
 
 
 def test_edf_corrupt(tmp_path: Path) -> None:

@@ -31,3 +31,25 @@ def test_fif_corrupt(tmp_path: Path) -> None:
     path.write_bytes(b"\x00" * 64)
     with pytest.raises(FileFormatError, match="cannot read bad_raw.fif as FIF"):
         read_recording(path)
+
+
+def test_fif_zero_bytes_says_the_file_is_empty(tmp_path: Path) -> None:
+    path = tmp_path / "empty_raw.fif"
+    path.write_bytes(b"")
+    with pytest.raises(FileFormatError, match=r"^empty_raw.fif is empty \(0 bytes\)"):
+        read_recording(path)
+
+
+def test_fif_cut_short_says_what_is_wrong_not_mne_internals(tmp_path: Path) -> None:
+    import mne
+
+    info = mne.create_info(["a"], 1000.0, "emg")
+    full = tmp_path / "full_raw.fif"
+    mne.io.RawArray(np.zeros((1, 5000)), info, verbose="error").save(full, verbose="error")
+    for n in (16, 200, 2000):
+        cut = tmp_path / f"cut{n}_raw.fif"
+        cut.write_bytes(full.read_bytes()[:n])
+        with pytest.raises(FileFormatError) as info_:
+            read_recording(cut)
+        message = str(info_.value)
+        assert "NoneType" not in message and "attribute" not in message, message

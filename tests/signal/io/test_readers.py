@@ -31,8 +31,13 @@ from twitchscope.signal.io.writers import write_recording
         ("a.csv", "time_s,APB\n0.0,1\n", "csv"),
         ("a.txt", "\n%OpenBCI Raw EXG Data\n", "openbci"),
         ("a.csv", "%OpenBCI Raw EXG Data\n", "openbci"),
-        ("a.tsv", "\n1.0\t2.5\t-3\n", "brainflow"),
-        ("a.csv", "0.0\t1.0\n", "brainflow"),
+        ("a.tsv", "\n1.0\t2.5\t-3\n", "headerless"),
+        ("a.csv", "0.0\t1.0\n", "headerless"),
+        ("a.txt", "512,498\n", "headerless"),
+        ("a.txt", "512 498 3\n", "headerless"),
+        ("a.csv", "512;498\n", "headerless"),
+        ("a.tsv", "\t".join(["1.0"] * 24) + "\n", "brainflow"),
+        ("a.wav", "", "wav"),
     ],
 )
 def test_detect_format_by_extension_then_content(

@@ -97,7 +97,7 @@ def test_round_trip(tmp_path: Path, raw: mne.io.RawArray, ext: str) -> None:
     assert [d for _, _, d in ev.other] == ["note: patient moved"]
 
 
-@pytest.mark.parametrize("ext", ["fif", "csv"])
+@pytest.mark.parametrize("ext", ["fif", "csv", "edf", "bdf"])
 def test_twitch_channel_order_kept(tmp_path: Path, raw: mne.io.RawArray, ext: str) -> None:
     back = read_recording(write_recording(raw, tmp_path / f"rec.{ext}"))
     assert recording_events(back).twitches[0].channels == ("R-LevScap", "R-UpTrap")
@@ -150,7 +150,8 @@ def test_edf_label_too_long_names_the_channel(tmp_path: Path, rng: np.random.Gen
 
 def test_refuses_to_overwrite(tmp_path: Path, raw: mne.io.RawArray) -> None:
     for ext in ("fif", "edf", "bdf", "csv"):
-        path = write_recording(raw, tmp_path / f"rec.{ext}")
+        # one stem per format: EDF/BDF/CSV of one stem share <stem>.annotations.csv
+        path = write_recording(raw, tmp_path / f"rec_{ext}.{ext}")
         before = path.read_bytes()
         with pytest.raises(FileFormatError, match=r"already exists; pass overwrite=True"):
             write_recording(raw, path)
@@ -230,3 +231,33 @@ def test_edf_keeps_microvolt_resolution_next_to_a_railed_channel(
     got = back.get_data()[:, :2000]
     assert np.max(np.abs(got[0] - quiet)) < 0.01e-6  # range 2 x 20 uV / 65535 steps
     assert np.max(np.abs(got[1] - railed)) < 1e-5
+
+
+@pytest.mark.parametrize("ext", ["edf", "bdf"])
+def test_edf_shows_one_annotation_per_twitch_in_plain_mne(
+    tmp_path: Path, raw: mne.io.RawArray, ext: str
+) -> None:
+    path = write_recording(raw, tmp_path / f"rec.{ext}")
+    reader = mne.io.read_raw_edf if ext == "edf" else mne.io.read_raw_bdf
+    plain = reader(path, verbose="error")  # what MNE users (and EDFbrowser) see
+    descriptions = [d for d in plain.annotations.description if d != "BAD_ACQ_SKIP"]
+    assert sorted(descriptions) == sorted(
+        ["needle:R upper trapezius TrP1", "needle:R levator scapulae TrP1", "LTR", "LTR",
+         "note: patient moved"]
+    )  # fmt: skip
+    assert not any("@@" in d for d in plain.annotations.description)
+    assert all(len(c) == 0 for c in plain.annotations.ch_names)
+    # the channels are beside the file, and twitchscope reads them back
+    table = (tmp_path / "rec.annotations.csv").read_text().splitlines()
+    assert table == ["onset_s,duration_s,description,channels",
+                     "1.250000,0.060000,LTR,R-LevScap;R-UpTrap",
+                     "3.500000,0.080000,LTR,R-MidTrap"]  # fmt: skip
+    twitches = recording_events(read_recording(path)).twitches
+    assert [t.channels for t in twitches] == [("R-LevScap", "R-UpTrap"), ("R-MidTrap",)]
+
+
+def test_edf_without_its_channel_table_still_reads(tmp_path: Path, raw: mne.io.RawArray) -> None:
+    path = write_recording(raw, tmp_path / "rec.edf")
+    (tmp_path / "rec.annotations.csv").unlink()
+    twitches = recording_events(read_recording(path)).twitches
+    assert len(twitches) == 2 and all(t.channel == "" for t in twitches)

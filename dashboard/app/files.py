@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import streamlit as st
 
@@ -15,6 +16,7 @@ from twitchscope.dashboard.services.recordings import (
 )
 from twitchscope.dashboard.services.uploads import session_upload_folder
 from twitchscope.signal.core.errors import TwitchscopeError
+from twitchscope.signal.core.units import uv_to_volts
 
 __all__ = ["choose_recording", "load_choice"]
 
@@ -52,6 +54,7 @@ def choose_recording(*, key: str) -> Path | None:
         type=list(UPLOAD_TYPES),
         key=f"{key}_upload",
     )
+    told = _read_options(cols[1], key=key)
     ss = st.session_state
     choice_key = f"{key}_choice"
     if up is not None and uploads.get(f"__last_{key}__") != up.file_id:
@@ -59,16 +62,21 @@ def choose_recording(*, key: str) -> Path | None:
         try:
             check_upload(up.name, up.size)
             path = _save_upload(up.name, up.getvalue())
+            ss[K.READ_OPTIONS][str(path)] = told
             try:
                 read_cached(path)  # a file the readers refuse is not offered at all
             except TwitchscopeError:
                 path.unlink(missing_ok=True)
                 uploads.pop(path.name, None)
+                ss[K.READ_OPTIONS].pop(str(path), None)
                 raise
             options[f"{path.name} (uploaded)"] = path
             ss[choice_key] = f"{path.name} (uploaded)"
         except TwitchscopeError as exc:
-            cols[1].error(str(exc), icon=":material/warning:")
+            hint = ""
+            if "sfreq" in str(exc) and told[0] is None:
+                hint = " Set its sampling rate under *Rate and units* and upload it again."
+            cols[1].error(f"{exc}{hint}", icon=":material/warning:")
     names = [_NONE, *options]
     if ss.get(choice_key) not in names:
         ss[choice_key] = _default_choice(names)
@@ -76,6 +84,31 @@ def choose_recording(*, key: str) -> Path | None:
     if choice == _NONE or choice not in options:
         return None
     return options[choice]
+
+
+def _read_options(container: Any, *, key: str) -> tuple[float | None, float | None]:
+    """What the user tells about a file that does not say it: ``(sfreq, volts per unit)``.
+
+    A headerless log, a CSV without ``time_s`` or a word-cue CSV needs its rate; a log or
+    a Spike Recorder ``.wav`` may need its units. 0 means "from the file".
+    """
+    with container.expander("Rate and units, for a file that does not say them"):
+        sfreq = st.number_input(
+            "Sampling rate, Hz (0: from the file)",
+            min_value=0.0,
+            max_value=100_000.0,
+            value=0.0,
+            step=50.0,
+            key=f"{key}_sfreq",
+        )
+        uv = st.number_input(
+            "µV per unit (0: from the file, or µV for a numeric log)",
+            min_value=0.0,
+            value=0.0,
+            format="%g",
+            key=f"{key}_uv_per_unit",
+        )
+    return (float(sfreq) or None, uv_to_volts(float(uv)) or None)
 
 
 def _default_choice(names: list[str]) -> str:

@@ -65,6 +65,7 @@ class K:
     ACTIVE_STREAM = "active_stream"  # "live" or "replay": what teaching/export use
     CURRENT_VIEW = "current_view"  # TraceView last drawn (PNG export)
     UPLOADS = "uploads"  # {file name: path} of files uploaded in this session
+    READ_OPTIONS = "read_options"  # {path: (sfreq, volts per unit)} told for uploaded files
     CLI_SOURCE_DONE = "cli_source_done"  # the --source FILE was opened already
     MESSAGE = "message"  # a one-line error or notice to show once
     LIVE_QUALITY = "live_quality"  # cached quality figures of the live panel {"t", "q"}
@@ -114,6 +115,7 @@ _DEFAULTS: dict[str, Any] = {
     K.ACTIVE_STREAM: "live",
     K.CURRENT_VIEW: None,
     K.UPLOADS: {},
+    K.READ_OPTIONS: {},
     K.CLI_SOURCE_DONE: False,
     K.MESSAGE: "",
     K.LIVE_QUALITY: {},
@@ -152,15 +154,19 @@ def acquisition_owner() -> AcquisitionOwner:
 
 
 @st.cache_data(max_entries=4, show_spinner="Reading the recording…")
-def cached_recording(path: str, mtime_ns: int) -> Recording:
-    """A recording file read once per (path, modification time)."""
-    return load_recording(path)
+def cached_recording(
+    path: str, mtime_ns: int, sfreq: float | None = None, scale: float | None = None
+) -> Recording:
+    """A recording file read once per (path, modification time, rate and scale told)."""
+    return load_recording(path, sfreq=sfreq, scale=scale)
 
 
 def read_cached(path: str | Path) -> Recording:
-    """:func:`cached_recording` keyed by the file's current modification time."""
+    """:func:`cached_recording` keyed by the file's current modification time, with the
+    rate and scale the user told for it (:data:`K.READ_OPTIONS`), if any."""
     p = Path(path)
-    return cached_recording(str(p), p.stat().st_mtime_ns if p.exists() else 0)
+    sfreq, scale = st.session_state.get(K.READ_OPTIONS, {}).get(str(p), (None, None))
+    return cached_recording(str(p), p.stat().st_mtime_ns if p.exists() else 0, sfreq, scale)
 
 
 @st.cache_resource(max_entries=3, show_spinner="Detecting twitches…")

@@ -204,3 +204,26 @@ def test_an_uploaded_xdf_opens_with_its_needle_sites(app_path, tmp_path) -> None
     [site] = rec.events.sites
     assert site.label == "R MG TrP1"
     assert abs(site.onset_s - 1.0) < 2e-3 and abs(site.duration_s - 1.5) < 2e-3
+
+
+def test_upload_of_a_file_without_its_rate_takes_the_rate_told(app_path) -> None:
+    """A headerless numeric log says neither rate nor units: the page asks, then opens it."""
+    rng = np.random.default_rng(0)
+    text = "\n".join(f"{a:.2f},{b:.2f}" for a, b in rng.standard_normal((3000, 2)) * 5.0)
+    data = text.encode()
+    at = AppTest.from_file(app_path, default_timeout=60).run()
+    at.switch_page("page_review.py").run()
+    at.get("file_uploader")[0].set_value(("sketch.txt", data, "text/plain")).run()
+    assert not at.exception
+    errors = [e.value for e in at.error if "sketch.txt" in e.value]
+    assert errors and "Rate and units" in errors[0]
+    assert not any("sketch" in o for o in at.selectbox(key="review_choice").options)
+    at.number_input(key="review_sfreq").set_value(500.0).run()
+    at.number_input(key="review_uv_per_unit").set_value(2.0).run()
+    at.get("file_uploader")[0].set_value(("sketch2.txt", data, "text/plain")).run()
+    assert not at.exception
+    rec = at.session_state[K.REVIEW]
+    assert rec is not None and rec.name == "sketch2.txt"
+    assert rec.sfreq == 500.0 and rec.n_samples == 3000
+    first = float(text.split(",", 1)[0])
+    assert rec.data[0, 0] == pytest.approx(first * 2.0e-6)  # 2 µV per unit

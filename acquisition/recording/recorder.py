@@ -175,6 +175,11 @@ class Recorder:
         return self._sites.sites()
 
     @property
+    def open_site(self) -> NeedleSite | None:
+        """The open needle site (duration 0), if the needle is in."""
+        return self._sites.open_site
+
+    @property
     def closed(self) -> bool:
         """Whether :meth:`close` was called."""
         return self._closed

@@ -19,11 +19,10 @@ import logging
 import sys
 from pathlib import Path
 
-from twitchscope.dashboard.cli.info import add_read_options
+from twitchscope.dashboard.cli.info import add_read_options, read_options
 from twitchscope.dashboard.cli.options import add_detector_options, detector_config
 from twitchscope.dashboard.services.batch import Progress, default_workers, expand_inputs, run_batch
 from twitchscope.signal.core.errors import ConfigError, FileFormatError
-from twitchscope.signal.io.readers import ReadOptions
 
 __all__ = ["register", "run", "EXIT_SOME_FAILED", "EXIT_ALL_FAILED"]
 
@@ -85,6 +84,7 @@ def run(args: argparse.Namespace) -> int:
     """Run the batch; returns the exit status (see the module docstring)."""
     config = detector_config(args)
     assert config is not None  # detection is not optional here
+    read = read_options(args)
     paths: list[Path] = []
     unmatched: list[FileFormatError] = []
     for spec in args.inputs:  # an unquoted glob arrives expanded by the shell
@@ -108,7 +108,7 @@ def run(args: argparse.Namespace) -> int:
         paths,
         args.out,
         config=config,
-        read=ReadOptions(sfreq=args.sfreq, board=args.board, scale=args.scale),
+        read=read,
         workers=args.workers,
         scheduler=args.scheduler,
         progress=Progress(len(paths)),

@@ -9,7 +9,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from twitchscope.dashboard.cli.info import add_read_options
+from twitchscope.dashboard.cli.info import add_read_options, read_options
 from twitchscope.signal.io.readers import read_recording
 from twitchscope.signal.io.writers import write_recording
 
@@ -33,9 +33,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Convert ``args.input`` to ``args.output``; returns the exit status."""
-    raw = read_recording(
-        args.input, sfreq=args.sfreq, board=args.board, scale=args.scale, preload=False
-    )
+    raw = read_recording(args.input, **read_options(args).kwargs(), preload=False)
     out = write_recording(raw, args.output, overwrite=args.overwrite)
     sfreq = float(raw.info["sfreq"])
     print(

@@ -16,7 +16,7 @@ from collections.abc import Sequence
 from dataclasses import replace
 from pathlib import Path
 
-from twitchscope.dashboard.cli.info import add_read_options
+from twitchscope.dashboard.cli.info import add_read_options, read_options
 from twitchscope.dashboard.cli.options import add_detector_options, detector_config
 from twitchscope.signal.core.annotations import recording_events, set_recording_events
 from twitchscope.signal.core.errors import FileFormatError
@@ -85,9 +85,8 @@ def run(args: argparse.Namespace) -> int:
         )
     config = detector_config(args)
     assert config is not None  # detection is not optional here
-    raw = read_recording(
-        args.input, sfreq=args.sfreq, board=args.board, scale=args.scale, preload=False
-    )
+    read = read_options(args)
+    raw = read_recording(args.input, **read.kwargs(), preload=False)
     sfreq = float(raw.info["sfreq"])
     detection = detect_recording(raw, config, skip_railed=not args.keep_railed)
     if detection.n_samples == 0:
@@ -100,9 +99,7 @@ def run(args: argparse.Namespace) -> int:
     if args.rejected is not None:
         write_rejected(args.rejected, rejected)
     if args.annotate is not None:
-        full = read_recording(
-            args.input, sfreq=args.sfreq, board=args.board, scale=args.scale, preload=True
-        )
+        full = read_recording(args.input, **read.kwargs(), preload=True)
         events = recording_events(full)
         set_recording_events(full, replace(events, twitches=twitches))
         write_recording(full, args.annotate, overwrite=args.overwrite)

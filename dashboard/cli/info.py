@@ -4,6 +4,10 @@ Prints the start date (when known), the channels (name, type), the sampling rate
 the duration and number of samples, the needle sites (label, onset, duration), the
 annotations counted by description and the acquisition gaps (``BAD_ACQ_SKIP``:
 count and seconds lost).
+
+It also defines the options every command that reads a recording shares
+(:func:`add_read_options`) and turns them into
+:class:`~twitchscope.signal.io.readers.ReadOptions` (:func:`read_options`).
 """
 
 from __future__ import annotations
@@ -16,13 +20,17 @@ import mne
 
 from twitchscope.signal.analysis.railed import railed_channels
 from twitchscope.signal.core.annotations import relative_onsets
+from twitchscope.signal.core.errors import ConfigError
 from twitchscope.signal.core.model import GAP_DESCRIPTION, SITE_PREFIX
 from twitchscope.signal.core.units import volts_to_uv
 from twitchscope.signal.io.brainflow import BRAINFLOW_BOARDS
-from twitchscope.signal.io.readers import detect_format, iter_blocks, read_recording
-from twitchscope.signal.io.spike_recorder_wav import SPIKE_RECORDER_VOLTS_PER_COUNT
+from twitchscope.signal.io.readers import ReadOptions, detect_format, iter_blocks, read_recording
+from twitchscope.signal.io.spike_recorder_wav import (
+    SPIKE_RECORDER_VOLTS_PER_COUNT,
+    parse_site_marker,
+)
 
-__all__ = ["register", "run", "describe"]
+__all__ = ["register", "run", "describe", "add_read_options", "read_options"]
 
 _RAIL_BLOCK = 65536  # samples read at a time for the railed-channel test
 
@@ -55,7 +63,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def add_read_options(p: argparse.ArgumentParser) -> None:
-    """The options every command that reads a recording shares (``--sfreq``, ``--board``)."""
+    """The options every command that reads a recording shares (``--sfreq``, ``--board``,
+    ``--scale``, ``--site-marker``); :func:`read_options` reads them back.
+    """
     p.add_argument(
         "--sfreq",
         type=float,
@@ -78,13 +88,40 @@ def add_read_options(p: argparse.ArgumentParser) -> None:
         f"{SPIKE_RECORDER_VOLTS_PER_COUNT:g}, uncalibrated) or a headerless numeric log "
         "(default: values are µV)",
     )
+    p.add_argument(
+        "--site-marker",
+        action="append",
+        default=None,
+        metavar="MARKER=LABEL",
+        help="a Spike Recorder marker that starts a needle site, e.g. "
+        '--site-marker 1="R upper trapezius TrP1" (repeatable; a site lasts until the next '
+        "site, a marker mapped to needle-out, e.g. 0=needle-out, or the end)",
+    )
+
+
+def read_options(args: argparse.Namespace) -> ReadOptions:
+    """The :func:`add_read_options` options of parsed ``args`` as :class:`ReadOptions`.
+
+    Raises
+    ------
+    ConfigError
+        A ``--site-marker`` that is not ``MARKER=LABEL``, or a marker given twice.
+    """
+    pairs = [parse_site_marker(text) for text in args.site_marker or ()]
+    markers = [marker for marker, _ in pairs]
+    twice = sorted({m for m in markers if markers.count(m) > 1})
+    if twice:
+        raise ConfigError(
+            f"--site-marker {twice[0]!r} is given twice; expected one label per marker."
+        )
+    return ReadOptions(
+        sfreq=args.sfreq, board=args.board, scale=args.scale, site_markers=tuple(pairs)
+    )
 
 
 def run(args: argparse.Namespace) -> int:
     """Print the description of ``args.file``; returns the exit status."""
-    raw = read_recording(
-        args.file, sfreq=args.sfreq, board=args.board, scale=args.scale, preload=False
-    )
+    raw = read_recording(args.file, **read_options(args).kwargs(), preload=False)
     print(describe(raw, title=f"{args.file} ({_FORMAT_NAMES[detect_format(args.file)]})"))
     return 0
 

@@ -12,6 +12,17 @@ recording from the partial folder. With ``--lsl`` the EMG channels are also publ
 on Lab Streaming Layer as they are recorded (µV, stamped by sample index), with a
 marker stream of the twitches a streaming detector finds (``LTR channel=...``), so
 LabRecorder can store them next to the lab's other signals.
+
+Needle sites go into the partial folder as they are marked (they survive a crash and
+come back with recover), at the recording's stream time (samples recorded / rate):
+typed in the terminal while recording (on by default when stdin is a terminal,
+--keys for piped input): a label and Enter = needle in at that site (an open site
+ends there), Enter on an empty line or '.' = needle out, '?' = help; from --sites
+FILE, a table onset_s,duration_s,label (the .sites.csv layout; sites past the end of
+the recording are cut at its end, those starting after it are left out with a
+warning); from --lsl-markers NAME, an LSL marker stream whose 'needle:<label>' and
+'needle-out' markers start and end sites, placed by their LSL time stamps (clock
+corrected) relative to the moment they arrive.
 """
 
 from __future__ import annotations
@@ -33,6 +44,12 @@ from twitchscope.acquisition.boards.handshake import Driver
 from twitchscope.acquisition.boards.registry import BOARDS, make_driver
 from twitchscope.acquisition.recording.partial_format import partial_path_for
 from twitchscope.acquisition.recording.recorder import Recorder
+from twitchscope.acquisition.recording.site_input import (
+    KEYS_HELP,
+    SiteInput,
+    read_key_lines,
+    read_markers,
+)
 from twitchscope.acquisition.transport.reader import Reader, ReaderState
 from twitchscope.acquisition.transport.ring_buffer import BufferRead
 from twitchscope.dashboard.cli.options import add_detector_options, detector_config
@@ -44,7 +61,8 @@ from twitchscope.signal.core.errors import (
     FileFormatError,
     TwitchscopeError,
 )
-from twitchscope.signal.core.model import SampleBlock
+from twitchscope.signal.core.model import NeedleSite, SampleBlock
+from twitchscope.signal.io.delimited import read_sites_csv
 from twitchscope.signal.io.writers import EDF_LABEL_LENGTH
 
 if TYPE_CHECKING:  # imported when --lsl is given (pylsl is optional)
@@ -111,6 +129,26 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         default="twitchscope",
         metavar="NAME",
         help="LSL stream name (markers: NAME-markers; default twitchscope)",
+    )
+    p.add_argument(
+        "--keys",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="mark needle sites by typing (a label and Enter = in, an empty line or '.' = "
+        "out); default: on when stdin is a terminal",
+    )
+    p.add_argument(
+        "--sites",
+        default=None,
+        metavar="FILE",
+        help="add the needle sites of a CSV (onset_s,duration_s,label) to the recording",
+    )
+    p.add_argument(
+        "--lsl-markers",
+        default=None,
+        metavar="NAME",
+        help="mark needle sites from the LSL marker stream NAME ('needle:<label>', "
+        "'needle-out'; needs pylsl)",
     )
     p.add_argument(
         "--connect-timeout",
@@ -243,6 +281,10 @@ def run(args: argparse.Namespace) -> int:
     if not out.parent.is_dir():
         raise FileFormatError(f"cannot write {str(out)!r}: its folder does not exist.")
     detector = detector_config(args)  # a bad --set fails before anything is recorded
+    planned = _planned_sites(args.sites)  # so does a bad --sites file
+    if args.lsl_markers is not None:
+        _check_lsl_markers(args.lsl_markers)
+    keys = sys.stdin is not None and (sys.stdin.isatty() if args.keys is None else args.keys)
     partial = partial_path_for(out)
     if partial.exists():
         raise FileFormatError(
@@ -287,7 +329,9 @@ def run(args: argparse.Namespace) -> int:
             file=sys.stderr,
             flush=True,
         )
+        inputs = threading.Event()  # set when the recording stops taking sites
         try:
+            _start_site_inputs(args, recorder, planned, keys=keys, stop=inputs)
             record_to_partial(
                 reader,
                 recorder,
@@ -301,6 +345,7 @@ def run(args: argparse.Namespace) -> int:
                 except Exception as exc:  # as in _never_stops_recording
                     log.error("LSL: the last twitch markers were not published: %s", exc)
         finally:
+            inputs.set()
             reader.stop()
             recorder.close()
             if relay is not None:
@@ -325,6 +370,93 @@ def run(args: argparse.Namespace) -> int:
     if reader.error is not None:
         raise reader.error
     return 0
+
+
+def _stderr_line(text: str) -> None:
+    print(text, file=sys.stderr, flush=True)
+
+
+def _planned_sites(path: str | None) -> list[NeedleSite]:
+    """The sites of ``--sites FILE`` (none without it); a bad file is one line."""
+    if path is None:
+        return []
+    sites_path = Path(path)
+    if not sites_path.is_file():
+        raise FileFormatError(f"--sites {str(sites_path)!r}: no such file.")
+    return read_sites_csv(sites_path)
+
+
+def _check_lsl_markers(name: str) -> None:
+    from twitchscope.dashboard.services.lsl_outlet import import_pylsl
+
+    if not name.strip():
+        raise ConfigError("--lsl-markers needs the name of an LSL marker stream.")
+    import_pylsl()  # a missing pylsl is one line before anything is recorded
+
+
+def _start_site_inputs(
+    args: argparse.Namespace,
+    recorder: Recorder,
+    planned: list[NeedleSite],
+    *,
+    keys: bool,
+    stop: threading.Event,
+) -> None:
+    """Add the planned sites, and take typed and LSL needle sites until ``stop``."""
+    for site in planned:
+        recorder.add_site(site)
+    if planned:
+        _stderr_line(f"added {len(planned)} needle sites from {args.sites}")
+    sites = SiteInput(recorder, report=_stderr_line)
+    if keys:
+        _ignore_background_reads()
+        _stderr_line(KEYS_HELP)
+        read_key_lines(sys.stdin, sites, stop)
+    if args.lsl_markers is not None:
+        read_markers(
+            _lsl_marker_pull(args.lsl_markers),
+            sites,
+            stop,
+            on_error=lambda exc: log.error(
+                "LSL: needle markers stopped (the recording goes on): %s", exc
+            ),
+        )
+
+
+def _ignore_background_reads() -> None:
+    """A terminal read from the background fails (EIO, retried) instead of stopping us."""
+    if threading.current_thread() is threading.main_thread() and hasattr(signal, "SIGTTIN"):
+        signal.signal(signal.SIGTTIN, signal.SIG_IGN)
+
+
+def _lsl_marker_pull(name: str) -> Callable[[float], tuple[str | None, float]]:
+    """``pull(timeout) -> (marker, age_s)`` on the LSL stream ``name``, found when it appears.
+
+    The inlet corrects the sender's time stamps to this machine's LSL clock
+    (``proc_clocksync``); a marker's age is ``local_clock()`` minus its stamp.
+    """
+    from twitchscope.dashboard.services.lsl_outlet import import_pylsl
+
+    pylsl = import_pylsl()
+    inlet: list[Any] = []
+
+    def pull(timeout: float) -> tuple[str | None, float]:
+        if not inlet:
+            found = pylsl.resolve_byprop("name", name, minimum=1, timeout=timeout)
+            if not found:
+                return None, 0.0
+            stream = pylsl.StreamInlet(
+                found[0], max_buflen=60, processing_flags=pylsl.proc_clocksync
+            )
+            stream.open_stream(timeout=10.0)
+            inlet.append(stream)
+            _stderr_line(f"LSL: reading needle markers from {name!r}")
+        sample, stamp = inlet[0].pull_sample(timeout=timeout)
+        if sample is None:
+            return None, 0.0
+        return str(sample[0]), max(0.0, pylsl.local_clock() - float(stamp))
+
+    return pull
 
 
 def _lsl_relay(

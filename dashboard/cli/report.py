@@ -16,7 +16,7 @@ import argparse
 import logging
 from pathlib import Path
 
-from twitchscope.dashboard.cli.info import add_read_options
+from twitchscope.dashboard.cli.info import add_read_options, read_options
 from twitchscope.dashboard.cli.options import add_detector_options, detector_config
 from twitchscope.signal.analysis.session import analyse_recording
 from twitchscope.signal.core.errors import FileFormatError
@@ -68,9 +68,7 @@ def run(args: argparse.Namespace) -> int:
         raise FileFormatError(f"{out} exists; pass --overwrite to replace it.")
     config = detector_config(args)
     assert config is not None  # detection is not optional here
-    analysis = analyse_recording(
-        args.input, config=config, sfreq=args.sfreq, board=args.board, scale=args.scale
-    )
+    analysis = analyse_recording(args.input, config=config, **read_options(args).kwargs())
     write_report(analysis, out)
     n_sites = len(analysis.events.sites)
     print(

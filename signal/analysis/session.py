@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 import math
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -88,6 +89,7 @@ def analyse_recording(
     sfreq: float | None = None,
     board: str | int | None = None,
     scale: float | None = None,
+    site_markers: Mapping[str, str] | None = None,
 ) -> SessionAnalysis:
     """Read ``path``, detect twitches, summarise each needle site and assess signal quality.
 
@@ -99,7 +101,7 @@ def analyse_recording(
         Detector configuration.
     quality : bool
         Compute the signal-quality panel (reads the whole EMG into memory).
-    sfreq, board, scale
+    sfreq, board, scale, site_markers
         As in :func:`~twitchscope.signal.io.readers.read_recording` (what a file does not say).
 
     Returns
@@ -112,7 +114,9 @@ def analyse_recording(
         Unreadable file or no EMG samples.
     """
     path = Path(path)
-    raw = read_recording(path, sfreq=sfreq, board=board, scale=scale, preload=False)
+    raw = read_recording(
+        path, sfreq=sfreq, board=board, scale=scale, site_markers=site_markers, preload=False
+    )
     detection = detect_recording(raw, config)
     if detection.n_samples == 0:
         raise FileFormatError(f"{path.name}: no EMG samples to analyse.")

@@ -14,7 +14,11 @@ stream sources, with one behaviour:
 * A label must not be blank.
 
 Callers show the error's one line (the dashboard) or let it propagate (the
-recorder's API). The log is thread-safe: a live stream's log is shared by every
+recorder's API).
+
+Marker streams (an XDF file's, a live LSL stream read by ``twitchscope record``) say
+the same with text: ``needle:<label>`` is a needle in at a site, ``needle-out`` (
+:data:`NEEDLE_OUT`) the needle out; :func:`needle_marker` is the one reading of them. The log is thread-safe: a live stream's log is shared by every
 browser session and by the thread that labels the simulated amplifier's sites.
 """
 
@@ -25,9 +29,35 @@ import threading
 from collections.abc import Sequence
 
 from twitchscope.signal.core.errors import ConfigError
-from twitchscope.signal.core.model import NeedleSite
+from twitchscope.signal.core.model import SITE_PREFIX, NeedleSite
 
-__all__ = ["SiteLog"]
+__all__ = ["NEEDLE_OUT", "SiteLog", "needle_marker"]
+
+#: The marker that ends the open needle site (``needle:<label>`` starts one).
+NEEDLE_OUT = "needle-out"
+
+
+def needle_marker(text: str) -> tuple[str, str] | None:
+    """What a marker says about needle sites, or ``None`` for any other marker.
+
+    ``needle:<label>`` (any case, a non-blank label) gives ``("in", label)``;
+    ``needle-out`` gives ``("out", "")``.
+
+    Examples
+    --------
+    >>> needle_marker("needle:R trapezius TrP1")
+    ('in', 'R trapezius TrP1')
+    >>> needle_marker(" NEEDLE-OUT ")
+    ('out', '')
+    >>> needle_marker("LTR channel=EMG1") is None
+    True
+    """
+    text = str(text).strip()
+    if text.lower().startswith(SITE_PREFIX) and (label := text[len(SITE_PREFIX) :].strip()):
+        return "in", label
+    if text.lower() == NEEDLE_OUT:
+        return "out", ""
+    return None
 
 
 def _by_onset(site: NeedleSite) -> float:

@@ -17,7 +17,12 @@ import pandas as pd
 
 from twitchscope.signal.core.errors import ConfigError, FileFormatError
 from twitchscope.signal.core.units import V_PER_UV
-from twitchscope.signal.io.delimited import PROBE_ROWS, TextLayout, check_last_line
+from twitchscope.signal.io.delimited import (
+    PROBE_ROWS,
+    TextLayout,
+    check_last_line,
+    leading_blank_lines,
+)
 from twitchscope.signal.io.formats import first_content_line
 
 __all__ = ["BRAINFLOW_BOARDS", "BrainFlowBoard", "brainflow_layout"]
@@ -114,7 +119,7 @@ def brainflow_layout(path: Path, sfreq: float | None, board: str | int | None) -
         path=path,
         kind="brainflow",
         sep="\t",
-        skip_lines=_leading_blank_lines(path),
+        skip_lines=leading_blank_lines(path),
         columns=chosen.exg_rows,
         col_labels=tuple(f"EXG row {r}" for r in chosen.exg_rows),
         ch_names=tuple(f"EXG{k}" for k in range(n)),
@@ -127,16 +132,6 @@ def brainflow_layout(path: Path, sfreq: float | None, board: str | int | None) -
         n_fields=n_cols,
     )
     return check_last_line(layout)
-
-
-def _leading_blank_lines(path: Path) -> int:
-    n = 0
-    with path.open(encoding="utf-8", errors="replace") as f:
-        for line in f:
-            if line.strip():
-                break
-            n += 1
-    return n
 
 
 def _timestamp_rate(path: Path, row: int) -> float | None:

@@ -50,6 +50,8 @@ __all__ = [
     "iter_text_blocks",
     "read_text",
     "sidecar_annotations",
+    "read_sites_csv",
+    "leading_blank_lines",
     "attach_sidecar_channels",
 ]
 
@@ -353,13 +355,7 @@ def sidecar_annotations(path: Path, *, t0: float) -> mne.Annotations | None:
     ch_names: list[tuple[str, ...]] = []
     sites = sibling_path(path, "sites")
     if sites.exists():
-        for line, row in _read_table(sites, ("onset_s", "duration_s", "label")):
-            o = _cell_float(row, "onset_s", sites, line) - t0
-            d = _cell_float(row, "duration_s", sites, line)
-            try:
-                site = NeedleSite(label=row["label"], onset_s=o, duration_s=d)
-            except ConfigError as exc:
-                raise FileFormatError(f"{sites.name}: line {line}: {exc}") from None
+        for site in read_sites_csv(sites, t0=t0):
             onset.append(site.onset_s)
             duration.append(site.duration_s)
             description.append(site.description)
@@ -383,6 +379,25 @@ def sidecar_annotations(path: Path, *, t0: float) -> mne.Annotations | None:
     if not onset:
         return None
     return mne.Annotations(onset, duration, description, ch_names=ch_names)
+
+
+def read_sites_csv(path: Path, *, t0: float = 0.0) -> list[NeedleSite]:
+    """The needle sites of a sites table (``onset_s,duration_s,label``), in file order.
+
+    The ``.sites.csv`` layout :func:`~twitchscope.signal.io.writers.write_recording`
+    writes (the label with or without the ``needle:`` prefix). Onsets are shifted by
+    ``-t0``. Raises :class:`FileFormatError` naming the file, line and column of a bad
+    cell, or a site that cannot be (a blank label, a negative onset or duration).
+    """
+    out: list[NeedleSite] = []
+    for line, row in _read_table(path, ("onset_s", "duration_s", "label")):
+        o = _cell_float(row, "onset_s", path, line) - t0
+        d = _cell_float(row, "duration_s", path, line)
+        try:
+            out.append(NeedleSite(label=row["label"], onset_s=o, duration_s=d))
+        except ConfigError as exc:
+            raise FileFormatError(f"{path.name}: line {line}: {exc}") from None
+    return out
 
 
 def attach_sidecar_channels(raw: mne.io.BaseRaw, path: Path) -> mne.io.BaseRaw:
@@ -464,3 +479,14 @@ def _cell_float(row: dict[str, Any], column: str, path: Path, line: int) -> floa
             f"{path.name}: line {line}, column {column!r} holds {text!r}; expected a number."
         )
     return value
+
+
+def leading_blank_lines(path: Path) -> int:
+    """How many blank lines a text file starts with (skipped before its first row)."""
+    n = 0
+    with path.open(encoding="utf-8", errors="replace") as f:
+        for line in f:
+            if line.strip():
+                break
+            n += 1
+    return n

@@ -23,7 +23,12 @@ from pathlib import Path
 from twitchscope.signal.core.checks import check_positive, check_sfreq
 from twitchscope.signal.core.errors import ConfigError, FileFormatError
 from twitchscope.signal.core.units import V_PER_UV
-from twitchscope.signal.io.delimited import TextLayout, check_last_line, split_fields
+from twitchscope.signal.io.delimited import (
+    TextLayout,
+    check_last_line,
+    leading_blank_lines,
+    split_fields,
+)
 from twitchscope.signal.io.formats import first_content_line, is_number
 
 __all__ = ["log_separator", "headerless_layout"]
@@ -85,7 +90,7 @@ def headerless_layout(path: Path, sfreq: float | None, scale: float | None) -> T
         path=path,
         kind="headerless",
         sep=sep,
-        skip_lines=_leading_blank_lines(path),
+        skip_lines=leading_blank_lines(path),
         columns=tuple(range(n)),
         col_labels=tuple(f"column {k + 1}" for k in range(n)),
         ch_names=tuple(f"CH{k + 1}" for k in range(n)),
@@ -98,13 +103,3 @@ def headerless_layout(path: Path, sfreq: float | None, scale: float | None) -> T
         n_fields=n,
     )
     return check_last_line(layout)
-
-
-def _leading_blank_lines(path: Path) -> int:
-    n = 0
-    with path.open(encoding="utf-8", errors="replace") as f:
-        for line in f:
-            if line.strip():
-                break
-            n += 1
-    return n

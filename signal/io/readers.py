@@ -30,8 +30,8 @@ Supported files, and the module that reads each:
     Lines of numbers only, e.g. an Arduino sketch's serial output; needs ``sfreq``
     (:mod:`~twitchscope.signal.io.headerless`).
 ``.wav`` (Backyard Brains Spike Recorder)
-    16-bit counts and ``<name>-events.txt`` markers
-    (:mod:`~twitchscope.signal.io.spike_recorder_wav`).
+    16-bit counts and ``<name>-events.txt`` markers; ``site_markers`` maps marker
+    texts to needle sites (:mod:`~twitchscope.signal.io.spike_recorder_wav`).
 
 The three text formats share one streaming parser and the ``<name>.sites.csv`` /
 ``<name>.annotations.csv`` sibling files (:mod:`~twitchscope.signal.io.delimited`).
@@ -44,7 +44,7 @@ one-line message; exceptions of MNE and pandas never leak out of these modules.
 from __future__ import annotations
 
 import math
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Final, Literal
@@ -75,7 +75,7 @@ from twitchscope.signal.io.formats import (
 )
 from twitchscope.signal.io.headerless import headerless_layout, log_separator
 from twitchscope.signal.io.openbci_txt import openbci_layout
-from twitchscope.signal.io.spike_recorder_wav import read_spike_recorder_wav
+from twitchscope.signal.io.spike_recorder_wav import check_site_markers, read_spike_recorder_wav
 from twitchscope.signal.io.xdf import read_xdf
 
 __all__ = [
@@ -196,16 +196,31 @@ def _text_layout(
 @dataclass(frozen=True, slots=True)
 class ReadOptions:
     """What the user tells about a file that the file does not say (``--sfreq``, ``--board``,
-    ``--scale``): passed on to :func:`read_recording` as keywords, picklable for workers.
+    ``--scale``, ``--site-marker``): passed on to :func:`read_recording` as keywords,
+    hashable and picklable for workers.
+
+    ``site_markers`` holds ``(marker, label)`` pairs (a mapping is not hashable; one
+    given is turned into pairs).
     """
 
     sfreq: float | None = None
     board: str | int | None = None
     scale: float | None = None
+    site_markers: tuple[tuple[str, str], ...] = ()
+
+    def __post_init__(self) -> None:
+        # checked (ConfigError) and kept as sorted pairs, also when given a mapping
+        pairs = check_site_markers(dict(self.site_markers))
+        object.__setattr__(self, "site_markers", tuple(sorted(pairs.items())))
 
     def kwargs(self) -> dict[str, Any]:
         """The keywords of :func:`read_recording`."""
-        return {"sfreq": self.sfreq, "board": self.board, "scale": self.scale}
+        return {
+            "sfreq": self.sfreq,
+            "board": self.board,
+            "scale": self.scale,
+            "site_markers": dict(self.site_markers),
+        }
 
 
 #: nothing told: every file says its own rate and units
@@ -219,6 +234,7 @@ def read_recording(
     preload: bool = False,
     board: str | int | None = None,
     scale: float | None = None,
+    site_markers: Mapping[str, str] | None = None,
 ) -> mne.io.BaseRaw:
     """Read a recording into an MNE Raw (EMG channels typed ``emg``, volts, sites annotated).
 
@@ -242,6 +258,10 @@ def read_recording(
         Volts per unit of the file, for formats that hold counts or unknown units:
         Spike Recorder ``.wav`` (default: its documented default) and headerless
         numeric logs (default: µV). Ignored for other formats.
+    site_markers : mapping of str to str, or None
+        Marker text -> needle-site label, for the markers of a Spike Recorder ``.wav``
+        (e.g. ``{"1": "R upper trapezius TrP1"}``; a label ``needle-out`` ends the open
+        site). Checked for every format, ignored by the others.
 
     Returns
     -------
@@ -252,11 +272,12 @@ def read_recording(
     FileFormatError
         Missing, unsupported, truncated or malformed file.
     ConfigError
-        Bad ``sfreq`` or ``board``, or ``sfreq`` needed but not given.
+        Bad ``sfreq``, ``board`` or ``site_markers``, or ``sfreq`` needed but not given.
     """
     path = Path(path)
     if sfreq is not None:
         sfreq = check_sfreq(sfreq)
+    site_markers = check_site_markers(site_markers)
     kind = detect_format(path)
     if kind in ("edf", "bdf"):
         raw = attach_sidecar_channels(read_edf_bdf(path, kind, preload=preload), path)
@@ -265,7 +286,7 @@ def read_recording(
     elif kind == "xdf":
         raw = read_xdf(path)
     elif kind == "wav":
-        raw = read_spike_recorder_wav(path, scale=scale)
+        raw = read_spike_recorder_wav(path, scale=scale, site_markers=site_markers)
     else:
         layout = _text_layout(path, kind, sfreq=sfreq, board=board, scale=scale)
         return mask_bad_values(read_text(layout), path.name)
@@ -285,6 +306,7 @@ def iter_blocks(
     sfreq: float | None = None,
     board: str | int | None = None,
     scale: float | None = None,
+    site_markers: Mapping[str, str] | None = None,
 ) -> Iterator[SampleBlock]:
     """Read a recording as consecutive :class:`SampleBlock` s, without loading it whole.
 
@@ -303,7 +325,7 @@ def iter_blocks(
     picks : "emg", None or sequence of str
         ``"emg"`` (default) yields the EMG channels only, ``None`` every channel,
         a sequence of names those channels in that order.
-    sfreq, board, scale
+    sfreq, board, scale, site_markers
         As in :func:`read_recording` (only used when a path is given).
 
     Returns
@@ -331,7 +353,9 @@ def iter_blocks(
         sfreq = check_sfreq(sfreq)
     kind = detect_format(path)
     if kind in ("edf", "bdf", "fif", "xdf", "wav"):
-        raw = read_recording(path, sfreq=sfreq, preload=False, scale=scale)
+        raw = read_recording(
+            path, sfreq=sfreq, preload=False, scale=scale, site_markers=site_markers
+        )
         return _iter_raw_blocks(raw, block_samples, picks)
     layout = _text_layout(path, kind, sfreq=sfreq, board=board, scale=scale)
     idx = _pick_indices(layout.ch_names, layout.ch_types, picks, path.name)

@@ -48,23 +48,21 @@ from numpy.typing import NDArray
 from twitchscope.signal.core.annotations import make_raw
 from twitchscope.signal.core.errors import ConfigError, FileFormatError
 from twitchscope.signal.core.model import (
-    SITE_PREFIX,
     TWITCH_DESCRIPTION,
     Gap,
     NeedleSite,
     RecordingEvents,
     Twitch,
 )
+from twitchscope.signal.core.sites import needle_marker
 from twitchscope.signal.core.units import V_PER_UV, ms_to_s, uv_to_volts
 
-__all__ = ["XDF_MISSING", "NEEDLE_OUT", "read_xdf", "parse_marker_fields"]
+__all__ = ["XDF_MISSING", "read_xdf", "parse_marker_fields"]
 
 log = logging.getLogger(__name__)
 
 #: The extra that brings pyxdf.
 XDF_MISSING = "reading XDF needs the optional extra: pip install 'twitchscope[xdf]'"
-#: The marker that ends the open needle site.
-NEEDLE_OUT = "needle-out"
 
 _UNIT_SCALE = {
     "microvolts": V_PER_UV,
@@ -235,11 +233,10 @@ def _marker_events(
             open_site = None
 
     for onset, text in markers:
-        if text.lower().startswith(SITE_PREFIX) and text[len(SITE_PREFIX) :].strip():
+        if (needle := needle_marker(text)) is not None:
             close(onset)
-            open_site = (text[len(SITE_PREFIX) :].strip(), onset)
-        elif text.lower() == NEEDLE_OUT:
-            close(onset)
+            if needle[0] == "in":
+                open_site = (needle[1], onset)
         elif text.split(" ", 1)[0] == TWITCH_DESCRIPTION and (tw := _twitch(text, onset)):
             if tw.channel in ch_names:
                 twitches.append(tw)

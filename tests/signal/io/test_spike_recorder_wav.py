@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import csv
+import pickle
 import wave
 from pathlib import Path
 
@@ -9,11 +11,12 @@ import numpy as np
 import pytest
 
 from twitchscope.signal.core.annotations import recording_events
-from twitchscope.signal.core.errors import FileFormatError
-from twitchscope.signal.io.readers import detect_format, iter_blocks, read_recording
+from twitchscope.signal.core.errors import ConfigError, FileFormatError
+from twitchscope.signal.io.readers import ReadOptions, detect_format, iter_blocks, read_recording
 from twitchscope.signal.io.spike_recorder_wav import (
     SPIKE_RECORDER_VOLTS_PER_COUNT,
     is_events_file,
+    parse_site_marker,
 )
 
 
@@ -106,3 +109,144 @@ def test_spike_recorder_through_the_command_line(
     assert main(["info", str(bad)]) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and "expected a Spike Recorder 16-bit PCM WAV" in err[0]
+
+
+# markers the user maps to needle sites (Spike Recorder's number keys)
+
+KEYS = """# Marker IDs can be arbitrary strings.
+# Marker ID,\tTime (in s)
+1,\t0.2000
+start,\t0.3000
+2,\t0.8000
+0,\t1.1000
+needle:R LevScap 1,\t1.4000
+1,\t1.6000
+"""
+
+MAPPING = {"1": "R upper trapezius TrP1", "2": "R upper trapezius TrP2", "0": "needle-out"}
+
+
+def _keys_recording(tmp_path: Path) -> Path:
+    path = tmp_path / "keys.wav"
+    write_spike_recorder(path, np.zeros((1, 20000), dtype=int))  # 2 s at 10 kHz
+    (tmp_path / "keys-events.txt").write_text(KEYS)
+    return path
+
+
+def test_mapped_markers_start_needle_sites(tmp_path: Path) -> None:
+    path = _keys_recording(tmp_path)
+    events = recording_events(read_recording(path, site_markers=MAPPING))
+    # a site ends at the next site (mapped or needle:), at needle-out, or at the end
+    assert [(s.label, s.onset_s, s.duration_s) for s in events.sites] == [
+        ("R upper trapezius TrP1", 0.2, pytest.approx(0.6)),
+        ("R upper trapezius TrP2", 0.8, pytest.approx(0.3)),
+        ("R LevScap 1", 1.4, pytest.approx(0.2)),
+        ("R upper trapezius TrP1", 1.6, pytest.approx(0.4)),
+    ]
+    # neither mapped nor needle: a plain annotation; mapped markers are the sites now
+    assert [(t, d) for t, _, d in events.other] == [(pytest.approx(0.3), "start")]
+    # without a mapping, number keys stay plain annotations
+    plain = recording_events(read_recording(path))
+    assert [s.label for s in plain.sites] == ["R LevScap 1"]
+    assert sorted(d for _, _, d in plain.other) == ["0", "1", "1", "2", "start"]
+    # the same through the read options batch carries (hashable, picklable)
+    options = ReadOptions(site_markers=tuple(MAPPING.items()))
+    assert hash(options) == hash(ReadOptions(site_markers=MAPPING))  # type: ignore[arg-type]
+    assert pickle.loads(pickle.dumps(options)) == options
+    again = recording_events(read_recording(path, **options.kwargs()))
+    assert again.sites == events.sites
+    assert sum(b.n_samples for b in iter_blocks(path, block_samples=4096, **options.kwargs())) == (
+        20000
+    )
+
+
+def test_needle_out_ends_a_needle_site_and_unused_keys_are_reported(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    path = tmp_path / "out.wav"
+    write_spike_recorder(path, np.zeros((1, 10000), dtype=int))  # 1 s
+    (tmp_path / "out-events.txt").write_text(
+        "needle-out,0.1\nneedle:A,0.2\nneedle-out,0.5\n9,0.7\n"
+    )
+    events = recording_events(read_recording(path, site_markers={"7": "B"}))
+    assert [(s.label, s.onset_s, s.duration_s) for s in events.sites] == [
+        ("A", 0.2, pytest.approx(0.3))
+    ]
+    assert [d for _, _, d in events.other] == ["9"]  # a needle-out with no site is dropped
+    assert "holds no marker 7 of those mapped to sites" in caplog.text
+
+
+@pytest.mark.parametrize(
+    ("mapping", "message"),
+    [
+        ({"1": " "}, "expected a marker text and a site label"),
+        ({" ": "A"}, "expected a marker text and a site label"),
+        ({"needle:A": "B"}, "needs no mapping"),
+        ({"needle-out": "B"}, "needs no mapping"),
+        ({"1": "A", " 1 ": "B"}, "is mapped twice"),
+    ],
+)
+def test_bad_site_markers(tmp_path: Path, mapping: dict[str, str], message: str) -> None:
+    path = _keys_recording(tmp_path)
+    with pytest.raises(ConfigError, match=message):
+        read_recording(path, site_markers=mapping)
+    with pytest.raises(ConfigError, match=message):
+        ReadOptions(site_markers=mapping)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("text", ["1", "=A", "1=", " = "])
+def test_parse_site_marker_rejects_what_is_not_marker_equals_label(text: str) -> None:
+    with pytest.raises(ConfigError, match=r"is not MARKER=LABEL; expected e\.g\. --site-marker 1="):
+        parse_site_marker(text)
+    assert parse_site_marker(" 1 = R UpTrap = 1 ") == ("1", "R UpTrap = 1")
+
+
+def test_mapped_sites_through_the_command_line(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from tests.signal import ltr_synth as syn
+    from twitchscope.dashboard.cli.main import main
+
+    sfreq, scale = 10000.0, 1e-7  # counts of 0.1 µV
+    data = syn.background(sfreq=sfreq, duration_s=12, seed=3)
+    for i, t in enumerate((4.0, 8.0)):
+        burst = syn.emg_burst(sfreq=sfreq, duration_s=0.1, peak_v=50e-6, seed=i, rise_s=0.003)
+        data = syn.add(data, burst, sfreq=sfreq, onset_s=t, channel=0)
+    path = tmp_path / "twitch.wav"
+    write_spike_recorder(path, np.round(data / scale).astype(int), rate=int(sfreq))
+    (tmp_path / "twitch-events.txt").write_text("1,\t3.0\n0,\t6.0\n2,\t7.0\n")
+    keys = ["--site-marker", "1=R upper trapezius TrP1", "--site-marker", "2=R LevScap TrP1"]
+    keys += ["--site-marker", "0=needle-out", "--scale", f"{scale:g}"]
+
+    assert main(["info", str(path), *keys]) == 0
+    out = capsys.readouterr().out
+    assert "needle sites: 2" in out
+    assert "  R upper trapezius TrP1  onset 3.000 s  duration 3.000 s" in out
+    assert "  R LevScap TrP1  onset 7.000 s  duration 5.000 s" in out
+
+    events_csv = tmp_path / "events.csv"
+    assert main(["detect", str(path), *keys, "--out", str(events_csv)]) == 0
+    with events_csv.open(newline="") as f:
+        rows = list(csv.DictReader(f))
+    assert [(round(float(r["onset_s"])), r["site"]) for r in rows] == [
+        (4, "R upper trapezius TrP1"),
+        (8, "R LevScap TrP1"),
+    ]
+    # batch carries the mapping to its workers (ReadOptions)
+    results = tmp_path / "batch"
+    assert main(["batch", str(path), *keys, "--out", str(results), "--workers", "1"]) == 0
+    with (results / "sites.csv").open(newline="") as f:
+        sites = list(csv.DictReader(f))
+    assert sorted(r["site"] for r in sites) == ["R LevScap TrP1", "R upper trapezius TrP1"]
+    capsys.readouterr()
+
+    for bad, why in [
+        ("1", "--site-marker '1' is not MARKER=LABEL"),
+        ("needle:X=Y", "needs no mapping"),
+    ]:
+        assert main(["info", str(path), "--site-marker", bad]) == 2
+        err = capsys.readouterr().err.strip().splitlines()
+        assert len(err) == 1 and why in err[0]
+    assert main(["info", str(path), "--site-marker", "1=A", "--site-marker", "1=B"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "--site-marker '1' is given twice" in err[0]

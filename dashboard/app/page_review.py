@@ -38,6 +38,10 @@ except TwitchscopeError as exc:
     st.error(f"Detection failed: {exc}", icon=":material/warning:")
     st.stop()
 
+if result.railed:
+    st.caption(
+        f"Left out of detection: {', '.join(result.railed)} (stuck at a rail: not connected)."
+    )
 sites = recording.events.sites
 twitches = list(result.twitches)
 c = st.columns(6)

@@ -9,6 +9,7 @@ from numpy.typing import NDArray
 
 from twitchscope.dashboard.services.recordings import Recording
 from twitchscope.dashboard.services.stream_view import condition_array, display_mains
+from twitchscope.signal.analysis.railed import railed_channels
 from twitchscope.signal.core.model import RejectedCandidate, Twitch
 from twitchscope.signal.detect.config import DetectorConfig
 from twitchscope.signal.detect.run import array_blocks, chunk_samples, run_detector
@@ -30,22 +31,36 @@ class Analysis:
         Mains frequency the detector used.
     conditioned : array, shape (n_channels, n_samples)
         The recording filtered as the detector sees it, volts (read-only).
+    railed : tuple of str
+        Channels stuck at a rail (not connected), left out of detection.
     """
 
     twitches: tuple[Twitch, ...]
     rejected: tuple[RejectedCandidate, ...]
     mains_hz: float
     conditioned: NDArray[np.float64]
+    railed: tuple[str, ...] = ()
 
 
 def analyse_recording(recording: Recording, config: DetectorConfig) -> Analysis:
-    """Run the streaming detector over the whole recording, in chunks, and condition it."""
+    """Run the streaming detector over the whole recording, in chunks, and condition it.
+
+    Railed channels (stuck at a rail: not connected) are left out of detection, as by
+    ``twitchscope detect``, unless every channel is railed.
+    """
     sfreq, names = recording.sfreq, recording.ch_names
+    chunk = chunk_samples(sfreq)
+    found = railed_channels(array_blocks(recording.data, sfreq=sfreq, ch_names=names, chunk=chunk))
+    railed = tuple(r.name for r in found)
+    keep = [k for k, n in enumerate(names) if n not in railed] if len(railed) < len(names) else []
+    if not keep:
+        keep, railed = list(range(len(names))), ()
+    kept_names = tuple(names[k] for k in keep)
     run = run_detector(
         config,
-        array_blocks(recording.data, sfreq=sfreq, ch_names=names, chunk=chunk_samples(sfreq)),
+        array_blocks(recording.data[keep], sfreq=sfreq, ch_names=kept_names, chunk=chunk),
         sfreq=sfreq,
-        ch_names=names,
+        ch_names=kept_names,
         sites=recording.events.sites,
     )
     mains = display_mains(config, run.mains_hz)
@@ -56,4 +71,5 @@ def analyse_recording(recording: Recording, config: DetectorConfig) -> Analysis:
         rejected=run.rejected,
         mains_hz=mains,
         conditioned=conditioned,
+        railed=railed,
     )

@@ -1,4 +1,4 @@
-"""Regenerate ``bench/RESULTS.md``: detector accuracy on the development corpus, speed, memory.
+"""Regenerate ``bench/RESULTS.md``: detector accuracy on every set, speed, memory.
 
 Usage (from the repository root)::
 
@@ -6,8 +6,11 @@ Usage (from the repository root)::
 
 Sections:
 
-1. accuracy: ``score.py --cli .venv/bin/twitchscope --all-modes`` (channel-agnostic,
-   span-gated, channel-aware tables with per-confounder, per-rate and per-SNR rows);
+1. accuracy on both development corpora, side by side: ``score.py --cli
+   .venv/bin/twitchscope --all-modes --corpus ../shared/bench/corpus-dev[-b]``
+   (channel-agnostic, span-gated, channel-aware tables with per-confounder, per-rate and
+   per-SNR rows), and false detections on the real recordings of ``../shared/real-files``
+   at rest and inside their activity segments;
 2. throughput of the detector alone (8 channels, 2 kHz, 10 s chunks, one core), as a
    multiple of real time;
 3. per-block latency for 20 ms blocks (median, p99, max);
@@ -178,14 +181,85 @@ def bench_end_to_end(minutes: float) -> dict[str, float]:
     }
 
 
-def run_scorer(bench_dir: Path) -> str:
+def run_scorer(bench_dir: Path, corpus: str = "corpus-dev") -> str:
+    """The shared scorer's report on one labelled corpus (all modes)."""
     proc = subprocess.run(
-        [str(PY), str(bench_dir / "score.py"), "--cli", str(CLI), "--all-modes"],
+        [
+            str(PY),
+            str(bench_dir / "score.py"),
+            "--cli",
+            str(CLI),
+            "--all-modes",
+            "--corpus",
+            str(bench_dir / corpus),
+        ],
         capture_output=True,
         text=True,
         check=False,
     )
     return proc.stdout
+
+
+#: real recordings without twitches (../shared/real-files): file -> (its activity labels,
+#: the rate to pass when the file does not say it)
+REAL_FILES = {
+    "miopenbci_OpenBCI-RAW-S02_S1REST.txt": ("miopenbci_S02_S1REST", None),
+    "miopenbci_OpenBCI-RAW-S05_S1R0.txt": ("miopenbci_S05_S1R0", None),
+    "openbcigui_OpenBCI_GUI-v6-blinks-jawClench-alpha.txt": (
+        "openbcigui_OpenBCI_GUI-v6-blinks-jawClench-alpha",
+        None,
+    ),
+    "subvocal_P006_F_Sim.csv": ("subvocal_P006_F_Sim", 250.0),
+}
+
+
+def real_files_table(real_dir: Path) -> str:
+    """False detections on real recordings: at rest (outside the activity labels) and inside."""
+    import csv
+    import tempfile
+
+    if not real_dir.is_dir():
+        return f"({real_dir} is not here: not measured)"
+    lines = [
+        "| file | minutes | twitches | at rest (outside activity): n, per min | inside activity: n, per min |",
+        "|---|---|---|---|---|",
+    ]
+    for name, (labels, sfreq) in REAL_FILES.items():
+        path = real_dir / name
+        if not path.exists():
+            continue
+        with tempfile.TemporaryDirectory() as tmp:
+            out = Path(tmp) / "events.csv"
+            cmd = [str(CLI), "detect", str(path), "--out", str(out)]
+            if sfreq:
+                cmd += ["--sfreq", f"{sfreq:g}"]
+            subprocess.run(cmd, capture_output=True, text=True, check=False)
+            onsets = (
+                [float(r["onset_s"]) for r in csv.DictReader(out.open())] if out.exists() else []
+            )
+        info = subprocess.run(
+            [str(CLI), "info", str(path), *(["--sfreq", f"{sfreq:g}"] if sfreq else [])],
+            capture_output=True,
+            text=True,
+            check=False,
+        ).stdout
+        dur = next(
+            (float(ln.split()[1]) for ln in info.splitlines() if ln.startswith("duration:")), 0.0
+        )
+        spans = [
+            (float(r["onset_s"]), float(r["offset_s"]))
+            for r in csv.DictReader((real_dir / "labels" / f"{labels}.activity.csv").open())
+        ]
+        active_s = sum(b - a for a, b in spans)
+        inside = sum(any(a <= t <= b for a, b in spans) for t in onsets)
+        rest_min = max(dur - active_s, 1e-9) / 60
+        act_min = max(active_s, 1e-9) / 60
+        lines.append(
+            f"| `{name}` | {dur / 60:.1f} | {len(onsets)} | {len(onsets) - inside}, "
+            f"{(len(onsets) - inside) / rest_min:.2f} | {inside}, "
+            + (f"{inside / act_min:.1f} |" if active_s > 0 else "- |")
+        )
+    return "\n".join(lines)
 
 
 def targets_table(scores: str) -> str:
@@ -303,8 +377,11 @@ def main(argv: list[str] | None = None) -> int:
     if hasattr(os, "sched_setaffinity"):
         os.sched_setaffinity(0, {min(os.sched_getaffinity(0))})  # one core
     cmd = " ".join(["python bench/run_detector_bench.py", *(argv or sys.argv[1:])])
-    print("scoring the development corpus ...", flush=True)
+    print("scoring the development corpora ...", flush=True)
     scores = run_scorer(args.corpus_bench)
+    scores_b = run_scorer(args.corpus_bench, "corpus-dev-b")
+    print("real files ...", flush=True)
+    real = real_files_table(args.corpus_bench.parent / "real-files")
     print("throughput and latency ...", flush=True)
     tp = bench_throughput()
     print(tp, flush=True)
@@ -314,6 +391,7 @@ def main(argv: list[str] | None = None) -> int:
     print("NeuroKit2 / BioSPPy timings ...", flush=True)
     others = optional_comparisons(tp["cpu_s"])
     summary = [ln for ln in scores.splitlines() if ln.startswith("SUMMARY")]
+    summary_b = [ln for ln in scores_b.splitlines() if ln.startswith("SUMMARY")]
     text = f"""# Twitch detector benchmarks
 
 Regenerated by `{cmd}` on {time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())}
@@ -337,11 +415,29 @@ Regenerated by `{cmd}` on {time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())}
 
 {others}
 
-## Accuracy on the development corpus
+## Accuracy on every set, side by side
 
-{chr(10).join(summary)}
+Report every set, always: a change that helps one and costs another is not an improvement.
+The full scorer reports (per rate, per SNR bin, per confounder, channel-aware) are at the end.
+
+| set | summary |
+|---|---|
+| `corpus-dev` (15 recordings, 132 LTRs; the detector's defaults were tuned on it) | {" ".join(summary)} |
+| `corpus-dev-b` (15 recordings, 218 LTRs; a second, more realistic signal model) | {" ".join(summary_b)} |
+
+Real recordings without twitches (`../shared/real-files`; rest = outside the activity
+segments of `labels/*.activity.csv`, which mark real EMG activity such as jaw clenches,
+contractions and spoken words):
+
+{real}
+
+### `corpus-dev` targets
 
 {targets_table(scores)}
+
+### `corpus-dev-b` targets
+
+{targets_table(scores_b)}
 
 What was tuned on this corpus (everything else is a literature default or a
 physiological argument; see `signal/detect/config.py`): `k_on` 4.5 (literature 3),
@@ -401,8 +497,33 @@ relative spread of the quiet envelope)^2, about 0.8 here and 0.4-0.6 on the bund
 samples): it removed 9 of the 10 false detections on the samples but lost twitches here
 (0.759 with `glr_min` 20; as an extra gate at 10, 0.804 with SNR 5-10 recall 0.76).
 
+Measured on 2026-12-03 and not kept (F1 channel-agnostic, `corpus-dev` / `corpus-dev-b`;
+defaults 0.809 / 0.501, false detections per minute 0.09 / 3.30). Of the 96 false
+detections on `corpus-dev-b`, 73 lie on plain background, median 30 ms long (the true
+twitches there: 123 ms), and 35 are shorter than 20 ms (single motor-unit potentials of the
+real resting backgrounds). (a) Duration gates on the measured (refined) twitch, 20-500 ms,
+also for twitches found inside artefacts: 0.782 / 0.532 (1.65-2.0 false per minute on
+dev-b); the 5 twitches lost on `corpus-dev` are true 15-36 ms twitches that the offset
+refinement measures 10-16 ms long. (b) A single-motor-unit rule (a burst under 30 ms with
+at least 60 % of its energy in 12 ms): 0.748 / 0.542; the short twitches of `corpus-dev`
+put 72-92 % of their energy in 12 ms too (a synchronous volley looks like one large
+unit), so energy concentration does not separate them. (c) An on-threshold floor set by a
+false-alarm rate from the recording's own background (a Gumbel fit to the median and
+90th percentile of each quiet 0.25 s segment's level held for 20 ms, over the last 30 s):
+0.5 per minute 0.692 / 0.536, 2 per minute 0.787 / 0.535, 8 per minute 0.804 / 0.510.
+(d) A logistic model on the candidates' features (log GLR, SNR, log duration, log crest,
+log power ratio, mains fit share, log rise, log rate) trained on both sets, at p >= 0.5:
+removes 68 of the 94 false twitch candidates on dev-b (and 12 of its 96 true ones) but 18
+of the 90 true ones on `corpus-dev`. Most of the 218 twitches of `corpus-dev-b` never form a candidate at all
+(about 125 do), so precision rules alone cannot reach its targets: the sensitivity on
+non-Gaussian backgrounds is the open problem.
+
 ```
 {scores.strip()}
+```
+
+```
+{scores_b.strip()}
 ```
 """
     args.out.write_text(text)

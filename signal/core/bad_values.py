@@ -37,7 +37,8 @@ log = logging.getLogger(__name__)
 ABSURD_V: Final = 10.0
 #: annotation of a span of masked samples
 BAD_VALUES_DESCRIPTION: Final = "BAD_VALUES"
-_SCAN_BLOCK: Final = 1_000_000
+#: values (samples x channels) read at a time by the scan of a Raw that is not preloaded
+_SCAN_VALUES: Final = 1_000_000
 
 
 def bad_samples(data: NDArray[np.float64]) -> NDArray[np.bool_]:
@@ -60,8 +61,9 @@ def _hold_last_good(row: NDArray[np.float64], bad: NDArray[np.bool_]) -> None:
 
 
 def _any_bad(raw: mne.io.BaseRaw, name: str) -> bool:
-    for start in range(0, raw.n_times, _SCAN_BLOCK):
-        stop = min(raw.n_times, start + _SCAN_BLOCK)
+    block = max(1, _SCAN_VALUES // max(1, len(raw.ch_names)))
+    for start in range(0, raw.n_times, block):
+        stop = min(raw.n_times, start + block)
         try:
             with np.errstate(invalid="ignore", over="ignore"):
                 data = raw.get_data(start=start, stop=stop)

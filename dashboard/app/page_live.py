@@ -9,6 +9,7 @@ import numpy as np
 import streamlit as st
 from numpy.typing import NDArray
 
+from twitchscope.acquisition.boards.registry import BOARDS
 from twitchscope.dashboard.app import panels
 from twitchscope.dashboard.app.state import (
     REFRESH_S,
@@ -22,8 +23,6 @@ from twitchscope.dashboard.services.live import (
     LiveSource,
     LiveSpec,
     default_scenario,
-    emulated_protocols,
-    protocols,
 )
 from twitchscope.dashboard.services.stream_source import SIMULATED
 from twitchscope.signal.core.errors import TwitchscopeError
@@ -60,7 +59,7 @@ if not running:
         from twitchscope.signal.simulate import PRESETS as SIM_PRESETS
 
         sc = st.columns(3)
-        protocol = sc[0].selectbox("Board", emulated_protocols(), key="live_sim_protocol")
+        protocol = sc[0].selectbox("Board", tuple(BOARDS), key="live_sim_protocol")
         scenario = sc[1].selectbox(
             "Scenario",
             SIM_PRESETS,
@@ -86,7 +85,7 @@ if not running:
         picked = pc[0].selectbox("Port", ["(type a path)", *options], key="live_port_pick")
         typed = pc[0].text_input("Port path or pyserial URL", key="live_port_typed")
         port = typed.strip() or options.get(picked, "")
-        protocol = pc[1].selectbox("Protocol", protocols(), key="live_protocol")
+        protocol = pc[1].selectbox("Protocol", tuple(BOARDS), key="live_protocol")
         spec = LiveSpec(port=port or "", protocol=protocol)
     lsl = st.checkbox(
         "Publish on LSL",

@@ -16,7 +16,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from twitchscope.dashboard.services.live import protocols
+from twitchscope.acquisition.boards.registry import BOARDS
 from twitchscope.dashboard.services.stream_source import ENV_PROTOCOL, ENV_SOURCE, SIMULATED
 from twitchscope.signal.core.errors import ConfigError, FileFormatError
 
@@ -111,10 +111,8 @@ def build_command(*, port: int, host: str, open_browser: bool = False) -> list[s
 def run(args: argparse.Namespace) -> int:
     """Start the Streamlit server and wait for it (Ctrl-C stops it)."""
     kind, value = classify_source(args.source)
-    if args.protocol not in protocols():
-        raise ConfigError(
-            f"--protocol must be one of {', '.join(protocols())}, got {args.protocol!r}."
-        )
+    if args.protocol not in BOARDS:
+        raise ConfigError(f"--protocol must be one of {', '.join(BOARDS)}, got {args.protocol!r}.")
     cmd = build_command(port=args.port, host=args.host, open_browser=args.open_browser)
     env = dict(os.environ)
     env[ENV_SOURCE] = value

@@ -33,7 +33,6 @@ from twitchscope.signal.core.sites import SiteLog
 from twitchscope.signal.detect.config import DetectorConfig
 
 if TYPE_CHECKING:  # imported lazily at run time (threads, pyserial, the simulator, pylsl)
-    from twitchscope.acquisition.boards.handshake import Driver
     from twitchscope.acquisition.emulation.pty_board import Emulator
     from twitchscope.acquisition.transport.reader import Reader
     from twitchscope.dashboard.services.lsl_outlet import LslPublisher, LslRelay
@@ -43,9 +42,6 @@ __all__ = [
     "default_scenario",
     "LiveSpec",
     "LiveSource",
-    "make_driver",
-    "protocols",
-    "emulated_protocols",
     "replace_names",
 ]
 
@@ -112,27 +108,6 @@ class LiveSpec:
         return f"{self.protocol} on {self.port}{lsl}"
 
 
-def make_driver(protocol: str, **options: Any) -> Driver:
-    """The host-side driver of a protocol (see :mod:`twitchscope.acquisition.boards.registry`)."""
-    from twitchscope.acquisition.boards.registry import make_driver as _make
-
-    return _make(protocol, **options)
-
-
-def protocols() -> tuple[str, ...]:
-    """Protocols the live page offers for a real port."""
-    from twitchscope.acquisition.boards.registry import BOARDS
-
-    return tuple(BOARDS)
-
-
-def emulated_protocols() -> tuple[str, ...]:
-    """Protocols the simulated amplifier can play."""
-    from twitchscope.acquisition.boards.registry import BOARDS
-
-    return tuple(BOARDS)
-
-
 class LiveSource:
     """A board streaming into a ring buffer, or the simulated amplifier on a pty.
 
@@ -177,6 +152,7 @@ class LiveSource:
         DeviceError, ConfigError
             One line saying why it could not start.
         """
+        from twitchscope.acquisition.boards.registry import make_driver
         from twitchscope.acquisition.transport.reader import Reader
 
         self._stop.clear()

@@ -26,12 +26,12 @@ from __future__ import annotations
 
 import dataclasses
 import threading
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 
 from twitchscope.signal.core.errors import ConfigError
 from twitchscope.signal.core.model import SITE_PREFIX, NeedleSite
 
-__all__ = ["NEEDLE_OUT", "SiteLog", "needle_marker"]
+__all__ = ["NEEDLE_OUT", "SiteLog", "needle_marker", "sites_from_actions"]
 
 #: The marker that ends the open needle site (``needle:<label>`` starts one).
 NEEDLE_OUT = "needle-out"
@@ -58,6 +58,31 @@ def needle_marker(text: str) -> tuple[str, str] | None:
     if text.lower() == NEEDLE_OUT:
         return "out", ""
     return None
+
+
+def sites_from_actions(
+    actions: Iterable[tuple[float, tuple[str, str]]], *, end_s: float
+) -> list[NeedleSite]:
+    """Needle sites from time-ordered ``(time, action)`` pairs of :func:`needle_marker`.
+
+    A site starts at ``("in", label)`` and ends at the next action of either kind, or at
+    ``end_s`` (never before its onset); an ``("out", "")`` with no site open does nothing.
+
+    Raises
+    ------
+    ConfigError
+        A site that is not valid (e.g. a negative onset).
+    """
+    sites: list[NeedleSite] = []
+    open_site: tuple[str, float] | None = None
+    for at, (kind, label) in [*actions, (end_s, ("out", ""))]:
+        if open_site is not None:
+            name, onset = open_site
+            sites.append(NeedleSite(label=name, onset_s=onset, duration_s=max(0.0, at - onset)))
+            open_site = None
+        if kind == "in":
+            open_site = (label, at)
+    return sites
 
 
 def _by_onset(site: NeedleSite) -> float:

@@ -48,8 +48,8 @@ import numpy as np
 from twitchscope.signal.core.annotations import make_raw
 from twitchscope.signal.core.checks import check_positive
 from twitchscope.signal.core.errors import ConfigError, FileFormatError
-from twitchscope.signal.core.model import SITE_PREFIX, NeedleSite
-from twitchscope.signal.core.sites import NEEDLE_OUT, needle_marker
+from twitchscope.signal.core.model import SITE_PREFIX
+from twitchscope.signal.core.sites import NEEDLE_OUT, needle_marker, sites_from_actions
 from twitchscope.signal.io.formats import error_summary
 
 __all__ = [
@@ -233,21 +233,8 @@ def read_spike_recorder_events(
     unused = sorted(set(mapping) - {m for _, m in markers})
     if unused:
         log.warning("%s holds no marker %s of those mapped to sites", path.name, ", ".join(unused))
-    sites: list[NeedleSite] = []
+    actions: list[tuple[float, tuple[str, str]]] = []
     other: list[tuple[float, str]] = []
-    open_site: tuple[str, float] | None = None
-
-    def close(at: float) -> None:
-        nonlocal open_site
-        if open_site is not None:
-            label, onset = open_site
-            try:
-                end = max(at, onset)  # a marker after the last sample
-                sites.append(NeedleSite(label=label, onset_s=onset, duration_s=end - onset))
-            except ConfigError as exc:
-                raise FileFormatError(f"{path.name}: {exc}") from None
-            open_site = None
-
     for onset, marker in markers:
         said: tuple[str, str] | None
         if marker in mapping:  # a mapped label is a site's, or needle-out
@@ -256,11 +243,12 @@ def read_spike_recorder_events(
             said = needle_marker(marker)
         if said is None:
             other.append((onset, marker))
-            continue
-        close(onset)
-        if said[0] == "in":
-            open_site = (said[1], onset)
-    close(duration_s)
+        else:
+            actions.append((onset, said))
+    try:
+        sites = sites_from_actions(actions, end_s=duration_s)
+    except ConfigError as exc:
+        raise FileFormatError(f"{path.name}: {exc}") from None
     rows = [(s.onset_s, s.duration_s, s.description) for s in sites]
     rows += [(o, 0.0, m) for o, m in other]
     if not rows:

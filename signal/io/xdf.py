@@ -54,7 +54,7 @@ from twitchscope.signal.core.model import (
     RecordingEvents,
     Twitch,
 )
-from twitchscope.signal.core.sites import needle_marker
+from twitchscope.signal.core.sites import needle_marker, sites_from_actions
 from twitchscope.signal.core.units import V_PER_UV, ms_to_s, uv_to_volts
 
 __all__ = ["XDF_MISSING", "read_xdf", "parse_marker_fields"]
@@ -220,23 +220,12 @@ def _marker_events(
                 continue
             markers.append((onset, text))
     markers.sort(key=lambda m: m[0])
-    sites: list[NeedleSite] = []
+    actions: list[tuple[float, tuple[str, str]]] = []
     twitches: list[Twitch] = []
     other: list[tuple[float, float, str]] = []
-    open_site: tuple[str, float] | None = None
-
-    def close(t: float) -> None:
-        nonlocal open_site
-        if open_site is not None:
-            label, onset = open_site
-            sites.append(NeedleSite(label=label, onset_s=onset, duration_s=max(0.0, t - onset)))
-            open_site = None
-
     for onset, text in markers:
         if (needle := needle_marker(text)) is not None:
-            close(onset)
-            if needle[0] == "in":
-                open_site = (needle[1], onset)
+            actions.append((onset, needle))
         elif text.split(" ", 1)[0] == TWITCH_DESCRIPTION and (tw := _twitch(text, onset)):
             if tw.channel in ch_names:
                 twitches.append(tw)
@@ -244,7 +233,7 @@ def _marker_events(
                 other.append((onset, 0.0, text))
         else:
             other.append((onset, 0.0, text))
-    close(duration_s)
+    sites = sites_from_actions(actions, end_s=duration_s)
     return sites, twitches, other
 
 

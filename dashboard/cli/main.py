@@ -30,7 +30,6 @@ COMMAND_MODULES: tuple[str, ...] = (
     "twitchscope.dashboard.cli.recover",
     "twitchscope.dashboard.cli.record",
     "twitchscope.dashboard.cli.detect",
-    "twitchscope.dashboard.cli.bids",
     "twitchscope.dashboard.cli.report",
     "twitchscope.dashboard.cli.batch",
     "twitchscope.dashboard.cli.simulate",

@@ -12,7 +12,7 @@ import pytest
 from mne_bids import BIDSPath, read_raw_bids
 
 from tests.signal.io.xdf_writer import write_lab_recording
-from twitchscope.dashboard.cli.bids import BIDS_MISSING, export_bids
+from twitchscope.dashboard.cli.convert import BIDS_MISSING, export_bids
 from twitchscope.dashboard.cli.main import main
 from twitchscope.signal.core.annotations import make_raw, recording_events
 from twitchscope.signal.core.errors import ConfigError

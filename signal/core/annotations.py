@@ -163,6 +163,7 @@ def annotations_to_events(
                     site=extras.get("site"),
                     latency_s=_opt_float(extras.get("latency_s")),
                     median_freq_hz=_opt_float(extras.get("median_freq_hz")),
+                    confidence=_float(extras.get("confidence")),
                 )
             )
         elif desc == GAP_DESCRIPTION:

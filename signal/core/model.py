@@ -219,6 +219,10 @@ class Twitch:
     median_freq_hz : float or None
         Median frequency of the burst; only where sfreq >= 1 kHz and the burst is
         long enough, otherwise ``None`` (absent, not wrong).
+    confidence : float
+        Probability (0-1) that the detection is a real twitch, from the detector's
+        calibrated model (:func:`twitchscope.signal.detect.classify.twitch_confidence`);
+        NaN when unknown (e.g. read from a file without it).
     """
 
     onset_s: float
@@ -232,9 +236,12 @@ class Twitch:
     site: str | None = None
     latency_s: float | None = None
     median_freq_hz: float | None = None
+    confidence: float = math.nan
 
     def __post_init__(self) -> None:
         _check_span("twitch", self.onset_s, self.offset_s - self.onset_s)
+        if not (math.isnan(self.confidence) or 0.0 <= self.confidence <= 1.0):
+            raise ConfigError(f"twitch confidence must be within 0-1, got {self.confidence!r}.")
         channels = tuple(self.channels) or (self.channel,)
         if channels[0] != self.channel:
             channels = (self.channel, *(c for c in channels if c != self.channel))
@@ -248,7 +255,15 @@ class Twitch:
     def extras(self) -> dict[str, Any]:
         """Features for the annotation ``extras`` (non-finite and absent ones left out)."""
         out: dict[str, Any] = {}
-        for key in ("peak_v", "rms_v", "snr_db", "area_vs", "latency_s", "median_freq_hz"):
+        for key in (
+            "peak_v",
+            "rms_v",
+            "snr_db",
+            "area_vs",
+            "latency_s",
+            "median_freq_hz",
+            "confidence",
+        ):
             value = getattr(self, key)
             if value is not None and math.isfinite(value):
                 out[key] = float(value)
@@ -265,6 +280,8 @@ class RejectReason(StrEnum):
     POP = "pop"
     SUSTAINED = "sustained"
     MAINS = "mains"
+    SHORT = "short"
+    LOW_CONFIDENCE = "low_confidence"
 
 
 @dataclass(frozen=True, slots=True)

@@ -31,6 +31,7 @@ Rules (lit §2 confounder table; thresholds in :class:`DetectorConfig`):
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 from twitchscope.signal.core.model import RejectReason
@@ -38,7 +39,23 @@ from twitchscope.signal.core.units import s_to_ms
 from twitchscope.signal.detect.config import DetectorConfig
 from twitchscope.signal.detect.features import CandidateFeatures
 
-__all__ = ["EcgTracker", "classify_candidate", "is_burst", "update_ecg_tracker", "RR_RANGE_S"]
+__all__ = [
+    "EcgTracker",
+    "classify_candidate",
+    "is_burst",
+    "update_ecg_tracker",
+    "twitch_confidence",
+    "CONFIDENCE_MODEL",
+    "RR_RANGE_S",
+]
+
+#: Logistic model of :func:`twitch_confidence`: intercept, weight of
+#: ``ln(glr / threshold)``, weight of ``ln(duration_s)``. Fitted on 2026-12-03 to the
+#: detections of this detector (false-alarm threshold 0.5 per minute) on both
+#: development corpora and the real files (``bench/RESULTS.md``, reliability table),
+#: each set weighted equally; leave-one-set-out log-loss 0.47 (corpus-dev), 0.52
+#: (corpus-dev-b), 1.00 (real files, all false).
+CONFIDENCE_MODEL: tuple[float, float, float] = (-6.387, 1.331, -2.024)
 
 #: Plausible RR intervals, s (heart rate 40-150 bpm).
 RR_RANGE_S = (0.4, 1.5)
@@ -160,10 +177,18 @@ def classify_candidate(
             f"1-20 Hz excess {feats.lf_ratio:.1f}x the EMG-band excess, limit {config.lf_ratio_max:g}",
             ecg,
         )
-    if feats.duration_s > config.max_duration_s:
+    span_s = feats.offset_s - feats.onset_s
+    if span_s < config.min_duration_s:
+        return (
+            RejectReason.SHORT,
+            f"{s_to_ms(span_s):.0f} ms from onset to offset, minimum "
+            f"{s_to_ms(config.min_duration_s):.0f} ms: a single motor-unit potential or a spike",
+            ecg,
+        )
+    if feats.duration_s > config.max_duration_s or span_s > config.max_duration_s:
         return (
             RejectReason.SUSTAINED,
-            f"{feats.duration_s:.2f} s long, limit {config.max_duration_s:g} s",
+            f"{max(feats.duration_s, span_s):.2f} s long, limit {config.max_duration_s:g} s",
             ecg,
         )
     if feats.rise_s > config.max_rise_s:
@@ -175,9 +200,41 @@ def classify_candidate(
     return None, "", ecg
 
 
-def is_burst(config: DetectorConfig, feats: CandidateFeatures) -> bool:
-    """Whether the candidate is a real rise of EMG-band power and not a noise excursion."""
-    return feats.glr >= config.glr_min
+def is_burst(
+    config: DetectorConfig, feats: CandidateFeatures, *, glr_threshold: float | None = None
+) -> bool:
+    """Whether the candidate is a real rise of EMG-band power and not a noise excursion.
+
+    ``glr_threshold`` is the likelihood-ratio threshold of the candidate's channel (the
+    false-alarm-rate threshold of :mod:`twitchscope.signal.detect.false_alarms`); default
+    ``glr_min``.
+    """
+    threshold = config.glr_min if glr_threshold is None else max(glr_threshold, config.glr_min)
+    return feats.glr >= threshold
+
+
+def twitch_confidence(glr: float, threshold: float, duration_s: float) -> float:
+    """Probability (0-1) that a kept burst is a real twitch.
+
+    A logistic model (:data:`CONFIDENCE_MODEL`) of how far the burst's likelihood ratio
+    stands above the threshold it had to pass, and of its duration: on the development
+    sets, evidence well above the recording's own background made a twitch likely, and
+    long low-evidence bursts (tonic or voluntary activity) unlikely.
+
+    Parameters
+    ----------
+    glr : float
+        The burst's generalised likelihood ratio.
+    threshold : float
+        The threshold it was compared with (> 0).
+    duration_s : float
+        Onset to offset, s (> 0).
+    """
+    a, b, c = CONFIDENCE_MODEL
+    if not (glr > 0 and threshold > 0 and duration_s > 0):
+        return 0.0
+    z = a + b * math.log(glr / threshold) + c * math.log(duration_s)
+    return 1.0 / (1.0 + math.exp(-min(max(z, -50.0), 50.0)))
 
 
 def update_ecg_tracker(

@@ -150,6 +150,26 @@ class DetectorConfig:
         below it are noise excursions and are dropped without a reason code. 20, *tuned on the
         development corpus* (median 165 for its twitches, 7 for noise crossings; 15-30 all
         gave F1 0.69-0.71 with k_on 4.5).
+    false_alarms_per_min : float
+        Target rate of false detections on this recording's background, per minute (all
+        channels together). The likelihood-ratio threshold is raised above ``glr_min`` to
+        the level that the recording's own quiet background reaches this often, from an
+        extreme-value (Gumbel) fit of its segment maxima (see
+        :mod:`twitchscope.signal.detect.false_alarms`). 0.5, the issue's default; a large
+        value leaves ``glr_min`` alone.
+    far_memory_s : float
+        Seconds of quiet background whose segment maxima the fit uses. 60 s: enough
+        segments (240) for the tail, recent enough to follow a change of the background.
+    far_min_segments : int
+        Segments needed before the fit applies (``glr_min`` alone before). 4 (1 s, so the
+        fit applies from the end of the warm-up; measured: with 20 a background of sporadic
+        motor-unit potentials gave 3 false twitches in the 5 s before the fit; the corpus
+        scores were the same within 0.005).
+    min_confidence : float
+        Kept bursts whose confidence (:func:`~twitchscope.signal.detect.classify.twitch_confidence`)
+        is below this are rejected as ``low_confidence``; 0 keeps all. 0.2, *tuned on all
+        three development sets*: it removed 18 of the 34 detections on the real files'
+        rest and activity, 1 true twitch of 86 on corpus-dev and 3 of 82 on corpus-dev-b.
     ecg_max_duration_s : float
         The R-peak veto applies to candidates shorter than this. 0.15 s (lit §2).
         A longer candidate is ``ecg`` too when its low band dominates, it is not
@@ -269,6 +289,10 @@ class DetectorConfig:
     pop_step_ratio: float = 0.2
     ecg_lf_min: float = 0.2
     glr_min: float = 20.0
+    false_alarms_per_min: float = 0.5
+    far_memory_s: float = 60.0
+    far_min_segments: int = 4
+    min_confidence: float = 0.2
     ecg_max_duration_s: float = 0.15
     ecg_rr_tolerance: float = 0.15
     ecg_min_beats: int = 3
@@ -295,6 +319,10 @@ class DetectorConfig:
         for f in fields(self):
             value = getattr(self, f.name)
             if f.name in ("mains", "envelope_method"):
+                continue
+            if f.name == "min_confidence":
+                if not (isinstance(value, (int, float)) and 0.0 <= value < 1.0):
+                    raise ConfigError(f"min_confidence must be within [0, 1), got {value!r}.")
                 continue
             if f.type in ("int", int):
                 if isinstance(value, bool) or not isinstance(value, int) or value < 1:
@@ -344,6 +372,10 @@ class DetectorConfig:
     def k_on_for(self, sfreq: float) -> float:
         """The on-threshold k at ``sfreq`` (raised below ``low_rate_sfreq``)."""
         return self.k_on if sfreq >= self.low_rate_sfreq else max(self.k_on, self.k_on_low_rate)
+
+    def envelope_lp_hz(self, sfreq: float) -> float:
+        """The envelope's smoothing corner at ``sfreq``, Hz."""
+        return self.tkeo_lp_hz if self.envelope_for(sfreq) == "tkeo" else self.rms_lp_hz
 
     def low_pass_hz(self, sfreq: float) -> float:
         """The low-pass corner actually used at ``sfreq``: min(lp_hz, lp_max_fraction * sfreq)."""

@@ -74,6 +74,11 @@ class DetectorDesign:
         ``sustained_max_s`` in samples: a longer candidate is sustained activity.
     min_duration_n : int
         ``min_duration_s`` in samples: a shorter candidate is not a burst.
+    far_n_eff : float
+        Independent samples in ``min_duration_s`` of the conditioned band (the background
+        statistic of :mod:`twitchscope.signal.detect.false_alarms`).
+    far_segments : int
+        ``far_memory_s`` in baseline segments.
     history_n : int
         Samples of conditioned signal, 1-20 Hz band and envelope kept behind the
         newest one, enough for the context of any open candidate.
@@ -95,6 +100,8 @@ class DetectorDesign:
     sustained_n: int
     min_duration_n: int
     history_n: int
+    far_n_eff: float
+    far_segments: int
     mains_hz: float | None = None
     conditioning: FilterDesign | None = None
 
@@ -170,6 +177,8 @@ def design_detector(
         context_n=int(math.ceil(config.context_s * sfreq)),
         sustained_n=int(round(config.sustained_max_s * sfreq)),
         min_duration_n=int(round(config.min_duration_s * sfreq)),
+        far_n_eff=2.0 * (config.low_pass_hz(sfreq) - config.hp_hz) * config.min_duration_s,
+        far_segments=segments(config.far_memory_s),
         history_n=int(
             math.ceil(
                 (config.context_s + config.sustained_max_s + config.merge_gap_s + 0.25) * sfreq

@@ -44,6 +44,7 @@ from twitchscope.signal.detect.classify import (
     EcgTracker,
     classify_candidate,
     is_burst,
+    twitch_confidence,
     update_ecg_tracker,
 )
 from twitchscope.signal.detect.config import DetectorConfig
@@ -57,6 +58,7 @@ from twitchscope.signal.detect.envelope import (
     init_envelope_state,
     update_baseline,
 )
+from twitchscope.signal.detect.false_alarms import far_thresholds
 from twitchscope.signal.detect.features import CandidateFeatures, CandidateWindow, measure_candidate
 from twitchscope.signal.detect.filters import FilterState, filter_block, init_filter_state
 from twitchscope.signal.detect.inner_burst import InnerBurst, find_inner_burst
@@ -93,6 +95,7 @@ class _Candidate:
     on: NDArray[np.float64]
     off: NDArray[np.float64]
     env_median: NDArray[np.float64]
+    glr_threshold: NDArray[np.float64]  # the false-alarm-rate threshold at its start
     sustained_peak: float | None = None  # set once it is known to be sustained
     sustained_channel: int = 0
 
@@ -393,6 +396,7 @@ def _process(
         b = min((seg_idx + 1) * seg_n, first + n)
         e = env[:, a - first : b - first]
         thr = baseline_thresholds(config, baseline, k_on=design.k_on)
+        before = baseline  # what a candidate starting in this slice is measured against
         if thr is None or seg_idx < design.warm_segments:
             act_ch = np.zeros(e.shape, dtype=bool)
             thr_on = thr_off = med = None
@@ -409,6 +413,8 @@ def _process(
             segment_complete=b == (seg_idx + 1) * seg_n,
             stale_segments=design.stale_segments,
             settle_segments=design.settle_segments,
+            far_n_eff=design.far_n_eff,
+            far_segments=design.far_segments,
         )
         state = replace(state, baseline=baseline, active=active)
         if any_act.any():
@@ -422,7 +428,10 @@ def _process(
                     cand = None
                 if cand is None:
                     assert thr_on is not None and thr_off is not None and med is not None
-                    cand = _Candidate(start=s, end=en, on=thr_on, off=thr_off, env_median=med)
+                    far = far_thresholds(config, before.maxima, n_channels=state.n_channels)
+                    cand = _Candidate(
+                        start=s, end=en, on=thr_on, off=thr_off, env_median=med, glr_threshold=far
+                    )
                 else:
                     cand = replace(cand, end=en)
                 state = replace(state, candidate=_maybe_sustained(state, cand))
@@ -512,7 +521,8 @@ def _close(
         mains_lines_hz=design.conditioning.notch_hz if design.conditioning is not None else (),
     )
     feats = measure_candidate(config, window)
-    if not is_burst(config, feats):
+    glr_threshold = max(float(cand.glr_threshold[feats.channel_index]), config.glr_min)
+    if not is_burst(config, feats, glr_threshold=glr_threshold):
         return DetectionOutput(), state  # a noise excursion, not a candidate
     reason, detail, ecg = classify_candidate(config, feats, state.ecg)
     state = replace(state, ecg=update_ecg_tracker(config, ecg, feats))
@@ -522,6 +532,10 @@ def _close(
         if reason in (RejectReason.LOW_FREQ_ARTIFACT, RejectReason.MAINS, RejectReason.ECG):
             onset = int(round(feats.onset_s * sf)) - lo
             inner = find_inner_burst(config, window, onset=onset)
+        if inner is not None and not (
+            config.min_duration_s <= (inner.offset - inner.onset) / sf <= config.max_duration_s
+        ):
+            inner = None  # the twitch gates hold inside artefacts too
         if inner is not None:
             detail += "; a twitch inside it was kept"
         rej = RejectedCandidate(
@@ -534,11 +548,25 @@ def _close(
         )
         if inner is None:
             return DetectionOutput(rejected=(rej,)), state
-        tw = _twitch(
-            state, inner, onset_s=(lo + inner.onset) / sf, offset_s=(lo + inner.offset) / sf
-        )
+        onset_s, offset_s = (lo + inner.onset) / sf, (lo + inner.offset) / sf
+        confidence = twitch_confidence(inner.glr, config.inner_glr_min, offset_s - onset_s)
+        tw = _twitch(state, inner, onset_s=onset_s, offset_s=offset_s, confidence=confidence)
         return DetectionOutput(twitches=(tw,), rejected=(rej,)), state
-    tw = _twitch(state, feats, onset_s=feats.onset_s, offset_s=feats.offset_s)
+    confidence = twitch_confidence(feats.glr, glr_threshold, feats.offset_s - feats.onset_s)
+    if confidence < config.min_confidence:
+        rej = RejectedCandidate(
+            onset_s=feats.onset_s,
+            offset_s=feats.offset_s,
+            channel=ch,
+            reason=RejectReason.LOW_CONFIDENCE,
+            peak_v=feats.peak_v,
+            detail=f"confidence {confidence:.2f}, minimum {config.min_confidence:g} "
+            f"(likelihood ratio {feats.glr:.0f} against a threshold of {glr_threshold:.0f})",
+        )
+        return DetectionOutput(rejected=(rej,)), state
+    tw = _twitch(
+        state, feats, onset_s=feats.onset_s, offset_s=feats.offset_s, confidence=confidence
+    )
     return DetectionOutput(twitches=(tw,)), state
 
 
@@ -548,6 +576,7 @@ def _twitch(
     *,
     onset_s: float,
     offset_s: float,
+    confidence: float,
 ) -> Twitch:
     """The twitch of a measured burst (its needle site is attributed by the run loop)."""
     return Twitch(
@@ -560,4 +589,5 @@ def _twitch(
         snr_db=measured.snr_db,
         area_vs=measured.area_vs,
         median_freq_hz=measured.median_freq_hz,
+        confidence=confidence,
     )

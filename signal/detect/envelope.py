@@ -26,7 +26,7 @@ Baseline
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 from numpy.typing import NDArray
@@ -34,6 +34,7 @@ from scipy import signal
 
 from twitchscope.signal.core.errors import ConfigError
 from twitchscope.signal.detect.config import DetectorConfig
+from twitchscope.signal.detect.false_alarms import append_maxima, segment_statistic
 
 __all__ = [
     "EnvelopeDesign",
@@ -120,10 +121,14 @@ class BaselineState:
     segment_index : int
         Index of the current segment (absolute sample // segment length).
     last_quiet_segment : int
-        Index of the last segment admitted to the ring (-1 before any).
+        Index of the last quiet segment admitted to the ring (-1 before any); while none
+        has closed for ``stale_segments``, every segment is admitted.
     stats : tuple of arrays or None
         ``(median, robust SD)`` per channel over the ring, computed when the ring changes
         (None while it is empty).
+    maxima : array, shape (n_channels, n_far)
+        The background statistic of the last admitted segments, oldest first (see
+        :mod:`twitchscope.signal.detect.false_alarms`).
     """
 
     quantiles: NDArray[np.float64]
@@ -132,12 +137,13 @@ class BaselineState:
     segment_index: int = 0
     last_quiet_segment: int = -1
     stats: tuple[NDArray[np.float64], NDArray[np.float64]] | None = None
+    maxima: NDArray[np.float64] = field(default_factory=lambda: np.zeros((0, 0)))
 
 
 def init_baseline_state(n_channels: int) -> BaselineState:
     """Empty baseline for ``n_channels`` channels."""
     empty = np.zeros((n_channels, 0))
-    return BaselineState(quantiles=empty, segment=empty)
+    return BaselineState(quantiles=empty, segment=empty, maxima=empty)
 
 
 def baseline_thresholds(
@@ -165,14 +171,18 @@ def update_baseline(
     segment_complete: bool,
     stale_segments: int,
     settle_segments: int = 0,
+    far_n_eff: float = 0.0,
+    far_segments: int = 1,
 ) -> BaselineState:
     """Add envelope samples of one segment; close the segment when ``segment_complete``.
 
     ``env`` (n_channels, n) and ``active`` (n,) must all belong to ``segment_index``.
     A closed segment enters the ring when at most ``baseline_max_active`` of its samples
-    were active, or when no segment has entered for ``stale_segments`` segments (so a
+    were active, or when no quiet segment has closed for ``stale_segments`` segments (so a
     lasting rise of the noise floor is learnt). Segments before ``settle_segments`` (filter
-    start-up) never enter.
+    start-up) never enter. An admitted segment also adds its background statistic
+    (:func:`~twitchscope.signal.detect.false_alarms.segment_statistic` with ``far_n_eff``
+    samples, against the median before it) to a ring of ``far_segments``.
     """
     n_active = int(np.count_nonzero(active))
     if segment_index != state.segment_index or state.segment.shape[1] == 0:
@@ -188,13 +198,18 @@ def update_baseline(
             segment_index=segment_index,
             last_quiet_segment=state.last_quiet_segment,
             stats=state.stats,
+            maxima=state.maxima,
         )
     settled = segment_index >= settle_segments
     stale = settled and segment_index - state.last_quiet_segment > stale_segments
     quiet = settled and n_active <= config.baseline_max_active * seg.shape[1]
     quantiles, last = state.quantiles, state.last_quiet_segment
     stats = state.stats
+    maxima = state.maxima
     if seg.shape[1] > 0 and (quiet or stale):
+        if stats is not None:
+            stat = segment_statistic(seg, stats[0], n_eff=far_n_eff)
+            maxima = append_maxima(maxima, stat, keep=far_segments)
         keep = config.baseline_n_segments - 1
         q = np.quantile(seg, _QUANTILES, axis=1).T
         quantiles = np.concatenate(
@@ -206,7 +221,8 @@ def update_baseline(
             ],
             axis=1,
         )
-        last = segment_index
+        if quiet:
+            last = segment_index  # a stale segment enters without ending the stale spell
         med = np.median(quantiles, axis=1)
         spread = MAD_TO_SD * np.median(np.abs(quantiles - med[:, None]), axis=1)
         stats = (med, spread)
@@ -217,4 +233,5 @@ def update_baseline(
         segment_index=segment_index + 1,
         last_quiet_segment=last,
         stats=stats,
+        maxima=maxima,
     )

@@ -236,6 +236,14 @@ def measure_candidate(config: DetectorConfig, w: CandidateWindow) -> CandidateFe
     min_len = max(1, int(round(config.min_duration_s * sf / 2)))
     offset_idx = max(i1 - back, onset_idx + min_len)
     offset_idx = min(offset_idx, x.size)
+    # the reported offset: the change point, unless it makes the burst shorter than the
+    # shortest twitch; then the threshold offset less the envelope's smoothing delay, if
+    # later (the backward search can stop at the last strong discharge of a weak burst,
+    # while the threshold offset of a strong burst is late by its envelope's decay)
+    report_offset = offset_idx
+    if offset_idx - onset_idx < config.min_duration_s * sf:
+        smooth_lag = int(round(sf * math.sqrt(2.0) / (2 * math.pi * config.envelope_lp_hz(sf))))
+        report_offset = min(max(offset_idx, i1 - smooth_lag), x.size)
     burst = x[onset_idx:offset_idx]
     peak = float(np.max(np.abs(burst)))
     rms = float(np.sqrt(np.mean(burst**2)))
@@ -286,7 +294,7 @@ def measure_candidate(config: DetectorConfig, w: CandidateWindow) -> CandidateFe
     fit_share = mains_fit_share(x[fit_lo:], sfreq=sf, lines_hz=w.mains_lines_hz)
     return CandidateFeatures(
         onset_s=(w.first_sample + onset_idx) / sf,
-        offset_s=(w.first_sample + offset_idx) / sf,
+        offset_s=(w.first_sample + report_offset) / sf,
         channel_index=ch,
         channel_indexes=tuple(involved),
         peak_v=peak,

@@ -24,6 +24,8 @@ Twitch columns, in order:
 ``channels``       every channel the twitch shows on, ``;``-joined, main first
 ``area_uvs``       integral of the rectified signal, µV·s
 ``median_freq_hz`` median frequency of the burst, Hz
+``confidence``     probability (0-1) that it is a real twitch (the detector's
+                   calibrated model; empty when unknown)
 =================  ============================================================
 
 Rejected-candidate columns: ``onset_s, offset_s, channel, reason, peak_uv, detail``.
@@ -70,6 +72,7 @@ EVENT_COLUMNS: tuple[str, ...] = (
     "channels",
     "area_uvs",
     "median_freq_hz",
+    "confidence",
 )
 #: Columns of a rejected-candidates file, in order.
 REJECTED_COLUMNS: tuple[str, ...] = (
@@ -149,6 +152,7 @@ def twitch_row(t: Twitch) -> Row:
         "channels": ";".join(t.channels),
         "area_uvs": uv_cell(t.area_vs),
         "median_freq_hz": number_cell(t.median_freq_hz),
+        "confidence": number_cell(t.confidence),
     }
 
 
@@ -222,7 +226,17 @@ def _row_twitch(row: Row) -> Twitch:
         site=_text(row, "site"),
         latency_s=None if latency_ms is None else ms_to_s(latency_ms),
         median_freq_hz=_num(row, "median_freq_hz"),
+        confidence=_confidence(row),
     )
+
+
+def _confidence(row: Row) -> float:
+    value = _num(row, "confidence")
+    if value is None:
+        return math.nan
+    if not 0.0 <= value <= 1.0:
+        raise _CellError("confidence", row.get("confidence"), "a probability within 0-1")
+    return value
 
 
 def _row_rejected(row: Row) -> RejectedCandidate:

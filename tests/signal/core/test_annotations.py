@@ -41,6 +41,7 @@ def events() -> RecordingEvents:
                 snr_db=18.0,
                 site="R upper trapezius TrP1",
                 latency_s=0.5,
+                confidence=0.8125,
             ),
         ),
         gaps=(Gap(onset_s=4.0, n_samples=49, sfreq=SFREQ),),
@@ -107,6 +108,7 @@ def test_fif_round_trip_keeps_extras(events: RecordingEvents, tmp_path: Path) ->
     (tw,) = back.twitches
     assert tw.channels == ("b", "a")
     assert tw.peak_v == pytest.approx(8e-5) and tw.snr_db == pytest.approx(18.0)
+    assert tw.confidence == pytest.approx(0.8125)
     assert tw.site == "R upper trapezius TrP1"
     assert back.gaps[0].n_samples == 49
 

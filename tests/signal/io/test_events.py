@@ -25,7 +25,7 @@ from twitchscope.signal.io.events import (
 TWITCHES = [
     Twitch(1.5, 1.62, "R-LevScap", channels=("R-LevScap", "R-UpTrap"), peak_v=1.234e-4,
            rms_v=4.5e-5, snr_db=12.5, area_vs=3.1e-6, site="R levator scapulae TrP1",
-           latency_s=0.4375, median_freq_hz=87.5),
+           latency_s=0.4375, median_freq_hz=87.5, confidence=0.875),
     Twitch(3.0, 3.1, "R-UpTrap"),  # features absent
 ]  # fmt: skip
 REJECTED = [
@@ -37,7 +37,7 @@ REJECTED = [
 
 def _same_twitch(a: Twitch, b: Twitch) -> None:
     assert (a.channel, a.channels, a.site) == (b.channel, b.channels, b.site)
-    for name in ("onset_s", "offset_s", "peak_v", "rms_v", "snr_db", "area_vs"):
+    for name in ("onset_s", "offset_s", "peak_v", "rms_v", "snr_db", "area_vs", "confidence"):
         x, y = getattr(a, name), getattr(b, name)
         assert (math.isnan(x) and math.isnan(y)) or x == pytest.approx(y, rel=1e-9), name
     for name in ("latency_s", "median_freq_hz"):
@@ -51,7 +51,9 @@ def test_twitch_row_is_the_ordered_export_row() -> None:
     assert row["peak_uv"] == 123.4 and row["rms_uv"] == 45.0 and row["area_uvs"] == 3.1
     assert row["duration_ms"] == 120.0 and row["latency_ms"] == 437.5
     assert row["channels"] == "R-LevScap;R-UpTrap" and row["site"] == "R levator scapulae TrP1"
+    assert row["confidence"] == 0.875
     bare = twitch_row(TWITCHES[1])
+    assert bare["confidence"] is None
     assert bare["peak_uv"] is None and bare["latency_ms"] is None and bare["site"] is None
     assert bare["duration_ms"] == 100.0
 
@@ -183,3 +185,10 @@ def test_bad_files(tmp_path: Path) -> None:
     empty.write_text("")
     with pytest.raises(FileFormatError, match="empty.csv is empty"):
         read_events(empty)
+
+
+def test_confidence_outside_zero_one_names_the_cell(tmp_path: Path) -> None:
+    path = tmp_path / "events.csv"
+    path.write_text("onset_s,offset_s,channel,confidence\n1.0,1.1,A,1.5\n")
+    with pytest.raises(FileFormatError, match="confidence"):
+        read_events(path)

@@ -1,0 +1,114 @@
+"""A threshold set by a false-alarm rate, from the recording's own background.
+
+The detector keeps a candidate only when its evidence for a rise of EMG-band power, the
+generalised likelihood ratio ``glr`` (see :mod:`twitchscope.signal.detect.features`), is
+larger than the background of *this* recording would give by chance more often than
+``false_alarms_per_min``.
+
+The background statistic
+    For every quiet baseline segment (the segments the baseline learns from, see
+    :mod:`twitchscope.signal.detect.envelope`) and every channel, the largest likelihood
+    ratio a background excursion as long as the shortest twitch reaches in that segment:
+    with the envelope power ratio ``r(t) = env(t)^2 / median^2``,
+    ``g(t) = 0.5 n (r - 1 - ln r)`` for ``r > 1``, ``n = 2 x bandwidth x min_duration_s``
+    independent samples, and the segment's statistic is ``max_t g(t)``.
+    Gaussian noise gives small values; the sporadic motor-unit potentials and tonic
+    activity of a muscle that is not quite relaxed give large ones, so they raise the
+    threshold of the recording in which they occur instead of becoming twitches.
+
+The extreme-value fit
+    The segment maxima of the last ``far_memory_s`` seconds are fitted per channel with a
+    Gumbel distribution (method of moments: ``beta = sd sqrt(6) / pi``,
+    ``mu = mean - 0.5772 beta``; a maximum of many nearly independent values has a Gumbel
+    tail, and the moments, unlike a median, follow a heavy tail). The threshold is the
+    level that one segment of one channel exceeds with probability
+    ``p = false_alarms_per_min / (n_channels x segments per minute)``:
+    ``mu - beta ln(-ln(1 - p))``. It is a floor under ``glr_min``; before
+    ``far_min_segments`` segments are known, ``glr_min`` alone applies.
+
+Everything is computed from segments aligned on absolute sample indexes, so the threshold
+does not depend on how the stream is cut into blocks.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from numpy.typing import NDArray
+
+from twitchscope.signal.detect.config import DetectorConfig
+
+__all__ = ["segment_statistic", "far_thresholds", "append_maxima", "EULER_GAMMA"]
+
+EULER_GAMMA = 0.5772156649015329
+
+
+def segment_statistic(
+    env: NDArray[np.float64], median: NDArray[np.float64], *, n_eff: float
+) -> NDArray[np.float64]:
+    """Largest likelihood ratio of a background excursion in one segment, per channel.
+
+    Parameters
+    ----------
+    env : array, shape (n_channels, n_samples)
+        Envelope of the segment, V.
+    median : array, shape (n_channels,)
+        Baseline median of the envelope, V.
+    n_eff : float
+        Independent samples in a window of ``min_duration_s``.
+
+    Returns
+    -------
+    stat : array, shape (n_channels,)
+    """
+    if env.shape[1] == 0:
+        return np.zeros(env.shape[0])
+    peak = env.max(axis=1)
+    r = (peak / np.maximum(median, 1e-30)) ** 2
+    r = np.maximum(r, 1.0)
+    return 0.5 * n_eff * (r - 1.0 - np.log(r))
+
+
+def append_maxima(
+    maxima: NDArray[np.float64], stat: NDArray[np.float64], *, keep: int
+) -> NDArray[np.float64]:
+    """The ring of segment maxima (n_channels, <= keep) with one more segment, oldest dropped."""
+    start = max(0, maxima.shape[1] + 1 - keep)
+    return np.concatenate([maxima[:, start:], stat[:, None]], axis=1)
+
+
+def _gumbel_z(q: float) -> float:
+    """The standard Gumbel quantile: ``-ln(-ln q)``."""
+    return -math.log(-math.log(q))
+
+
+def far_thresholds(
+    config: DetectorConfig, maxima: NDArray[np.float64], *, n_channels: int
+) -> NDArray[np.float64]:
+    """Likelihood-ratio threshold per channel for ``config.false_alarms_per_min``.
+
+    Parameters
+    ----------
+    config : DetectorConfig
+    maxima : array, shape (n_channels, n_segments)
+        Segment maxima of the background statistic, oldest first.
+    n_channels : int
+        Channels of the stream (the target rate is shared among them).
+
+    Returns
+    -------
+    thresholds : array, shape (n_channels,)
+        ``glr_min`` where too few segments are known, else the larger of ``glr_min``
+        and the Gumbel level for the target rate.
+    """
+    floor = np.full(n_channels, config.glr_min)
+    if maxima.shape[1] < config.far_min_segments:
+        return floor
+    per_min = 60.0 / config.baseline_segment_s
+    p = min(config.false_alarms_per_min / (max(n_channels, 1) * per_min), 0.5)
+    q50, q90 = np.quantile(maxima, [0.5, 0.9], axis=1)
+    beta = (q90 - q50) / (_gumbel_z(0.9) - _gumbel_z(0.5))
+    mu = q50 - beta * _gumbel_z(0.5)
+    level = mu - beta * math.log(-math.log1p(-p))
+    return np.maximum(floor, level)

@@ -78,7 +78,10 @@ class DetectorDesign:
         Independent samples in ``min_duration_s`` of the conditioned band (the background
         statistic of :mod:`twitchscope.signal.detect.false_alarms`).
     far_segments : int
-        ``far_memory_s`` in baseline segments.
+        ``far_memory_s`` in baseline segments (the fit's memory).
+    far_ring : int
+        Segment maxima kept: ``far_segments`` before a candidate plus the segments it can
+        span and wait for before it is closed.
     history_n : int
         Samples of conditioned signal, 1-20 Hz band and envelope kept behind the
         newest one, enough for the context of any open candidate.
@@ -102,6 +105,7 @@ class DetectorDesign:
     history_n: int
     far_n_eff: float
     far_segments: int
+    far_ring: int
     mains_hz: float | None = None
     conditioning: FilterDesign | None = None
 
@@ -179,6 +183,9 @@ def design_detector(
         min_duration_n=int(round(config.min_duration_s * sfreq)),
         far_n_eff=2.0 * (config.low_pass_hz(sfreq) - config.hp_hz) * config.min_duration_s,
         far_segments=segments(config.far_memory_s),
+        far_ring=segments(config.far_memory_s)
+        + segments(config.sustained_max_s + config.merge_gap_s)
+        + 2,
         history_n=int(
             math.ceil(
                 (config.context_s + config.sustained_max_s + config.merge_gap_s + 0.25) * sfreq

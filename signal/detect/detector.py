@@ -58,7 +58,7 @@ from twitchscope.signal.detect.envelope import (
     init_envelope_state,
     update_baseline,
 )
-from twitchscope.signal.detect.false_alarms import far_thresholds
+from twitchscope.signal.detect.false_alarms import background_maxima, far_thresholds
 from twitchscope.signal.detect.features import CandidateFeatures, CandidateWindow, measure_candidate
 from twitchscope.signal.detect.filters import FilterState, filter_block, init_filter_state
 from twitchscope.signal.detect.inner_burst import InnerBurst, find_inner_burst
@@ -95,7 +95,6 @@ class _Candidate:
     on: NDArray[np.float64]
     off: NDArray[np.float64]
     env_median: NDArray[np.float64]
-    glr_threshold: NDArray[np.float64]  # the false-alarm-rate threshold at its start
     sustained_peak: float | None = None  # set once it is known to be sustained
     sustained_channel: int = 0
 
@@ -174,6 +173,9 @@ class DetectorState:
         The open candidate, if any.
     ecg : EcgTracker
         Recent short candidates, for the R-peak veto.
+    explained : tuple of (int, int)
+        Sample spans of recent candidates rejected for a reason (left out of the
+        background of the false-alarm-rate threshold).
     """
 
     design: DetectorDesign
@@ -185,6 +187,7 @@ class DetectorState:
     filters: FilterStates | None = None
     candidate: _Candidate | None = None
     ecg: EcgTracker = EcgTracker()
+    explained: tuple[tuple[int, int], ...] = ()
 
     @property
     def sfreq(self) -> float:
@@ -396,7 +399,6 @@ def _process(
         b = min((seg_idx + 1) * seg_n, first + n)
         e = env[:, a - first : b - first]
         thr = baseline_thresholds(config, baseline, k_on=design.k_on)
-        before = baseline  # what a candidate starting in this slice is measured against
         if thr is None or seg_idx < design.warm_segments:
             act_ch = np.zeros(e.shape, dtype=bool)
             thr_on = thr_off = med = None
@@ -414,7 +416,7 @@ def _process(
             stale_segments=design.stale_segments,
             settle_segments=design.settle_segments,
             far_n_eff=design.far_n_eff,
-            far_segments=design.far_segments,
+            far_segments=design.far_ring,
         )
         state = replace(state, baseline=baseline, active=active)
         if any_act.any():
@@ -428,10 +430,7 @@ def _process(
                     cand = None
                 if cand is None:
                     assert thr_on is not None and thr_off is not None and med is not None
-                    far = far_thresholds(config, before.maxima, n_channels=state.n_channels)
-                    cand = _Candidate(
-                        start=s, end=en, on=thr_on, off=thr_off, env_median=med, glr_threshold=far
-                    )
+                    cand = _Candidate(start=s, end=en, on=thr_on, off=thr_off, env_median=med)
                 else:
                     cand = replace(cand, end=en)
                 state = replace(state, candidate=_maybe_sustained(state, cand))
@@ -500,7 +499,7 @@ def _close(
             peak_v=cand.sustained_peak,
             detail=f"{(cand.end - cand.start) / sf:.2f} s long, limit {config.max_duration_s:g} s",
         )
-        return DetectionOutput(rejected=(rej,)), state
+        return DetectionOutput(rejected=(rej,)), _explain(state, cand.start, cand.end)
     if cand.end - cand.start < design.min_duration_n:
         return DetectionOutput(), state  # too short to be a burst: not a candidate at all
     history = state.history
@@ -521,12 +520,14 @@ def _close(
         mains_lines_hz=design.conditioning.notch_hz if design.conditioning is not None else (),
     )
     feats = measure_candidate(config, window)
-    glr_threshold = max(float(cand.glr_threshold[feats.channel_index]), config.glr_min)
+    glr_threshold = float(_glr_thresholds(state, cand)[feats.channel_index])
     if not is_burst(config, feats, glr_threshold=glr_threshold):
         return DetectionOutput(), state  # a noise excursion, not a candidate
     reason, detail, ecg = classify_candidate(config, feats, state.ecg)
     state = replace(state, ecg=update_ecg_tracker(config, ecg, feats))
     ch = state.ch_names[feats.channel_index]
+    if reason is not None and reason != RejectReason.SHORT:
+        state = _explain(state, cand.start, cand.end)
     if reason is not None:
         inner = None
         if reason in (RejectReason.LOW_FREQ_ARTIFACT, RejectReason.MAINS, RejectReason.ECG):
@@ -568,6 +569,29 @@ def _close(
         state, feats, onset_s=feats.onset_s, offset_s=feats.offset_s, confidence=confidence
     )
     return DetectionOutput(twitches=(tw,)), state
+
+
+def _glr_thresholds(state: DetectorState, cand: _Candidate) -> NDArray[np.float64]:
+    """The false-alarm-rate threshold per channel for a candidate, from the background
+    before it (segments touched by explained artefacts left out)."""
+    design = state.design
+    maxima = background_maxima(
+        state.baseline.maxima,
+        state.baseline.maxima_segments,
+        before_segment=cand.start // design.segment_n,
+        segment_n=design.segment_n,
+        explained=state.explained,
+        n_kept=design.far_segments,
+    )
+    return far_thresholds(design.config, maxima, n_channels=state.n_channels)
+
+
+def _explain(state: DetectorState, first: int, end: int) -> DetectorState:
+    """Remember an artefact's span; forget the ones older than the fit's memory."""
+    design = state.design
+    oldest = end - design.far_ring * design.segment_n
+    kept = tuple(span for span in state.explained if span[1] > oldest)
+    return replace(state, explained=(*kept, (first, end)))
 
 
 def _twitch(

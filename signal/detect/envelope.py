@@ -129,6 +129,8 @@ class BaselineState:
     maxima : array, shape (n_channels, n_far)
         The background statistic of the last admitted segments, oldest first (see
         :mod:`twitchscope.signal.detect.false_alarms`).
+    maxima_segments : array of int, shape (n_far,)
+        The segment index of each column of ``maxima``.
     """
 
     quantiles: NDArray[np.float64]
@@ -138,6 +140,7 @@ class BaselineState:
     last_quiet_segment: int = -1
     stats: tuple[NDArray[np.float64], NDArray[np.float64]] | None = None
     maxima: NDArray[np.float64] = field(default_factory=lambda: np.zeros((0, 0)))
+    maxima_segments: NDArray[np.int64] = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
 
 
 def init_baseline_state(n_channels: int) -> BaselineState:
@@ -182,7 +185,8 @@ def update_baseline(
     lasting rise of the noise floor is learnt). Segments before ``settle_segments`` (filter
     start-up) never enter. An admitted segment also adds its background statistic
     (:func:`~twitchscope.signal.detect.false_alarms.segment_statistic` with ``far_n_eff``
-    samples, against the median before it) to a ring of ``far_segments``.
+    samples, against the median before it) to a ring of ``far_segments`` (which must hold
+    the segments a candidate can span and wait for, beyond the ones the fit uses).
     """
     n_active = int(np.count_nonzero(active))
     if segment_index != state.segment_index or state.segment.shape[1] == 0:
@@ -199,17 +203,20 @@ def update_baseline(
             last_quiet_segment=state.last_quiet_segment,
             stats=state.stats,
             maxima=state.maxima,
+            maxima_segments=state.maxima_segments,
         )
     settled = segment_index >= settle_segments
     stale = settled and segment_index - state.last_quiet_segment > stale_segments
     quiet = settled and n_active <= config.baseline_max_active * seg.shape[1]
     quantiles, last = state.quantiles, state.last_quiet_segment
     stats = state.stats
-    maxima = state.maxima
+    maxima, maxima_segments = state.maxima, state.maxima_segments
     if seg.shape[1] > 0 and (quiet or stale):
         if stats is not None:
             stat = segment_statistic(seg, stats[0], n_eff=far_n_eff)
-            maxima = append_maxima(maxima, stat, keep=far_segments)
+            maxima, maxima_segments = append_maxima(
+                maxima, maxima_segments, stat, segment_index=segment_index, keep=far_segments
+            )
         keep = config.baseline_n_segments - 1
         q = np.quantile(seg, _QUANTILES, axis=1).T
         quantiles = np.concatenate(
@@ -234,4 +241,5 @@ def update_baseline(
         last_quiet_segment=last,
         stats=stats,
         maxima=maxima,
+        maxima_segments=maxima_segments,
     )

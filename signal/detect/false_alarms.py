@@ -39,7 +39,13 @@ from numpy.typing import NDArray
 
 from twitchscope.signal.detect.config import DetectorConfig
 
-__all__ = ["segment_statistic", "far_thresholds", "append_maxima", "EULER_GAMMA"]
+__all__ = [
+    "segment_statistic",
+    "far_thresholds",
+    "append_maxima",
+    "background_maxima",
+    "EULER_GAMMA",
+]
 
 EULER_GAMMA = 0.5772156649015329
 
@@ -71,11 +77,46 @@ def segment_statistic(
 
 
 def append_maxima(
-    maxima: NDArray[np.float64], stat: NDArray[np.float64], *, keep: int
-) -> NDArray[np.float64]:
-    """The ring of segment maxima (n_channels, <= keep) with one more segment, oldest dropped."""
+    maxima: NDArray[np.float64],
+    segments: NDArray[np.int64],
+    stat: NDArray[np.float64],
+    *,
+    segment_index: int,
+    keep: int,
+) -> tuple[NDArray[np.float64], NDArray[np.int64]]:
+    """The ring of segment maxima (n_channels, <= keep) and their segment indexes with one
+    more segment, oldest dropped."""
     start = max(0, maxima.shape[1] + 1 - keep)
-    return np.concatenate([maxima[:, start:], stat[:, None]], axis=1)
+    return (
+        np.concatenate([maxima[:, start:], stat[:, None]], axis=1),
+        np.concatenate([segments[start:], np.array([segment_index], dtype=np.int64)]),
+    )
+
+
+def background_maxima(
+    maxima: NDArray[np.float64],
+    segments: NDArray[np.int64],
+    *,
+    before_segment: int,
+    segment_n: int,
+    explained: tuple[tuple[int, int], ...],
+    n_kept: int,
+) -> NDArray[np.float64]:
+    """The last ``n_kept`` segment maxima before ``before_segment`` that no explained
+    artefact touches.
+
+    ``explained`` holds ``(first, end)`` sample spans of candidates rejected for a reason
+    (a QRS, a pop, mains, motion, sustained activity): the classifier handles those, so
+    they are not the background the false-alarm rate is about (on trunk muscles the QRS
+    would otherwise set the threshold).
+    """
+    keep = segments < before_segment
+    if explained:
+        starts = segments * segment_n
+        ends = starts + segment_n
+        for first, end in explained:
+            keep &= ~((starts < end) & (ends > first))
+    return maxima[:, keep][:, -n_kept:]
 
 
 def _gumbel_z(q: float) -> float:

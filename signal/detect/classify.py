@@ -69,8 +69,18 @@ class EcgTracker:
     beats: tuple[float, ...] = ()
 
 
-def _continues_train(config: DetectorConfig, beats: tuple[float, ...], t: float) -> str | None:
-    """Describe the regular train that ``t`` continues, or None."""
+def _beats_apart(config: DetectorConfig, d: float, rr: float) -> bool:
+    """Whether ``d`` is one RR interval, or two (a beat too weak to form a candidate)."""
+    tol = config.ecg_rr_tolerance
+    return abs(d - rr) <= tol * rr or abs(d - 2 * rr) <= 2 * tol * rr
+
+
+def _train_rr(config: DetectorConfig, beats: tuple[float, ...], t: float) -> float | None:
+    """The RR interval (s) of the regular train that a beat at ``t`` continues, or None.
+
+    The train needs ``ecg_min_beats`` beats (``t`` included) at one RR interval within
+    ``ecg_rr_tolerance``; one missed beat (two RR) is still the train.
+    """
     need = config.ecg_min_beats - 1  # intervals
     prev = [b for b in beats if b < t]
     for i in range(len(prev) - 1, -1, -1):
@@ -84,14 +94,22 @@ def _continues_train(config: DetectorConfig, beats: tuple[float, ...], t: float)
             ok = False
             for b in reversed([p for p in prev if p < last]):
                 d = last - b
-                if abs(d - rr) <= config.ecg_rr_tolerance * rr:
+                if _beats_apart(config, d, rr):
                     chain, last, ok = chain + 1, b, True
                     break
-                if d > rr * (1 + config.ecg_rr_tolerance):
+                if d > 2 * rr * (1 + config.ecg_rr_tolerance):
                     break
         if chain >= need:
-            return f"continues a regular train, RR {s_to_ms(rr):.0f} ms ({60 / rr:.0f} bpm)"
+            return rr
     return None
+
+
+def _continues_train(config: DetectorConfig, beats: tuple[float, ...], t: float) -> str | None:
+    """Describe the regular train that ``t`` continues, or None."""
+    rr = _train_rr(config, beats, t)
+    if rr is None:
+        return None
+    return f"continues a regular train, RR {s_to_ms(rr):.0f} ms ({60 / rr:.0f} bpm)"
 
 
 def _train_beat_inside(
@@ -99,26 +117,26 @@ def _train_beat_inside(
 ) -> tuple[float, str] | None:
     """``(time, description)`` of the beat a regular train expects within ``[t0, t1]``.
 
-    The train is the last ``ecg_min_beats`` beats before ``t0`` at one RR interval
-    (within ``ecg_rr_tolerance``); its next beats are extrapolated at most three RR ahead.
+    The train ends at one of the last three beats before ``t0`` (a spurious short
+    candidate after it does not hide it); its next beats are extrapolated at most three
+    RR past the last beat.
     """
     prev = [b for b in beats if b < t0]
-    need = config.ecg_min_beats
-    if len(prev) < need:
-        return None
-    last = prev[-need:]
-    rrs = [b - a for a, b in zip(last[:-1], last[1:], strict=True)]
-    rr = sorted(rrs)[len(rrs) // 2]
-    if not RR_RANGE_S[0] <= rr <= RR_RANGE_S[1]:
-        return None
-    if any(abs(d - rr) > config.ecg_rr_tolerance * rr for d in rrs):
-        return None
-    for k in (1, 2, 3):
-        beat = last[-1] + k * rr
-        slack = config.ecg_rr_tolerance * rr * k
-        if t0 - slack <= beat <= t1 + slack:
-            text = f"a QRS of the regular train (RR {s_to_ms(rr):.0f} ms, {60 / rr:.0f} bpm) inside"
-            return beat, text
+    for j in range(len(prev) - 1, max(len(prev) - 4, -1), -1):
+        rr = _train_rr(config, tuple(prev[:j]), prev[j])
+        if rr is None:
+            continue
+        for k in range(1, 7):
+            beat = prev[j] + k * rr
+            if beat - prev[-1] > 3 * rr * (1 + config.ecg_rr_tolerance):
+                break
+            slack = config.ecg_rr_tolerance * rr * min(k, 3)
+            if t0 - slack <= beat <= t1 + slack:
+                text = (
+                    f"a QRS of the regular train (RR {s_to_ms(rr):.0f} ms, {60 / rr:.0f} bpm) "
+                    "inside"
+                )
+                return beat, text
     return None
 
 

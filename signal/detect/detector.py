@@ -522,7 +522,8 @@ def _close(
     feats = measure_candidate(config, window)
     glr_threshold = float(_glr_thresholds(state, cand)[feats.channel_index])
     if not is_burst(config, feats, glr_threshold=glr_threshold):
-        return DetectionOutput(), state  # a noise excursion, not a candidate
+        # a noise excursion, not a candidate; a weak QRS still keeps the beat of the train
+        return DetectionOutput(), replace(state, ecg=update_ecg_tracker(config, state.ecg, feats))
     reason, detail, ecg = classify_candidate(config, feats, state.ecg)
     state = replace(state, ecg=update_ecg_tracker(config, ecg, feats))
     ch = state.ch_names[feats.channel_index]

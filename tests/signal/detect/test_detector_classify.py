@@ -229,20 +229,27 @@ def test_onsets_of_small_hum_surges_in_the_sample_are_mains_not_twitches():
 
 
 @pytest.mark.parametrize(
-    ("burst_s", "detail"),
+    ("burst_s", "detail", "ecg_max_s"),
     [
-        (0.15, "continues a regular train"),  # short: the QRS rule itself
-        (0.25, "a QRS of the regular train"),  # longer: the beat the train expects is inside
+        (0.15, "continues a regular train", 0.25),  # short: the QRS rule itself
+        # longer than the QRS rule's limit: the beat the train expects is inside
+        (0.25, "a QRS of the regular train", 0.15),
     ],
 )
-def test_twitch_overlapping_a_qrs_of_the_train_is_kept(burst_s, detail):
+def test_twitch_overlapping_a_qrs_of_the_train_is_kept(burst_s, detail, ecg_max_s):
     data = syn.background(sfreq=SFREQ, duration_s=14)
     beats = [4.0 + 0.8 * i for i in range(12)]
     for t in beats:
         data = syn.add(data, syn.qrs(sfreq=SFREQ), sfreq=SFREQ, onset_s=t)
     onset = beats[7] + 0.02
     burst = syn.emg_burst(sfreq=SFREQ, duration_s=burst_s, peak_v=40e-6)
-    twitches, rejected = _run(syn.add(data, burst, sfreq=SFREQ, onset_s=onset))
+    twitches, rejected = detect_array(
+        syn.add(data, burst, sfreq=SFREQ, onset_s=onset),
+        sfreq=SFREQ,
+        ch_names=["A"],
+        config=CONFIG.with_changes(ecg_max_duration_s=ecg_max_s),
+        chunk_s=0.5,
+    )
     assert [round(t.onset_s, 2) for t in twitches] == [round(onset, 2)]
     [qrs] = _near(rejected, onset, tol=0.1)
     assert qrs.reason is RejectReason.ECG and detail in qrs.detail
@@ -260,3 +267,17 @@ def test_twitch_inside_fast_needle_handling_is_kept():
     twitches, rejected = _run(syn.add(data, burst, sfreq=SFREQ, onset_s=5.08))
     assert [round(t.onset_s, 2) for t in twitches] == [5.08]
     assert [r.reason for r in _near(rejected, 5.1)] == [RejectReason.LOW_FREQ_ARTIFACT]
+
+
+def test_qrs_train_survives_missed_and_weak_beats():
+    # every third beat too weak to form a candidate, every third one weak enough to fail
+    # the likelihood-ratio test: the strong beats still continue the regular train
+    data = syn.background(sfreq=SFREQ, duration_s=20)
+    beats = [3.0 + 0.8 * i for i in range(20)]
+    for i, t in enumerate(beats):
+        amplitude = (80e-6, 1e-6, 80e-6)[i % 3]
+        data = syn.add(data, syn.qrs(sfreq=SFREQ, amplitude_v=amplitude), sfreq=SFREQ, onset_s=t)
+    twitches, rejected = _run(data)
+    late = [r for r in rejected if r.onset_s > 10.0]
+    assert twitches == []
+    assert late and all(r.reason is RejectReason.ECG for r in late)

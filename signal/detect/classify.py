@@ -45,6 +45,7 @@ __all__ = [
     "is_burst",
     "update_ecg_tracker",
     "twitch_confidence",
+    "beat_at",
     "CONFIDENCE_MODEL",
     "RR_RANGE_S",
 ]
@@ -138,6 +139,16 @@ def _train_beat_inside(
                 )
                 return beat, text
     return None
+
+
+def beat_at(config: DetectorConfig, ecg: EcgTracker, t: float) -> float | None:
+    """The time of the beat a regular train expects within ``ecg_onset_tolerance_s`` of
+    ``t``, or None (no train, or no beat there)."""
+    tol = config.ecg_onset_tolerance_s
+    found = _train_beat_inside(config, ecg.beats, t - tol, t + tol)
+    if found is None or abs(found[0] - t) > tol + config.ecg_rr_tolerance * RR_RANGE_S[1]:
+        return None
+    return found[0]
 
 
 def classify_candidate(

@@ -42,6 +42,7 @@ from twitchscope.signal.core.model import (
 )
 from twitchscope.signal.detect.classify import (
     EcgTracker,
+    beat_at,
     classify_candidate,
     is_burst,
     twitch_confidence,
@@ -554,6 +555,36 @@ def _close(
         confidence = twitch_confidence(inner.glr, config.inner_glr_min, offset_s - onset_s)
         tw = _twitch(state, inner, onset_s=onset_s, offset_s=offset_s, confidence=confidence)
         return DetectionOutput(twitches=(tw,), rejected=(rej,)), state
+    rejected: tuple[RejectedCandidate, ...] = ()
+    beat = beat_at(config, state.ecg, feats.onset_s)
+    if beat is not None:  # it may begin with a QRS: then the twitch is what follows it
+        onset_n = int(round(feats.onset_s * sf))
+        qrs_n = int(round(config.ecg_qrs_s * sf))
+        after = onset_n + qrs_n + int(round(config.onset_search_s * sf))
+        head = measure_candidate(
+            config, replace(window, start=onset_n, end=min(onset_n + qrs_n, cand.end))
+        )
+        if (
+            head.lf_ratio >= config.ecg_lf_min
+            and feats.offset_s * sf - after >= design.min_duration_n
+        ):
+            split = measure_candidate(config, replace(window, start=max(after, cand.start)))
+            if split.offset_s - split.onset_s >= config.min_duration_s and is_burst(
+                config, split, glr_threshold=glr_threshold
+            ):
+                rejected = (
+                    RejectedCandidate(
+                        onset_s=feats.onset_s,
+                        offset_s=split.onset_s,
+                        channel=ch,
+                        reason=RejectReason.ECG,
+                        peak_v=feats.peak_v,
+                        detail="a QRS of the regular train just before a twitch",
+                    ),
+                )
+                state = replace(state, ecg=_with_beat(state.ecg, beat))
+                feats = split
+                ch = state.ch_names[feats.channel_index]
     confidence = twitch_confidence(feats.glr, glr_threshold, feats.offset_s - feats.onset_s)
     if confidence < config.min_confidence:
         rej = RejectedCandidate(
@@ -565,11 +596,16 @@ def _close(
             detail=f"confidence {confidence:.2f}, minimum {config.min_confidence:g} "
             f"(likelihood ratio {feats.glr:.0f} against a threshold of {glr_threshold:.0f})",
         )
-        return DetectionOutput(rejected=(rej,)), state
+        return DetectionOutput(rejected=(*rejected, rej)), state
     tw = _twitch(
         state, feats, onset_s=feats.onset_s, offset_s=feats.offset_s, confidence=confidence
     )
-    return DetectionOutput(twitches=(tw,)), state
+    return DetectionOutput(twitches=(tw,), rejected=rejected), state
+
+
+def _with_beat(ecg: EcgTracker, beat: float) -> EcgTracker:
+    """The tracker with one more beat (kept in time order)."""
+    return EcgTracker(beats=tuple(sorted((*ecg.beats, beat))))
 
 
 def _glr_thresholds(state: DetectorState, cand: _Candidate) -> NDArray[np.float64]:

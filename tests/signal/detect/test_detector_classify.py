@@ -281,3 +281,16 @@ def test_qrs_train_survives_missed_and_weak_beats():
     late = [r for r in rejected if r.onset_s > 10.0]
     assert twitches == []
     assert late and all(r.reason is RejectReason.ECG for r in late)
+
+
+def test_twitch_right_after_a_qrs_of_the_train_starts_after_it():
+    data = syn.background(sfreq=SFREQ, duration_s=16)
+    beats = [3.0 + 0.8 * i for i in range(16)]
+    for t in beats:
+        data = syn.add(data, syn.qrs(sfreq=SFREQ), sfreq=SFREQ, onset_s=t)
+    onset = beats[10] + 0.13  # merges with the QRS before it
+    burst = syn.emg_burst(sfreq=SFREQ, duration_s=0.15, peak_v=60e-6)
+    twitches, rejected = _run(syn.add(data, burst, sfreq=SFREQ, onset_s=onset))
+    assert [round(t.onset_s, 2) for t in twitches] == pytest.approx([onset], abs=0.02)
+    [qrs] = [r for r in rejected if abs(r.onset_s - beats[10]) < 0.05]
+    assert qrs.reason is RejectReason.ECG

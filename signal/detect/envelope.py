@@ -218,6 +218,8 @@ def update_baseline(
                 maxima, maxima_segments, stat, segment_index=segment_index, keep=far_segments
             )
         keep = config.baseline_n_segments - 1
+        if stale and not quiet:  # a new level: forget most of the old one
+            keep = min(keep, max(config.baseline_n_segments // 8, 1))
         q = np.quantile(seg, _QUANTILES, axis=1).T
         quantiles = np.concatenate(
             [

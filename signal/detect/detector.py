@@ -539,6 +539,12 @@ def _close(
             config.min_duration_s <= (inner.offset - inner.onset) / sf <= config.max_duration_s
         ):
             inner = None  # the twitch gates hold inside artefacts too
+        inner_confidence = 0.0
+        if inner is not None:
+            span_s = (inner.offset - inner.onset) / sf
+            inner_confidence = twitch_confidence(inner.glr, config.inner_glr_min, span_s)
+            if inner_confidence < config.min_confidence:
+                inner = None
         if inner is not None:
             detail += "; a twitch inside it was kept"
         rej = RejectedCandidate(
@@ -552,8 +558,7 @@ def _close(
         if inner is None:
             return DetectionOutput(rejected=(rej,)), state
         onset_s, offset_s = (lo + inner.onset) / sf, (lo + inner.offset) / sf
-        confidence = twitch_confidence(inner.glr, config.inner_glr_min, offset_s - onset_s)
-        tw = _twitch(state, inner, onset_s=onset_s, offset_s=offset_s, confidence=confidence)
+        tw = _twitch(state, inner, onset_s=onset_s, offset_s=offset_s, confidence=inner_confidence)
         return DetectionOutput(twitches=(tw,), rejected=(rej,)), state
     rejected: tuple[RejectedCandidate, ...] = ()
     beat = beat_at(config, state.ecg, feats.onset_s)

@@ -31,6 +31,9 @@ from pathlib import Path
 
 import numpy as np
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import confidence_tables  # noqa: E402  (bench/ is a folder of scripts, not a package)
+
 ROOT = Path(__file__).resolve().parents[1]
 CLI = ROOT / ".venv" / "bin" / "twitchscope"
 PY = ROOT / ".venv" / "bin" / "python"
@@ -382,6 +385,10 @@ def main(argv: list[str] | None = None) -> int:
     scores_b = run_scorer(args.corpus_bench, "corpus-dev-b")
     print("real files ...", flush=True)
     real = real_files_table(args.corpus_bench.parent / "real-files")
+    print("confidence: reliability and precision-recall ...", flush=True)
+    confidence = confidence_tables.tables(
+        args.corpus_bench, {n: sf for n, (_, sf) in REAL_FILES.items()}
+    )
     print("throughput and latency ...", flush=True)
     tp = bench_throughput()
     print(tp, flush=True)
@@ -435,6 +442,16 @@ segments of `labels/*.activity.csv`, which mark real EMG activity such as jaw cl
 contractions and spoken words):
 
 {real}
+
+### Confidence of each twitch: reliability and precision-recall
+
+Each twitch carries a confidence (0-1) from a logistic model of how far its likelihood
+ratio stands above the threshold it had to pass and of its duration
+(`signal/detect/classify.py`, `CONFIDENCE_MODEL`, fitted on the three sets below, each
+weighted equally). `min_confidence` (default 0.2) drops the twitches below it. The tables
+come from one run with `min_confidence` 0 (`bench/confidence_tables.py`).
+
+{confidence}
 
 ### `corpus-dev` targets
 

@@ -524,6 +524,9 @@ def _close(
     glr_threshold = float(_glr_thresholds(state, cand)[feats.channel_index])
     if not is_burst(config, feats, glr_threshold=glr_threshold):
         # a noise excursion, not a candidate; a weak QRS still keeps the beat of the train
+        # and, as a QRS, is no background for the false-alarm threshold
+        if classify_candidate(config, feats, state.ecg)[0] is RejectReason.ECG:
+            state = _explain(state, cand.start, cand.end)
         return DetectionOutput(), replace(state, ecg=update_ecg_tracker(config, state.ecg, feats))
     reason, detail, ecg = classify_candidate(config, feats, state.ecg)
     state = replace(state, ecg=update_ecg_tracker(config, ecg, feats))

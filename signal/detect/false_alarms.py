@@ -109,15 +109,16 @@ def background_maxima(
     explained: tuple[tuple[int, int], ...],
     n_kept: int,
 ) -> NDArray[np.float64]:
-    """The last ``n_kept`` segment maxima before ``before_segment`` that no explained
-    artefact touches.
+    """The segment maxima of the ``n_kept`` segments before ``before_segment`` (the fit's
+    memory, in time: segments that were not quiet are missing) that no explained artefact
+    touches.
 
     ``explained`` holds ``(first, end)`` sample spans of candidates rejected for a reason
     (a QRS, a pop, mains, motion, sustained activity): the classifier handles those, so
     they are not the background the false-alarm rate is about (on trunk muscles the QRS
     would otherwise set the threshold).
     """
-    keep = segments < before_segment
+    keep = (segments < before_segment) & (segments >= before_segment - n_kept)
     if explained:
         starts = segments * segment_n
         ends = starts + segment_n

@@ -125,3 +125,21 @@ def test_min_confidence_must_be_a_probability() -> None:
 
     with pytest.raises(ConfigError, match="min_confidence"):
         DetectorConfig(min_confidence=1.5)
+
+
+def test_a_qrs_train_does_not_raise_the_threshold_for_twitches() -> None:
+    from tests.signal import ltr_synth as syn
+
+    sfreq = 1000.0
+    data = syn.background(sfreq=sfreq, duration_s=60)
+    for i in range(70):  # a strong QRS in a third of the segments, every 0.8 s
+        qrs = syn.qrs(sfreq=sfreq, amplitude_v=150e-6)
+        data = syn.add(data, qrs, sfreq=sfreq, onset_s=2.0 + 0.8 * i)
+    onsets = [33.6, 41.6, 48.0]  # half-way between beats
+    rng = np.random.default_rng(9)
+    for t in onsets:
+        burst = rng.normal(0.0, 12e-6, size=int(0.08 * sfreq)) * np.hanning(int(0.08 * sfreq))
+        data = syn.add(data, burst, sfreq=sfreq, onset_s=t)
+    twitches, rejected = detect_array(data, sfreq=sfreq, ch_names=["A"], config=DetectorConfig())
+    assert [round(t.onset_s, 1) for t in twitches] == onsets
+    assert sum(r.reason == RejectReason.ECG for r in rejected) > 60

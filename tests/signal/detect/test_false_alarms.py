@@ -143,3 +143,20 @@ def test_a_qrs_train_does_not_raise_the_threshold_for_twitches() -> None:
     twitches, rejected = detect_array(data, sfreq=sfreq, ch_names=["A"], config=DetectorConfig())
     assert [round(t.onset_s, 1) for t in twitches] == onsets
     assert sum(r.reason == RejectReason.ECG for r in rejected) > 60
+
+
+def test_a_lasting_rise_of_the_noise_floor_is_learnt_and_twitches_on_it_are_found() -> None:
+    rng = np.random.default_rng(11)
+    n = int(60 * SFREQ)
+    level = np.where(np.arange(n) < 15 * SFREQ, 2e-6, 8e-6)  # the floor quadruples at 15 s
+    x = rng.normal(0.0, 1.0, size=(1, n)) * level
+    onsets = [35.0, 45.0]
+    for t in onsets:
+        i = int(t * SFREQ)
+        burst = rng.normal(0.0, 60e-6, size=int(0.1 * SFREQ)) * np.hanning(int(0.1 * SFREQ))
+        x[0, i : i + burst.size] += burst
+    config = DetectorConfig()
+    twitches, rejected = detect_array(x, sfreq=SFREQ, ch_names=["A"], config=config)
+    assert [round(t.onset_s, 1) for t in twitches] == onsets
+    rise = [r for r in rejected if r.reason == RejectReason.SUSTAINED and r.onset_s < 16.0]
+    assert rise and rise[0].offset_s < 15.0 + config.baseline_stale_s + 3.0

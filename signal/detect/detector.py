@@ -34,21 +34,10 @@ from numpy.typing import NDArray
 
 from twitchscope.signal.core.errors import ConfigError
 from twitchscope.signal.core.masks import true_runs
-from twitchscope.signal.core.model import (
-    RejectedCandidate,
-    RejectReason,
-    SampleBlock,
-    Twitch,
-)
-from twitchscope.signal.detect.classify import (
-    EcgTracker,
-    beat_at,
-    classify_candidate,
-    is_burst,
-    twitch_confidence,
-    update_ecg_tracker,
-)
+from twitchscope.signal.core.model import SampleBlock
+from twitchscope.signal.detect.classify import EcgTracker
 from twitchscope.signal.detect.config import DetectorConfig
+from twitchscope.signal.detect.decide import DetectionOutput, close_candidate
 from twitchscope.signal.detect.design import DetectorDesign, check_design, design_detector
 from twitchscope.signal.detect.envelope import (
     BaselineState,
@@ -59,10 +48,7 @@ from twitchscope.signal.detect.envelope import (
     init_envelope_state,
     update_baseline,
 )
-from twitchscope.signal.detect.false_alarms import background_maxima, far_thresholds
-from twitchscope.signal.detect.features import CandidateFeatures, CandidateWindow, measure_candidate
 from twitchscope.signal.detect.filters import FilterState, filter_block, init_filter_state
-from twitchscope.signal.detect.inner_burst import InnerBurst, find_inner_burst
 from twitchscope.signal.detect.mains import estimate_mains
 
 __all__ = [
@@ -74,17 +60,6 @@ __all__ = [
     "detect_step",
     "flush",
 ]
-
-
-@dataclass(frozen=True, slots=True)
-class DetectionOutput:
-    """What one step emitted: accepted twitches and rejected candidates, each by onset."""
-
-    twitches: tuple[Twitch, ...] = ()
-    rejected: tuple[RejectedCandidate, ...] = ()
-
-    def __add__(self, other: DetectionOutput) -> DetectionOutput:
-        return DetectionOutput(self.twitches + other.twitches, self.rejected + other.rejected)
 
 
 @dataclass(frozen=True, eq=False, slots=True)
@@ -352,7 +327,7 @@ def _flush(state: DetectorState) -> tuple[DetectionOutput, DetectorState]:
         if probe.shape[1]:
             out, state = _process(probe, state)
     if state.candidate is not None:
-        more, state = _close(state, state.candidate, limit=state.n_seen)
+        more, state = close_candidate(state, state.candidate, limit=state.n_seen)
         out = out + more
         state = replace(state, candidate=None)
     return out, state
@@ -426,7 +401,7 @@ def _process(
             for s, en in zip(starts.tolist(), ends.tolist(), strict=True):
                 cand = state.candidate
                 if cand is not None and s - cand.end >= merge_n:
-                    more, state = _close(state, cand, limit=cand.end + merge_n)
+                    more, state = close_candidate(state, cand, limit=cand.end + merge_n)
                     out = out + more
                     cand = None
                 if cand is None:
@@ -437,7 +412,7 @@ def _process(
                 state = replace(state, candidate=_maybe_sustained(state, cand))
         cand = state.candidate
         if cand is not None and b - cand.end >= merge_n:
-            more, state = _close(state, cand, limit=cand.end + merge_n)
+            more, state = close_candidate(state, cand, limit=cand.end + merge_n)
             out = out + more
             state = replace(state, candidate=None)
         a = b
@@ -482,181 +457,3 @@ def _maybe_sustained(state: DetectorState, cand: _Candidate) -> _Candidate:
     env_peaks = history.env[:, i0 : i0 + limit].max(axis=1)
     ch = int(np.argmax(env_peaks))
     return replace(cand, sustained_peak=float(np.abs(seg[ch]).max()), sustained_channel=ch)
-
-
-def _close(
-    state: DetectorState, cand: _Candidate, *, limit: int
-) -> tuple[DetectionOutput, DetectorState]:
-    """Measure and classify a finished candidate using samples before ``limit`` only."""
-    design = state.design
-    config = design.config
-    sf = state.sfreq
-    if cand.sustained_peak is not None:
-        rej = RejectedCandidate(
-            onset_s=cand.start / sf,
-            offset_s=cand.end / sf,
-            channel=state.ch_names[cand.sustained_channel],
-            reason=RejectReason.SUSTAINED,
-            peak_v=cand.sustained_peak,
-            detail=f"{(cand.end - cand.start) / sf:.2f} s long, limit {config.max_duration_s:g} s",
-        )
-        return DetectionOutput(rejected=(rej,)), _explain(state, cand.start, cand.end)
-    if cand.end - cand.start < design.min_duration_n:
-        return DetectionOutput(), state  # too short to be a burst: not a candidate at all
-    history = state.history
-    lo = max(cand.start - design.context_n, history.first)
-    hi = min(limit, state.n_seen)
-    i, j = lo - history.first, hi - history.first
-    window = CandidateWindow(
-        first_sample=lo,
-        start=cand.start,
-        end=cand.end,
-        cond=history.cond[:, i:j],
-        lf=history.lf[:, i:j],
-        env=history.env[:, i:j],
-        on=cand.on,
-        off=cand.off,
-        env_median=cand.env_median,
-        sfreq=sf,
-        mains_lines_hz=design.conditioning.notch_hz if design.conditioning is not None else (),
-    )
-    feats = measure_candidate(config, window)
-    glr_threshold = float(_glr_thresholds(state, cand)[feats.channel_index])
-    if not is_burst(config, feats, glr_threshold=glr_threshold):
-        # a noise excursion, not a candidate; a weak QRS still keeps the beat of the train
-        # and, as a QRS, is no background for the false-alarm threshold
-        if classify_candidate(config, feats, state.ecg)[0] is RejectReason.ECG:
-            state = _explain(state, cand.start, cand.end)
-        return DetectionOutput(), replace(state, ecg=update_ecg_tracker(config, state.ecg, feats))
-    reason, detail, ecg = classify_candidate(config, feats, state.ecg)
-    state = replace(state, ecg=update_ecg_tracker(config, ecg, feats))
-    ch = state.ch_names[feats.channel_index]
-    if reason is not None and reason != RejectReason.SHORT:
-        state = _explain(state, cand.start, cand.end)
-    if reason is not None:
-        inner = None
-        if reason in (RejectReason.LOW_FREQ_ARTIFACT, RejectReason.MAINS, RejectReason.ECG):
-            onset = int(round(feats.onset_s * sf)) - lo
-            inner = find_inner_burst(config, window, onset=onset)
-        if inner is not None and not (
-            config.min_duration_s <= (inner.offset - inner.onset) / sf <= config.max_duration_s
-        ):
-            inner = None  # the twitch gates hold inside artefacts too
-        inner_confidence = 0.0
-        if inner is not None:
-            span_s = (inner.offset - inner.onset) / sf
-            inner_confidence = twitch_confidence(inner.glr, config.inner_glr_min, span_s)
-            if inner_confidence < config.min_confidence:
-                inner = None
-        if inner is not None:
-            detail += "; a twitch inside it was kept"
-        rej = RejectedCandidate(
-            onset_s=feats.onset_s,
-            offset_s=max(feats.offset_s, feats.onset_s),
-            channel=ch,
-            reason=reason,
-            peak_v=feats.peak_v,
-            detail=detail,
-        )
-        if inner is None:
-            return DetectionOutput(rejected=(rej,)), state
-        onset_s, offset_s = (lo + inner.onset) / sf, (lo + inner.offset) / sf
-        tw = _twitch(state, inner, onset_s=onset_s, offset_s=offset_s, confidence=inner_confidence)
-        return DetectionOutput(twitches=(tw,), rejected=(rej,)), state
-    rejected: tuple[RejectedCandidate, ...] = ()
-    beat = beat_at(config, state.ecg, feats.onset_s)
-    if beat is not None:  # it may begin with a QRS: then the twitch is what follows it
-        onset_n = int(round(feats.onset_s * sf))
-        qrs_n = int(round(config.ecg_qrs_s * sf))
-        after = onset_n + qrs_n + int(round(config.onset_search_s * sf))
-        head = measure_candidate(
-            config, replace(window, start=onset_n, end=min(onset_n + qrs_n, cand.end))
-        )
-        if (
-            head.lf_ratio >= config.ecg_lf_min
-            and feats.offset_s * sf - after >= design.min_duration_n
-        ):
-            split = measure_candidate(config, replace(window, start=max(after, cand.start)))
-            if split.offset_s - split.onset_s >= config.min_duration_s and is_burst(
-                config, split, glr_threshold=glr_threshold
-            ):
-                rejected = (
-                    RejectedCandidate(
-                        onset_s=feats.onset_s,
-                        offset_s=split.onset_s,
-                        channel=ch,
-                        reason=RejectReason.ECG,
-                        peak_v=feats.peak_v,
-                        detail="a QRS of the regular train just before a twitch",
-                    ),
-                )
-                state = replace(state, ecg=_with_beat(state.ecg, beat))
-                feats = split
-                ch = state.ch_names[feats.channel_index]
-    confidence = twitch_confidence(feats.glr, glr_threshold, feats.offset_s - feats.onset_s)
-    if confidence < config.min_confidence:
-        rej = RejectedCandidate(
-            onset_s=feats.onset_s,
-            offset_s=feats.offset_s,
-            channel=ch,
-            reason=RejectReason.LOW_CONFIDENCE,
-            peak_v=feats.peak_v,
-            detail=f"confidence {confidence:.2f}, minimum {config.min_confidence:g} "
-            f"(likelihood ratio {feats.glr:.0f} against a threshold of {glr_threshold:.0f})",
-        )
-        return DetectionOutput(rejected=(*rejected, rej)), state
-    tw = _twitch(
-        state, feats, onset_s=feats.onset_s, offset_s=feats.offset_s, confidence=confidence
-    )
-    return DetectionOutput(twitches=(tw,), rejected=rejected), state
-
-
-def _with_beat(ecg: EcgTracker, beat: float) -> EcgTracker:
-    """The tracker with one more beat (kept in time order)."""
-    return EcgTracker(beats=tuple(sorted((*ecg.beats, beat))))
-
-
-def _glr_thresholds(state: DetectorState, cand: _Candidate) -> NDArray[np.float64]:
-    """The false-alarm-rate threshold per channel for a candidate, from the background
-    before it (segments touched by explained artefacts left out)."""
-    design = state.design
-    maxima = background_maxima(
-        state.baseline.maxima,
-        state.baseline.maxima_segments,
-        before_segment=cand.start // design.segment_n,
-        segment_n=design.segment_n,
-        explained=state.explained,
-        n_kept=design.far_segments,
-    )
-    return far_thresholds(design.config, maxima, n_channels=state.n_channels)
-
-
-def _explain(state: DetectorState, first: int, end: int) -> DetectorState:
-    """Remember an artefact's span; forget the ones older than the fit's memory."""
-    design = state.design
-    oldest = end - design.far_ring * design.segment_n
-    kept = tuple(span for span in state.explained if span[1] > oldest)
-    return replace(state, explained=(*kept, (first, end)))
-
-
-def _twitch(
-    state: DetectorState,
-    measured: CandidateFeatures | InnerBurst,
-    *,
-    onset_s: float,
-    offset_s: float,
-    confidence: float,
-) -> Twitch:
-    """The twitch of a measured burst (its needle site is attributed by the run loop)."""
-    return Twitch(
-        onset_s=onset_s,
-        offset_s=offset_s,
-        channel=state.ch_names[measured.channel_index],
-        channels=tuple(state.ch_names[c] for c in measured.channel_indexes),
-        peak_v=measured.peak_v,
-        rms_v=measured.rms_v,
-        snr_db=measured.snr_db,
-        area_vs=measured.area_vs,
-        median_freq_hz=measured.median_freq_hz,
-        confidence=confidence,
-    )

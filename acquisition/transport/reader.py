@@ -33,7 +33,7 @@ import logging
 import os
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from enum import StrEnum
 from typing import Any
 
@@ -51,8 +51,8 @@ from twitchscope.acquisition.transport.ports import (
     usb_identity,
 )
 from twitchscope.acquisition.transport.ring_buffer import RingBuffer
-from twitchscope.signal.core.checks import check_positive
-from twitchscope.signal.core.errors import DeviceError, TwitchscopeError
+from twitchscope.signal.core.checks import check_ch_names, check_positive
+from twitchscope.signal.core.errors import ConfigError, DeviceError, TwitchscopeError
 from twitchscope.signal.core.model import Gap, SampleBlock
 
 __all__ = ["ReaderState", "Reader"]
@@ -168,6 +168,9 @@ class Reader:
         the declared one.
     rate_tolerance : float
         Relative difference in rate that triggers a warning (0.02 = 2 %).
+    ch_names : sequence of str or None
+        Names of the EMG channels (None: the board's); blocks are made with them, so no
+        consumer renames blocks. A wrong count fails :meth:`start` with one line.
 
     Notes
     -----
@@ -191,8 +194,10 @@ class Reader:
         connect_timeout_s: float = 10.0,
         rate_check_s: float = 10.0,
         rate_tolerance: float = 0.02,
+        ch_names: Sequence[str] | None = None,
     ) -> None:
         self.port = str(port)
+        self._emg_names = None if ch_names is None else check_ch_names(ch_names)
         self.reopen_path = stable_path(self.port)
         self.driver = driver
         self._buffer_s = check_positive("buffer_s", buffer_s)
@@ -450,9 +455,16 @@ class Reader:
 
     def _adopt_spec(self, spec: DeviceSpec) -> None:
         if self.spec is None:
+            emg = self._emg_names or tuple(spec.ch_names)
+            if len(emg) != spec.n_channels:
+                raise ConfigError(
+                    f"{self.port}: got {len(emg)} channel names ({', '.join(emg)}) for the "
+                    f"{spec.n_channels} channels the board streams; give one name per channel."
+                )
+            names = check_ch_names(emg + tuple(spec.aux_names))
             self.spec = spec
             self._n_emg = spec.n_channels
-            self._ch_names = tuple(spec.ch_names) + tuple(spec.aux_names)
+            self._ch_names = names
             if self._buffer is None:
                 self._buffer = RingBuffer(capacity=max(1, round(self._buffer_s * spec.sfreq)))
         elif (spec.sfreq, spec.ch_names, spec.aux_names) != (

@@ -6,6 +6,10 @@ cursor, an absolute sample index, and calls :meth:`RingBuffer.read_since` to get
 the blocks at or after it without taking them away from anybody else (BrainFlow's
 "peek" mode, not a queue that splits data between readers).
 
+A read finds the cursor's block by bisection over the blocks' first samples and
+copies only the references of the blocks it returns, so its cost grows with what is
+new, not with what the buffer holds (900 s of 1-2 sample blocks is 10^5 blocks).
+
 Memory is bounded: once more than ``capacity`` samples are held, the oldest blocks
 are dropped. A consumer whose cursor points into the dropped part is told how many
 sample positions it missed (:attr:`BufferRead.n_missed`) and carries on from the
@@ -14,10 +18,10 @@ oldest block still held; the stream itself lost nothing.
 
 from __future__ import annotations
 
+import bisect
 import logging
 import threading
 import time
-from collections import deque
 from dataclasses import dataclass
 
 from twitchscope.signal.core.checks import check_positive
@@ -88,7 +92,12 @@ class RingBuffer:
         if int(capacity) != capacity:
             raise ConfigError(f"capacity must be a whole number of samples, got {capacity!r}.")
         self._capacity = int(capacity)
-        self._blocks: deque[SampleBlock] = deque()
+        # held blocks are self._blocks[self._head:]; self._starts[i] is the first sample of
+        # self._blocks[i] (ascending), for bisection. The dropped prefix is compacted away
+        # once it is as long as the held part, so appends and drops stay O(1) amortised.
+        self._blocks: list[SampleBlock] = []
+        self._starts: list[int] = []
+        self._head = 0
         self._n_held = 0
         self._end = 0  # one past the newest sample written
         self._evicted_end = 0  # one past the newest sample dropped for lack of room
@@ -116,7 +125,7 @@ class RingBuffer:
                     f"blocks must be written in stream order: block starts at sample "
                     f"{block.first_sample}, but the buffer already ends at {self._end}."
                 )
-            if self._blocks:
+            if self._head < len(self._blocks):
                 last = self._blocks[-1]
                 if block.ch_names != last.ch_names or block.sfreq != last.sfreq:
                     raise ConfigError(
@@ -124,13 +133,19 @@ class RingBuffer:
                         f"match the stream ({last.ch_names!r} at {last.sfreq:g} Hz)."
                     )
             self._blocks.append(block)
+            self._starts.append(block.first_sample)
             self._n_held += block.n_samples
             self._n_written += block.n_samples
             self._end = block.end_sample
-            while self._n_held - self._blocks[0].n_samples >= self._capacity:
-                old = self._blocks.popleft()
+            while self._n_held - self._blocks[self._head].n_samples >= self._capacity:
+                old = self._blocks[self._head]
+                self._head += 1
                 self._n_held -= old.n_samples
                 self._evicted_end = old.end_sample
+            if self._head > 64 and 2 * self._head >= len(self._blocks):
+                del self._blocks[: self._head]
+                del self._starts[: self._head]
+                self._head = 0
             self._cond.notify_all()
 
     def close(self) -> None:
@@ -159,26 +174,26 @@ class RingBuffer:
         if cursor < 0:
             raise ConfigError(f"cursor must be >= 0, got {cursor}.")
         with self._cond:
-            held = list(self._blocks)
             evicted_end = self._evicted_end
+            at = max(cursor, evicted_end)
+            # the last block starting at or before the cursor (it may hold the cursor)
+            i = max(self._head, bisect.bisect_right(self._starts, at, lo=self._head) - 1)
+            held = self._blocks[i:]
         n_missed = max(0, evicted_end - cursor)
         if n_missed:
             log.debug(
                 "a reader at sample %d missed %d samples (buffer too small)", cursor, n_missed
             )
             cursor = evicted_end
-        out: list[SampleBlock] = []
-        for block in held:
-            if block.end_sample <= cursor:
-                continue
-            if block.first_sample < cursor:  # the cursor points inside this block: cut it
-                block = SampleBlock(
-                    data=block.data[:, cursor - block.first_sample :],
-                    sfreq=block.sfreq,
-                    first_sample=cursor,
-                    ch_names=block.ch_names,
-                )
-            out.append(block)
+        out = [b for b in held[:1] if b.end_sample > cursor] + held[1:]
+        if out and out[0].first_sample < cursor:  # the cursor points inside it: cut it
+            first = out[0]
+            out[0] = SampleBlock(
+                data=first.data[:, cursor - first.first_sample :],
+                sfreq=first.sfreq,
+                first_sample=cursor,
+                ch_names=first.ch_names,
+            )
         new_cursor = out[-1].end_sample if out else cursor
         return BufferRead(blocks=tuple(out), cursor=new_cursor, n_missed=n_missed)
 
@@ -231,7 +246,7 @@ class RingBuffer:
     def start_sample(self) -> int:
         """Absolute index of the oldest sample still held (``end_sample`` if empty)."""
         with self._cond:
-            return self._blocks[0].first_sample if self._blocks else self._end
+            return self._starts[self._head] if self._head < len(self._blocks) else self._end
 
     @property
     def n_written(self) -> int:
@@ -246,7 +261,7 @@ class RingBuffer:
 
     def __repr__(self) -> str:
         with self._cond:
-            start = self._blocks[0].first_sample if self._blocks else self._end
+            start = self._starts[self._head] if self._head < len(self._blocks) else self._end
             return (
                 f"<RingBuffer | {self._n_held} of {self._capacity} samples held, "
                 f"samples {start}..{self._end}>"

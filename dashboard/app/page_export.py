@@ -52,7 +52,19 @@ if not choices:
     st.info("Nothing to export yet: start the live view, play a replay or open a file in review.")
     st.stop()
 
-which = st.radio("Export from", list(choices), horizontal=True, key="export_from")
+
+def _n_twitches(item: dict) -> int:
+    return len(item["twitches"]) if "twitches" in item else -1  # review: counted when chosen
+
+
+# first the stream last worked on (Review after Review), else one with twitches
+offered = list(choices)
+default = ss[K.WORKED_ON] if ss[K.WORKED_ON] in choices else ""
+if not default:
+    default = next((n for n in offered if _n_twitches(choices[n]) != 0), offered[0])
+which = st.radio(
+    "Export from", offered, index=offered.index(default), horizontal=True, key="export_from"
+)
 item = choices[which]
 if item.get("review"):
     rec = item["recording"]

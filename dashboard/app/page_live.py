@@ -16,13 +16,16 @@ from twitchscope.dashboard.app.state import (
     TABLES_REFRESH_S,
     K,
     acquisition_owner,
+    adopt_suggested_preset,
     detector_config,
+    view_for,
 )
 from twitchscope.dashboard.services import exporting
 from twitchscope.dashboard.services.live import (
     LiveSource,
     LiveSpec,
     default_scenario,
+    parse_channel_names,
 )
 from twitchscope.dashboard.services.stream_source import SIMULATED
 from twitchscope.signal.core.errors import TwitchscopeError
@@ -87,6 +90,13 @@ if not running:
         port = typed.strip() or options.get(picked, "")
         protocol = pc[1].selectbox("Protocol", tuple(BOARDS), key="live_protocol")
         spec = LiveSpec(port=port or "", protocol=protocol)
+    typed_names = st.text_input(
+        "Channel names (optional)",
+        key="live_names",
+        placeholder="comma-separated, one per channel: e.g. R-UpTrap,R-LevScap,…",
+        help="Names of the EMG channels, in the board's order; empty: the board's own "
+        "(ch1, ch2, …) or the simulated scenario's muscles.",
+    )
     lsl = st.checkbox(
         "Publish on LSL",
         key="live_lsl",
@@ -101,20 +111,37 @@ if not running:
         else:
             with st.spinner(f"Connecting to {spec.describe()}…"):
                 try:
+                    if typed_names.strip():
+                        spec = replace(spec, ch_names=parse_channel_names(typed_names))
                     owner.start(spec)
                 except TwitchscopeError as exc:
                     st.error(str(exc), icon=":material/warning:")
                 else:
+                    adopt_suggested_preset(spec)
                     ss[K.LIVE_VIEW] = None
                     st.rerun()
 else:
     assert source is not None
     ss[K.ACTIVE_STREAM] = "live"
-    rc = st.columns([5, 1])
+    rc = st.columns([4, 2, 1, 1])
     rc[0].caption(f"Streaming from the {source.name}.")
     if source.lsl_error:
         st.warning(source.lsl_error, icon=":material/warning:")
-    if rc[1].button("Stop", key="live_stop", icon=":material/stop:"):
+    rc[1].toggle(
+        "Click at each twitch",
+        key=K.SOUND,
+        help="A short click for each twitch flagged (click the page once first: browsers "
+        "allow sound only after a click).",
+    )
+    rc[2].button(
+        "Go on" if ss[K.FREEZE] else "Freeze",
+        key="live_freeze",
+        shortcut="F",
+        icon=":material/play_arrow:" if ss[K.FREEZE] else ":material/pause:",
+        help="Keep the view on the last twitch, with its features; detection goes on (key F).",
+        on_click=lambda: ss.update({K.FREEZE: not ss[K.FREEZE]}),
+    )
+    if rc[3].button("Stop", key="live_stop", icon=":material/stop:"):
         owner.stop()
         ss[K.LIVE_VIEW] = None
         st.rerun()
@@ -132,8 +159,16 @@ def live_panel() -> None:
         return
     end = int(round(src.now_s() * src.sfreq))
     start = max(src.start_sample(), end - int(10 * src.sfreq))
-    view = panels.view_for(src, view_key=K.LIVE_VIEW, tag_key=K.LIVE_VIEW_KEY, start_sample=start)
-    panels.stream_panel(src, view, key="live", title="", show_rejected=ss[K.SHOW_REJECTED])
+    view = view_for(src, view_key=K.LIVE_VIEW, tag_key=K.LIVE_VIEW_KEY, start_sample=start)
+    panels.stream_panel(
+        src,
+        view,
+        key="live",
+        title="",
+        show_rejected=ss[K.SHOW_REJECTED],
+        sound=ss[K.SOUND],
+        freeze=ss[K.FREEZE],
+    )
 
 
 @st.fragment(run_every=TABLES_REFRESH_S if running else None)
@@ -162,12 +197,27 @@ def live_tables() -> None:
             missing="That twitch has scrolled out of the live window (see Review).",
         )
     with tabs[1]:
-        rec = ss[K.LIVE_RECORDING]  # the buffer copied at most every 5 s (resting RMS)
+        # the buffer as an array, for the resting RMS (5 s before the first needle-in, 5 s
+        # from 1 s after the last needle-out): copied when a site closes, and every 5 s
+        # at most until the copy holds those 6 s after the last needle-out
+        rec = ss[K.LIVE_RECORDING]
+        closed = src.sites.sites()
+        need_s = closed[-1].offset_s + 6.0 if closed else 0.0
         now = time.monotonic()
-        if sites and rec.get("t", -1e9) + 5.0 < now:
+        stale = rec.get("n") != len(closed) or (
+            rec.get("end_s", -1.0) < need_s and rec.get("t", -1e9) + 5.0 < now
+        )
+        if sites and stale:
             blocks, _ = src.read_since(src.start_sample())
             data, first, _gaps = exporting.blocks_to_array(blocks, n_channels=len(src.ch_names))
-            rec.update(t=now, data=data, start_s=first / src.sfreq)
+            start_s = first / src.sfreq
+            rec.update(
+                t=now,
+                n=len(closed),
+                data=data,
+                start_s=start_s,
+                end_s=start_s + data.shape[1] / src.sfreq,
+            )
         panels.site_summary(
             twitches,
             sites,

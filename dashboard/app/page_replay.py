@@ -8,7 +8,7 @@ from numpy.typing import NDArray
 
 from twitchscope.dashboard.app import panels
 from twitchscope.dashboard.app.files import choose_recording, load_choice
-from twitchscope.dashboard.app.state import REFRESH_S, TABLES_REFRESH_S, K
+from twitchscope.dashboard.app.state import REFRESH_S, TABLES_REFRESH_S, K, view_for
 from twitchscope.dashboard.services.replay import REPLAY_SPEEDS, ReplaySource
 from twitchscope.dashboard.services.stream_view import condition_array, display_mains
 from twitchscope.signal.core.model import Twitch
@@ -81,6 +81,7 @@ with c[3]:
         on_click=lambda: player.seek(float(ss["replay_seek_to"])),
     )
 
+st.toggle("Click at each twitch", key=K.SOUND, help="A short click for each twitch flagged.")
 with st.expander("Needle sites: label while it plays", expanded=False):
     panels.site_controls(player.sites, player.now_s(), key="replay_site")
 
@@ -89,11 +90,14 @@ with st.expander("Needle sites: label while it plays", expanded=False):
 def replay_panel() -> None:
     """The scrolling view; reruns on its own while playing."""
     start = int(round(player.now_s() * player.sfreq)) if player.generation else 0
-    view = panels.view_for(
-        player, view_key=K.REPLAY_VIEW, tag_key=K.REPLAY_VIEW_KEY, start_sample=start
-    )
+    view = view_for(player, view_key=K.REPLAY_VIEW, tag_key=K.REPLAY_VIEW_KEY, start_sample=start)
     panels.stream_panel(
-        player, view, key="replay", title=player.name, show_rejected=ss[K.SHOW_REJECTED]
+        player,
+        view,
+        key="replay",
+        title=player.name,
+        show_rejected=ss[K.SHOW_REJECTED],
+        sound=ss[K.SOUND],
     )
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import streamlit as st
 
 from twitchscope.dashboard.app import panels
-from twitchscope.dashboard.app.state import REFRESH_S, K, acquisition_owner
+from twitchscope.dashboard.app.state import REFRESH_S, K, acquisition_owner, view_for
 from twitchscope.dashboard.services.live import LiveSource
 from twitchscope.dashboard.services.replay import ReplaySource
 
@@ -47,7 +47,7 @@ def teaching_panel() -> None:
         start = max(source.start_sample(), end - int(10 * source.sfreq))
     else:
         start = int(round(source.now_s() * source.sfreq)) if source.generation else 0
-    view = panels.view_for(source, view_key=view_key, tag_key=tag_key, start_sample=start)
+    view = view_for(source, view_key=view_key, tag_key=tag_key, start_sample=start)
     panels.stream_panel(
         source, view, key="teach", title="", teaching=True, show_rejected=ss[K.SHOW_REJECTED]
     )

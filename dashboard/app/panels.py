@@ -19,7 +19,7 @@ from numpy.typing import NDArray
 
 from twitchscope.dashboard.app import plots
 from twitchscope.dashboard.app.site_catalogue import MUSCLES, SIDES, points_for, site_label
-from twitchscope.dashboard.app.state import K
+from twitchscope.dashboard.app.state import K, advance
 from twitchscope.dashboard.services.stream_source import StreamSource
 from twitchscope.dashboard.services.stream_view import StreamView
 from twitchscope.signal.analysis.quality import SignalQuality, assess_quality
@@ -77,6 +77,62 @@ REJECTED_TABLE_DECIMALS: dict[str, int | None] = {
 }
 
 
+#: Column headers shown on screen for export-row keys (the files keep the keys). The
+#: twitch's ``latency_ms`` is the time since its needle span began (the press of
+#: *Needle in*), not a stimulus-response latency: its header says so.
+COLUMN_LABELS: dict[str, str] = {
+    "onset_s": "onset (s)",
+    "site": "needle site",
+    "channel": "channel",
+    "peak_uv": "peak (µV)",
+    "rms_uv": "RMS (µV)",
+    "duration_ms": "duration (ms)",
+    "snr_db": "SNR (dB)",
+    "latency_ms": "since needle in (ms)",
+    "reason": "reason",
+    "detail": "detail",
+    "insertions": "insertions",
+    "twitches": "twitches",
+    "yield_per_insertion": "twitches per insertion",
+    "time_to_first_ms": "first twitch after needle in (ms)",
+    "peak_median_uv": "peak, median (µV)",
+    "peak_iqr_uv": "peak, IQR (µV)",
+    "rms_median_uv": "RMS, median (µV)",
+    "rms_iqr_uv": "RMS, IQR (µV)",
+    "duration_median_ms": "duration, median (ms)",
+    "duration_iqr_ms": "duration, IQR (ms)",
+    "habituation_uv_per_twitch": "habituation (µV per twitch)",
+    "habituation_n": "twitches in the fit",
+    "rest_before_rms_uv": "resting RMS before (µV)",
+    "rest_after_rms_uv": "resting RMS after (µV)",
+    "noise_uv_rms": "baseline noise (µV RMS)",
+    "mains_uv_rms": "mains (µV RMS)",
+    "clipped_pct": "clipped (%)",
+    "ecg": "ECG",
+    "heart_rate_bpm": "heart rate (bpm)",
+}
+#: Hover help of the headers that need more than a name.
+COLUMN_HELP: dict[str, str] = {
+    "latency_ms": "Time from the start of the needle span (the press of Needle in) to the "
+    "twitch onset; not a stimulus-response latency.",
+    "insertions": "Each Needle in press (a span) is one insertion, or each 'insertion' marker "
+    "annotated inside a span. Pressing Needle in again at the same site counts another.",
+    "yield_per_insertion": "Twitches divided by insertions (see 'insertions').",
+    "time_to_first_ms": "From the Needle in of the span the first twitch fell in.",
+    "habituation_uv_per_twitch": "Least-squares slope of peak amplitude over the twitch index "
+    "within the site (negative: habituating).",
+}
+
+
+def column_config(columns: Sequence[str]) -> dict[str, Any]:
+    """Readable headers (and help) for the export-row keys among ``columns``."""
+    out: dict[str, Any] = {}
+    for c in columns:
+        if c in COLUMN_LABELS:
+            out[c] = st.column_config.Column(COLUMN_LABELS[c], help=COLUMN_HELP.get(c))
+    return out
+
+
 def _table_view(rows: Sequence[dict[str, Any]], decimals: dict[str, int | None]) -> pd.DataFrame:
     """Some columns of export rows, rounded for display (a missing text is shown as "")."""
     view = [
@@ -103,13 +159,9 @@ def event_table(twitches: Sequence[Twitch], *, key: str, height: int = 240) -> i
         selection_mode="single-row",
         width="stretch",
         column_config={
-            "onset_s": st.column_config.NumberColumn("onset (s)", format="%.3f"),
-            "site": st.column_config.TextColumn("site", width="medium"),
-            "peak_uv": st.column_config.NumberColumn("peak (µV)"),
-            "rms_uv": st.column_config.NumberColumn("RMS (µV)"),
-            "duration_ms": st.column_config.NumberColumn("duration (ms)"),
-            "snr_db": st.column_config.NumberColumn("SNR (dB)"),
-            "latency_ms": st.column_config.NumberColumn("latency (ms)"),
+            **column_config(df.columns),
+            "onset_s": st.column_config.NumberColumn(COLUMN_LABELS["onset_s"], format="%.3f"),
+            "site": st.column_config.TextColumn(COLUMN_LABELS["site"], width="medium"),
         },
     )
     rows = getattr(getattr(event, "selection", None), "rows", None) or []
@@ -198,9 +250,14 @@ def site_summary(
         rows = site_rows(summ)
         if cache is not None:
             cache.update(t=now, tag=tag, rows=rows)
-    st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch")
+    frame = pd.DataFrame(rows)
+    st.dataframe(
+        frame, hide_index=True, width="stretch", column_config=column_config(frame.columns)
+    )
     st.caption(
-        "Insertions: each needle span counts as one unless insertion markers are annotated. "
+        "Insertions: each Needle in press (one needle span) counts as one, or each insertion "
+        "marker annotated inside a span; press Needle in again at the same site for the next "
+        "insertion. "
         "Habituation: least-squares slope of peak amplitude over the twitch index within the "
         "site. Resting RMS: 5 s before the first needle-in and 5 s starting 1 s after the last "
         "needle-out, band-passed, on the site's main channel."
@@ -249,11 +306,17 @@ def quality_panel(
     c[3].metric("Clipped", f"{100 * max(ch.clipped_fraction for ch in q.channels):.2f} %")
     c[4].metric("Samples lost", f"{q.n_lost} ({100 * q.lost_fraction:.2f} %)")
     bw = q.bandwidth
+    low = " (below the 500 Hz surface-EMG band: detection only, no spectral metrics)"
     st.caption(
-        f"Effective bandwidth: {bw.nyquist_hz:g} Hz (Nyquist at {bw.sfreq:g} Hz); detection band "
-        f"{bw.band_hz[0]:g}–{bw.band_hz[1]:g} Hz."
+        f"Effective bandwidth: {bw.nyquist_hz:g} Hz (Nyquist at {bw.sfreq:g} Hz)"
+        f"{low if bw.warning else ''}; detection band {bw.band_hz[0]:g}–{bw.band_hz[1]:g} Hz."
     )
+    # the board's rate is said in the caption (nothing to fix on the page); the ECG advice
+    # is not repeated to a session that already uses the trunk preset
+    trunk = st.session_state[K.SETTINGS].preset == "trunk"
     for w in q.warnings:
+        if w == bw.warning or (trunk and q.ecg_present and w.startswith("ECG present")):
+            continue
         st.warning(w, icon=":material/warning:")
     rows = [
         {
@@ -269,15 +332,45 @@ def quality_panel(
         for ch in q.channels
     ]
     with st.expander("Per channel"):
-        st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch")
+        frame = pd.DataFrame(rows)
+        st.dataframe(
+            frame, hide_index=True, width="stretch", column_config=column_config(frame.columns)
+        )
     return q
 
 
 # ------------------------------------------------------------------------------ needle sites
 
 
+def _follow_site(sites: SiteLog, now_s: float, *, key: str) -> None:
+    """Set the picker to the newest needle span once, when it first appears."""
+    ss = st.session_state
+    spans = sites.sites(now_s)
+    if not spans:
+        return
+    site = spans[-1]
+    tag = (site.label, site.onset_s)
+    if ss.get(f"{key}_followed") == tag:
+        return
+    ss[f"{key}_followed"] = tag
+    if site.muscle in MUSCLES and site.side in SIDES:
+        points = points_for(site.muscle)
+        ss[f"{key}_side"] = site.side
+        ss[f"{key}_muscle"] = site.muscle
+        fallback = "" if "" in points else points[0]
+        ss[f"{key}_point"] = site.point_id if site.point_id in points else fallback
+        ss[f"{key}_typed"] = ""
+    else:  # not in the catalogue: its label, as if typed
+        ss[f"{key}_typed"] = site.label
+
+
 def site_controls(sites: SiteLog, now_s: float, *, key: str) -> None:
-    """Pick or type a site and press "Needle in" / "Needle out" at stream time ``now_s``."""
+    """Pick or type a site and press "Needle in" / "Needle out" at stream time ``now_s``.
+
+    The picker follows the session: when a new needle span appears (pressed here, by
+    another session, or labelled by the simulated amplifier), it shows that site.
+    """
+    _follow_site(sites, now_s, key=key)
     cols = st.columns([1, 3, 2, 3])
     side = cols[0].selectbox("Side", SIDES, key=f"{key}_side", format_func=lambda s: s or "–")
     muscle = cols[1].selectbox("Muscle", MUSCLES, key=f"{key}_muscle")
@@ -287,7 +380,14 @@ def site_controls(sites: SiteLog, now_s: float, *, key: str) -> None:
     typed = cols[3].text_input("…or type a label", key=f"{key}_typed", placeholder="e.g. R QL TrP2")
     label = typed.strip() or site_label(side, muscle, point)
     b = st.columns([1, 1, 4])
-    if b[0].button("Needle in", key=f"{key}_in", type="primary", icon=":material/location_on:"):
+    if b[0].button(
+        "Needle in",
+        key=f"{key}_in",
+        type="primary",
+        icon=":material/location_on:",
+        shortcut="I",
+        help="Key I (not while typing in a field)",
+    ):
         try:
             sites.needle_in(
                 label,
@@ -298,7 +398,13 @@ def site_controls(sites: SiteLog, now_s: float, *, key: str) -> None:
             )
         except TwitchscopeError as exc:
             st.session_state[K.MESSAGE] = str(exc)
-    if b[1].button("Needle out", key=f"{key}_out", icon=":material/logout:"):
+    if b[1].button(
+        "Needle out",
+        key=f"{key}_out",
+        icon=":material/logout:",
+        shortcut="O",
+        help="Key O (not while typing in a field)",
+    ):
         try:
             sites.needle_out(now_s)
         except TwitchscopeError as exc:
@@ -362,6 +468,19 @@ def click_sound(n_total: int, *, play: bool) -> None:
     st.iframe(f"<!-- twitch {n_total} --><script>{script}</script>", height=1)
 
 
+def _explain(twitch: Twitch | None) -> str:
+    """Why the frozen twitch is one: its features, as the detector measured them."""
+    if twitch is None:
+        return "No twitch yet."
+    row = twitch_row(twitch)
+    return (
+        f"Last twitch at {twitch.onset_s:.2f} s on {twitch.channel}: peak {row['peak_uv']:.0f} µV, "
+        f"{row['snr_db']:.1f} dB above the background (SNR), {row['duration_ms']:.0f} ms long: "
+        "above the on-threshold for longer than the shortest twitch, and not rejected as a pop, "
+        "ECG, mains or a slow artefact (switch on Show rejected candidates to see those)."
+    )
+
+
 def stream_panel(
     source: StreamSource,
     view: StreamView,
@@ -370,10 +489,15 @@ def stream_panel(
     title: str,
     teaching: bool = False,
     show_rejected: bool = False,
+    sound: bool = False,
+    freeze: bool = False,
 ) -> None:
-    """Read new blocks with this session's cursor, detect, and draw the scrolling view."""
-    blocks, cursor = source.read_since(view.cursor)
-    view.ingest(blocks, cursor)
+    """Read new blocks with this session's cursor, detect, and draw the scrolling view.
+
+    With ``sound``, a click sounds for each new twitch; with ``freeze``, detection goes
+    on but the view stays where it was frozen, on the last twitch, with its features.
+    """
+    advance(source, view)
     now = view.now_s
     sites = source.sites.sites(now)
     twitches = view.attributed(sites)
@@ -391,10 +515,25 @@ def stream_panel(
         c[1].metric("At this site", n_site if active else "–")
         c[2].metric("Stream time", f"{now:.1f} s")
         c[3].metric("Needle", active or "out")
-    st.caption(source.status())
+        clicked = st.session_state.get(f"{key}_sounded", len(twitches))
+        click_sound(len(twitches), play=sound and len(twitches) > clicked)
+        st.session_state[f"{key}_sounded"] = len(twitches)
     t1 = max(now, view.window_s)
     x_range = (t1 - view.window_s, t1)
-    data, t0 = view.trace, view.trace_start_s
+    data, t0 = view.trace, view.trace_start_s  # replaced, never changed, by each update
+    snap = st.session_state.get(f"{key}_frozen") if freeze else None
+    if freeze and snap is None:
+        if last is not None and last.offset_s > view.trace_start_s:
+            # end the view a little after the last twitch, within the trace held
+            t1 = min(t1, max(last.offset_s + 0.3 * view.window_s, t0 + view.window_s))
+            x_range = (t1 - view.window_s, t1)
+        snap = (data, t0, x_range, last)
+    st.session_state[f"{key}_frozen"] = snap
+    if snap is not None:
+        data, t0, x_range, shown = snap
+        st.caption(f"Frozen (detection goes on). {_explain(shown)}")
+    else:
+        st.caption(source.status())
     if teaching:
         cols = st.columns([3, 2])
         box, zoom_box = cols[0], cols[1]
@@ -435,31 +574,7 @@ def stream_panel(
             slot.info("The latest twitch will appear here, zoomed.")
 
 
-# ------------------------------------------------------------------------------ per-session views
-
-
-def view_for(source: StreamSource, *, view_key: str, tag_key: str, start_sample: int) -> StreamView:
-    """This session's :class:`StreamView` of ``source``, made anew when the source or settings change."""
-    from twitchscope.dashboard.app.state import detector_config
-
-    ss = st.session_state
-    tag = (id(source), ss[K.SETTINGS_VERSION])
-    generation = getattr(source, "generation", 0)
-    view = ss.get(view_key)
-    if view is None or ss.get(tag_key) != tag:
-        view = StreamView(
-            detector_config(),
-            sfreq=source.sfreq,
-            ch_names=source.ch_names,
-            start_sample=start_sample,
-        )
-        view.generation = generation
-        ss[view_key] = view
-        ss[tag_key] = tag
-    elif view.generation != generation:  # the replay was sought: restart detection there
-        view.restart(start_sample)
-        view.generation = generation
-    return view
+# ------------------------------------------------------------------------------ tabs
 
 
 def rejected_and_quality_tabs(
@@ -472,7 +587,10 @@ def rejected_and_quality_tabs(
 ) -> None:
     """Fill the "Rejected" and "Signal quality" tabs of a live or replay view."""
     with rejected_tab:
-        st.dataframe(rejected_frame(view.rejected), hide_index=True, width="stretch")
+        frame = rejected_frame(view.rejected)
+        st.dataframe(
+            frame, hide_index=True, width="stretch", column_config=column_config(frame.columns)
+        )
     with quality_tab:
         quality_panel(
             view.raw_tail,

@@ -100,8 +100,9 @@ def make_trace_view(
         x_range = (t0, t0 + max(data_v.shape[1], 1) / sfreq)
     lo, hi = x_range
     if data_v.shape[1] >= 2:
-        dec = decimate_minmax(volts_to_uv(data_v), sfreq=sfreq, n_points=n_points, t0=t0)
-        data_uv, x0, dx = dec.data, dec.x0, dec.dx
+        # decimate in volts, then scale only the few points drawn (min/max commute with it)
+        dec = decimate_minmax(data_v, sfreq=sfreq, n_points=n_points, t0=t0)
+        data_uv, x0, dx = volts_to_uv(dec.data), dec.x0, dec.dx
     else:
         data_uv, x0, dx = volts_to_uv(data_v), t0, 1.0 / sfreq
     return TraceView(

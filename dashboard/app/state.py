@@ -10,7 +10,9 @@ shared by every session of the server process is the :class:`AcquisitionOwner`
 from __future__ import annotations
 
 import atexit
+import logging
 import os
+import threading
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -18,9 +20,16 @@ from typing import Any
 import streamlit as st
 
 from twitchscope.dashboard.services.acquisition_owner import AcquisitionOwner
+from twitchscope.dashboard.services.live import LiveSpec, suggested_preset
 from twitchscope.dashboard.services.recordings import Recording, load_recording
 from twitchscope.dashboard.services.review_analysis import Analysis, analyse_recording
-from twitchscope.dashboard.services.stream_source import ENV_PROTOCOL, ENV_SOURCE, SIMULATED
+from twitchscope.dashboard.services.stream_source import (
+    ENV_PROTOCOL,
+    ENV_SOURCE,
+    SIMULATED,
+    StreamSource,
+)
+from twitchscope.dashboard.services.stream_view import StreamView
 from twitchscope.signal.detect.config import DetectorConfig, preset
 
 __all__ = [
@@ -36,6 +45,9 @@ __all__ = [
     "detector_config",
     "cli_source",
     "cli_protocol",
+    "view_for",
+    "advance",
+    "sync_streams",
 ]
 
 
@@ -75,6 +87,9 @@ class K:
     REPLAY_SUMMARY = "replay_summary"  # cached per-site summary rows of the replay panel
     EXPORT_FILE = "export_file"  # (bytes, file name) of the prepared recording export
     AUTOPLAY = "autoplay"  # play the replay as soon as it is loaded (--source FILE)
+    WORKED_ON = "worked_on"  # "Live", "Replay" or "Review": the last of those pages shown
+    SOUND = "sound"  # click at each flagged twitch on the live/replay page
+    FREEZE = "freeze"  # the live view stays on the last twitch (detection goes on)
 
 
 @dataclass(frozen=True, slots=True)
@@ -125,15 +140,66 @@ _DEFAULTS: dict[str, Any] = {
     K.REPLAY_SUMMARY: {},
     K.EXPORT_FILE: None,
     K.AUTOPLAY: False,
+    K.WORKED_ON: "",
+    K.SOUND: False,
+    K.FREEZE: False,
 }
+
+
+class OncePerProcess(logging.Filter):
+    """Let each distinct message of a logger through once per process.
+
+    The detector's design logs the low-rate note (``sfreq 250 Hz: detection-only
+    mode…``) each time a detector is built: every session's stream view, every
+    settings change, the LSL relay. The server log needs it once.
+    """
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._seen: set[str] = set()
+        self._lock = threading.Lock()
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        with self._lock:
+            if message in self._seen:
+                return False
+            self._seen.add(message)
+            return True
+
+
+#: Loggers whose repeated messages the dashboard's server log shows once.
+ONCE_LOGGERS: tuple[str, ...] = ("twitchscope.signal.detect.design",)
+
+
+def log_once() -> None:
+    """Attach :class:`OncePerProcess` to :data:`ONCE_LOGGERS` (idempotent)."""
+    for name in ONCE_LOGGERS:
+        logger = logging.getLogger(name)
+        if not any(isinstance(f, OncePerProcess) for f in logger.filters):
+            logger.addFilter(OncePerProcess())
 
 
 def init_state() -> None:
     """Create every missing session-state key with its default (call at the top of app.py)."""
+    log_once()
     ss = st.session_state
     for key, value in _DEFAULTS.items():
         if key not in ss:
             ss[key] = dict(value) if isinstance(value, dict) else value
+
+
+def adopt_suggested_preset(spec: LiveSpec) -> None:
+    """Use the detector preset that suits ``spec`` in a session whose settings were never
+    changed (the default demo: the trunk preset for the Cyton scenario's infraspinatus,
+    which picks up ECG). A session that applied settings keeps them."""
+    ss = st.session_state
+    name = suggested_preset(spec)
+    if name is None or ss[K.SETTINGS_VERSION] != 0 or ss[K.SETTINGS] != Settings():
+        return
+    if name != ss[K.SETTINGS].preset:
+        ss[K.SETTINGS] = Settings(preset=name)
+        ss[K.SETTINGS_VERSION] += 1
 
 
 def detector_config() -> DetectorConfig:
@@ -193,3 +259,62 @@ def cli_source_kind() -> str:
     if src == SIMULATED or src.startswith(("/dev/", "COM", "loop://", "socket://", "spy://")):
         return "live"
     return "replay"
+
+
+# ------------------------------------------------------------------------------ stream views
+
+
+def view_for(source: StreamSource, *, view_key: str, tag_key: str, start_sample: int) -> StreamView:
+    """This session's :class:`StreamView` of ``source``, made anew when the source or settings
+    change, restarted at ``start_sample`` when a replay was sought."""
+    ss = st.session_state
+    tag = (id(source), ss[K.SETTINGS_VERSION])
+    generation = getattr(source, "generation", 0)
+    view = ss.get(view_key)
+    if view is None or ss.get(tag_key) != tag:
+        view = StreamView(
+            detector_config(),
+            sfreq=source.sfreq,
+            ch_names=source.ch_names,
+            start_sample=start_sample,
+        )
+        view.generation = generation
+        ss[view_key] = view
+        ss[tag_key] = tag
+    elif view.generation != generation:  # the replay was sought: restart detection there
+        view.restart(start_sample)
+        view.generation = generation
+    return view
+
+
+def advance(source: StreamSource, view: StreamView) -> None:
+    """Bring ``view`` up to where ``source`` has got; a replay played to its end is flushed,
+    so its last twitch is not left pending."""
+    view.update(source)
+    end = int(round(source.now_s() * source.sfreq))
+    if getattr(source, "at_end", False) and view.cursor >= end:
+        view.finish()
+
+
+def sync_streams() -> None:
+    """Bring this session's live and replay views up to date, whichever page is shown.
+
+    Called by the router on every full run: the streams belong to the session, not to a
+    page. A replay keeps playing (against the clock) while another page is shown and
+    its view catches up here, so Export, Teaching mode and the Replay page all show
+    every twitch played so far.
+    """
+    ss = st.session_state
+    player = ss.get(K.REPLAY)
+    if player is not None and ss.get(K.REPLAY_VIEW) is not None:
+        start = int(round(player.now_s() * player.sfreq)) if player.generation else 0
+        view = view_for(
+            player, view_key=K.REPLAY_VIEW, tag_key=K.REPLAY_VIEW_KEY, start_sample=start
+        )
+        advance(player, view)
+    live = acquisition_owner().source
+    live_view = ss.get(K.LIVE_VIEW)
+    tag = (id(live), ss.get(K.SETTINGS_VERSION))
+    if live is not None and live.running and live_view is not None:
+        if ss.get(K.LIVE_VIEW_KEY) == tag:
+            advance(live, live_view)

@@ -16,10 +16,12 @@ import streamlit as st
 from twitchscope.dashboard.app.state import (
     K,
     acquisition_owner,
+    adopt_suggested_preset,
     cli_protocol,
     cli_source,
     cli_source_kind,
     init_state,
+    sync_streams,
 )
 from twitchscope.dashboard.services.live import LiveSpec
 from twitchscope.signal.core.errors import TwitchscopeError
@@ -42,6 +44,9 @@ if kind == "live" and not owner.autostarted:
         owner.start(spec)
     except TwitchscopeError as exc:
         ss[K.MESSAGE] = str(exc)
+live_source = owner.source
+if live_source is not None and live_source.running:
+    adopt_suggested_preset(live_source.spec)
 if kind == "replay" and not ss[K.CLI_SOURCE_DONE]:
     ss[K.CLI_SOURCE_DONE] = True
     ss[K.AUTOPLAY] = True
@@ -66,6 +71,11 @@ pages = {
     ],
 }
 nav = st.navigation(pages)
+title = getattr(nav, "title", "")  # a bare run (no Streamlit server) has no page title
+if title in ("Live", "Replay", "Review"):
+    ss[K.WORKED_ON] = title  # what Export offers first
+# the streams belong to the session, not to a page: catch their views up on every run
+sync_streams()
 
 with st.sidebar:
     st.markdown("### ⚡ twitchscope")

@@ -53,6 +53,7 @@ from twitchscope.acquisition.recording.site_input import (
 from twitchscope.acquisition.transport.reader import Reader, ReaderState
 from twitchscope.acquisition.transport.ring_buffer import BufferRead
 from twitchscope.dashboard.cli.options import add_detector_options, detector_config
+from twitchscope.dashboard.services.live import parse_channel_names
 from twitchscope.dashboard.services.session_files import finalize, summary_line
 from twitchscope.signal.core.checks import check_option, check_positive
 from twitchscope.signal.core.errors import (
@@ -113,6 +114,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         default=None,
         metavar="V",
         help="ascii: volts per printed unit (default 1e-6: the sketch prints microvolts)",
+    )
+    p.add_argument(
+        "--names",
+        default=None,
+        metavar="A,B,...",
+        help="names of the EMG channels, comma-separated, one per channel the board streams "
+        "(e.g. R-UpTrap,R-LevScap,...; default ch1, ch2, ...)",
     )
     p.add_argument("--overwrite", action="store_true", help="replace FILE if it exists")
     add_detector_options(p, optional=True)
@@ -291,6 +299,7 @@ def run(args: argparse.Namespace) -> int:
             f"{str(partial)!r} exists from an earlier recording; recover it with "
             f"'twitchscope recover {partial}' or move it away first."
         )
+    names = None if args.names is None else parse_channel_names(args.names, option="--names")
     driver = driver_from_options(
         args.protocol,
         baudrate=args.baud,
@@ -300,7 +309,7 @@ def run(args: argparse.Namespace) -> int:
     )
     stop = threading.Event()
     with _stop_on_signals(stop):
-        reader = Reader(args.port, driver, connect_timeout_s=args.connect_timeout)
+        reader = Reader(args.port, driver, connect_timeout_s=args.connect_timeout, ch_names=names)
         reader.start()
         assert reader.spec is not None  # set once streaming
         relay = None

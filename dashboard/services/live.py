@@ -26,8 +26,12 @@ import time
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+import numpy as np
+
 from twitchscope.dashboard.services.simulated_feed import SimFeeder, SimSiteLabeller
 from twitchscope.dashboard.services.stream_source import SIMULATED
+from twitchscope.signal.core.checks import check_ch_names
+from twitchscope.signal.core.errors import ConfigError
 from twitchscope.signal.core.model import Gap, SampleBlock
 from twitchscope.signal.core.sites import SiteLog
 from twitchscope.signal.detect.config import DetectorConfig
@@ -38,17 +42,54 @@ if TYPE_CHECKING:  # imported lazily at run time (threads, pyserial, the simulat
     from twitchscope.dashboard.services.lsl_outlet import LslPublisher, LslRelay
 
 __all__ = [
+    "COALESCE_S",
     "DEFAULT_SCENARIO",
+    "SCENARIO_DETECTOR_PRESET",
     "default_scenario",
+    "parse_channel_names",
+    "suggested_preset",
     "LiveSpec",
     "LiveSource",
-    "replace_names",
+    "join_blocks",
 ]
 
 log = logging.getLogger(__name__)
 
+#: Shortest stretch of samples (s) the LSL relay detects on at a time: the serial reader
+#: delivers 1-2 samples per read at 250 Hz; the detector gives the same events for any cut.
+COALESCE_S = 0.02
+
 #: The simulation scenario each emulated board plays unless another is chosen.
 DEFAULT_SCENARIO: dict[str, str] = {"cyton": "cyton"}
+
+
+#: The detector preset that suits a simulated scenario: the trunk preset where the
+#: scenario's muscles pick up ECG (the infraspinatus of ``cyton``, the trapezius of
+#: ``trunk_ecg``), as the signal-quality panel advises for such a stream.
+SCENARIO_DETECTOR_PRESET: dict[str, str] = {"cyton": "trunk", "trunk_ecg": "trunk"}
+
+
+def suggested_preset(spec: LiveSpec) -> str | None:
+    """The detector preset that suits ``spec``'s simulated scenario (None: no advice)."""
+    return SCENARIO_DETECTOR_PRESET.get(spec.scenario) if spec.simulated else None
+
+
+def parse_channel_names(text: str, *, option: str = "channel names") -> tuple[str, ...]:
+    """Comma-separated channel names (``--names`` of ``record``, the live page's field).
+
+    Raises
+    ------
+    ConfigError
+        An empty name or a name given twice; the count is checked against the board's
+        channels when it answers (:class:`~twitchscope.acquisition.transport.reader.Reader`).
+    """
+    names = tuple(n.strip() for n in str(text).split(","))
+    if any(not n for n in names):
+        raise ConfigError(
+            f"{option} {text!r} has an empty name; expected comma-separated names such as "
+            "R-UpTrap,R-LevScap."
+        )
+    return check_ch_names(names)
 
 
 def default_scenario(protocol: str) -> str:
@@ -79,6 +120,9 @@ class LiveSpec:
         Layer (needs pylsl), under the name ``lsl_name``.
     lsl_detector : DetectorConfig or None
         Detector settings of the twitch markers (None: the default preset).
+    ch_names : tuple of str
+        Names of the EMG channels, one per channel the board streams (empty: the
+        board's own, or the simulated scenario's muscles).
     """
 
     port: str = SIMULATED
@@ -89,6 +133,7 @@ class LiveSpec:
     lsl: bool = False
     lsl_name: str = "twitchscope"
     lsl_detector: DetectorConfig | None = None
+    ch_names: tuple[str, ...] = ()
 
     @property
     def scenario(self) -> str:
@@ -158,11 +203,15 @@ class LiveSource:
         self._stop.clear()
         port = self.spec.port
         options: dict[str, Any] = {}
+        names: tuple[str, ...] | None = self.spec.ch_names or None
         if self.spec.simulated:
             port, options = self._start_emulator()
+            assert self._sim is not None
+            # the scenario's muscles (the wire carries no names), unless the user named them
+            names = names or tuple(self._sim.config.ch_names)
         try:
             driver = make_driver(self.spec.protocol, **options)
-            reader = Reader(port, driver, buffer_s=self._buffer_s)
+            reader = Reader(port, driver, buffer_s=self._buffer_s, ch_names=names)
             reader.start()
         except BaseException:
             self._stop_emulator()
@@ -173,8 +222,6 @@ class LiveSource:
         self._n_emg = int(reader.spec.n_channels)
         self.ch_names = tuple(reader.ch_names[: self._n_emg])
         if self._sim is not None:
-            # channel names: the scenario's (the wire carries none)
-            self.ch_names = tuple(self._sim.config.ch_names[: self._n_emg])
             if self.spec.label_sim_sites:
                 self._start_labelling(self._sim, reader)
         if self.spec.lsl:
@@ -227,9 +274,12 @@ class LiveSource:
         assert reader is not None
         cursor = reader.buffer.start_sample
         announced: dict[tuple[str, float], bool] = {}  # (label, onset) -> closed already
+        # detect on at least COALESCE_S of samples at a time, not on each serial read
+        min_n = max(1, int(math.ceil(COALESCE_S * self.sfreq)))
         try:
             while not self._stop.is_set():
-                reader.buffer.wait_for(cursor + 1, timeout=0.2)
+                if reader.buffer.wait_for(cursor + 1, timeout=0.2):
+                    reader.buffer.wait_for(cursor + min_n, timeout=COALESCE_S)
                 blocks, cursor = self.read_since(cursor)
                 if not blocks and reader.buffer.closed:  # the board is gone: do not spin
                     self._stop.wait(0.2)
@@ -304,24 +354,17 @@ class LiveSource:
         return reader is not None and reader.state.value != "stopped"
 
     def read_since(self, cursor: int) -> tuple[list[SampleBlock], int]:
-        """EMG blocks at or after ``cursor`` from the ring buffer (not consumed; changes nothing)."""
+        """EMG blocks at or after ``cursor`` from the ring buffer (not consumed; changes nothing).
+
+        The board's blocks (one per serial read: 1-2 samples at 250 Hz) are joined into one
+        block per stretch without lost samples, with the EMG channels only; a single block
+        with no auxiliary channels is returned as the reader made it.
+        """
         reader = self._reader
         if reader is None:
             return [], cursor
         blocks, new_cursor = reader.buffer.read_since(cursor)
-        if self._n_emg == len(reader.ch_names):
-            return [replace_names(b, self.ch_names) for b in blocks], new_cursor
-        out = [
-            SampleBlock(
-                data=b.data[: self._n_emg],
-                sfreq=b.sfreq,
-                first_sample=b.first_sample,
-                ch_names=self.ch_names,
-                n_lost_before=b.n_lost_before,
-            )
-            for b in blocks
-        ]
-        return out, new_cursor
+        return join_blocks(blocks, n_rows=self._n_emg, ch_names=self.ch_names), new_cursor
 
     def start_sample(self) -> int:
         """Oldest sample still in the ring buffer."""
@@ -354,14 +397,35 @@ class LiveSource:
         )
 
 
-def replace_names(block: SampleBlock, ch_names: tuple[str, ...]) -> SampleBlock:
-    """The same block with other channel names (no copy)."""
-    if block.ch_names == ch_names:
-        return block
-    return SampleBlock(
-        data=block.data,
-        sfreq=block.sfreq,
-        first_sample=block.first_sample,
-        ch_names=ch_names,
-        n_lost_before=block.n_lost_before,
-    )
+def join_blocks(
+    blocks: list[SampleBlock], *, n_rows: int, ch_names: tuple[str, ...]
+) -> list[SampleBlock]:
+    """One block per run of contiguous ``blocks`` (a lost stretch starts a new one), with the
+    first ``n_rows`` rows named ``ch_names``; a block that needs no change is kept as is."""
+    runs: list[list[SampleBlock]] = []
+    for block in blocks:
+        if runs and block.n_lost_before == 0 and block.first_sample == runs[-1][-1].end_sample:
+            runs[-1].append(block)
+        else:
+            runs.append([block])
+    out: list[SampleBlock] = []
+    for run in runs:
+        first = run[0]
+        if len(run) == 1 and first.n_channels == n_rows and first.ch_names == ch_names:
+            out.append(first)
+            continue
+        data = (
+            first.data[:n_rows]
+            if len(run) == 1
+            else np.concatenate([b.data[:n_rows] for b in run], axis=1)
+        )
+        out.append(
+            SampleBlock(
+                data=data,
+                sfreq=first.sfreq,
+                first_sample=first.first_sample,
+                ch_names=ch_names,
+                n_lost_before=first.n_lost_before,
+            )
+        )
+    return out

@@ -342,13 +342,16 @@ class LslRelay:
             raise ConfigError(
                 f"block channels {list(block.ch_names)} differ from the relay's {list(self._all)}."
             )
-        emg = SampleBlock(
-            data=block.data[self._rows],
-            sfreq=block.sfreq,
-            first_sample=block.first_sample,
-            ch_names=self.publisher.ch_names,
-            n_lost_before=block.n_lost_before,
-        )
+        if self._all == self.publisher.ch_names:  # every channel is EMG: the block as it is
+            emg = block
+        else:
+            emg = SampleBlock(
+                data=block.data[self._rows],
+                sfreq=block.sfreq,
+                first_sample=block.first_sample,
+                ch_names=self.publisher.ch_names,
+                n_lost_before=block.n_lost_before,
+            )
         self.publisher.push_block(emg)
         if self._detector is not None:
             self._emit(self._detector.feed(emg).twitches)

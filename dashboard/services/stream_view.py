@@ -1,13 +1,21 @@
 """What one browser session does with a stream: detect, condition for display, keep the tail.
 
 A :class:`StreamView` belongs to one session (it lives in ``st.session_state``) and
-has no thread: the live fragment calls :meth:`StreamView.ingest` with the blocks it
-read from the source with its own cursor. It runs the streaming detector
-(:class:`~twitchscope.signal.detect.run.StreamingDetector`) and, alongside it, the same
-causal conditioning filter the detector uses, so the traces on screen are
-"filtered as the detector sees them". It keeps the last ``window_s`` seconds of the
-conditioned traces for the scrolling view and the last ``quality_s`` seconds of raw
-samples for the signal-quality panel.
+has no thread: the pages call :meth:`StreamView.update`, which reads the source with
+the view's own cursor and processes what is new. It runs the streaming detector
+(:class:`~twitchscope.signal.detect.run.StreamingDetector`) on the new samples joined
+into one block per read, and shows the detector's own conditioned samples (the
+conditioning filter runs once per block), so the traces on screen are "filtered as
+the detector sees them"; only for the first seconds, while the detector still
+estimates the mains frequency, does the view condition the display itself. It keeps
+the last ``window_s`` seconds of the conditioned traces for the scrolling view and
+the last ``quality_s`` seconds of raw samples for the signal-quality panel.
+
+Streamlit may run a new script run of a session while the interrupted one has not
+reached its next Streamlit call yet (``runner.fastReruns``): two threads then use the
+same view. Every method that changes the view holds its lock, and
+:meth:`StreamView.update` reads and processes under it, so no sample is processed
+twice and the detector never sees a block out of order.
 
 Whole-file review uses :func:`condition_array` and the offline detector instead.
 """
@@ -15,11 +23,13 @@ Whole-file review uses :func:`condition_array` and the offline detector instead.
 from __future__ import annotations
 
 import logging
+import threading
 from collections.abc import Sequence
 
 import numpy as np
 from numpy.typing import NDArray
 
+from twitchscope.dashboard.services.stream_source import StreamSource
 from twitchscope.signal.core.model import (
     NeedleSite,
     RejectedCandidate,
@@ -98,6 +108,7 @@ class StreamView:
         self.rejected: list[RejectedCandidate] = []
         self.n_missed = 0
         self.generation = 0
+        self._lock = threading.RLock()
         self._reset(int(start_sample))
 
     def _reset(self, start_sample: int) -> None:
@@ -113,13 +124,15 @@ class StreamView:
         self.trace_end = start_sample  # absolute index one past the last trace sample
         self.raw_tail = np.zeros((n, 0))
         self._expected = start_sample
+        self.finished = False  # the stream ended and the detector was flushed
 
     def restart(self, at_sample: int) -> None:
         """Start over at ``at_sample`` (after a seek): events from there on are dropped."""
         t = at_sample / self.sfreq
-        self.twitches = [tw for tw in self.twitches if tw.onset_s < t]
-        self.rejected = [r for r in self.rejected if r.onset_s < t]
-        self._reset(int(at_sample))
+        with self._lock:
+            self.twitches = [tw for tw in self.twitches if tw.onset_s < t]
+            self.rejected = [r for r in self.rejected if r.onset_s < t]
+            self._reset(int(at_sample))
 
     @property
     def mains_hz(self) -> float | None:
@@ -136,8 +149,53 @@ class StreamView:
         """Time one past the last sample processed, s."""
         return self.trace_end / self.sfreq
 
+    def update(self, source: StreamSource, *, max_reads: int = 1000) -> list[Twitch]:
+        """Read everything new from ``source`` with this view's cursor and process it.
+
+        The read and the processing happen under the view's lock, so two script
+        threads of one session (Streamlit starts a new run before the interrupted one
+        has stopped: ``runner.fastReruns``) never feed the detector the same samples.
+        Reads repeat until the view has reached where the source was when the update
+        began (a replay returns at most a few seconds per read; samples arriving
+        meanwhile wait for the next update), at most ``max_reads`` times.
+
+        Returns
+        -------
+        list of Twitch
+            The twitches new in these samples.
+        """
+        new: list[Twitch] = []
+        with self._lock:
+            target = int(round(source.now_s() * self.sfreq))
+            for _ in range(max_reads):
+                before = self.cursor
+                blocks, cursor = source.read_since(before)
+                new.extend(self.ingest(blocks, cursor))
+                if self.cursor >= target or self.cursor == before:
+                    break
+        return new
+
+    def finish(self) -> list[Twitch]:
+        """End of the stream (a replay played to its end): decide what is still pending.
+
+        Idempotent: once finished, the view adds nothing until :meth:`restart`.
+        """
+        with self._lock:
+            if self.finished:
+                return []
+            out = self.detector.finish()
+            self.finished = True
+            self.twitches.extend(out.twitches)
+            self.rejected.extend(out.rejected)
+            return list(out.twitches)
+
     def ingest(self, blocks: Sequence[SampleBlock], cursor: int) -> list[Twitch]:
         """Process blocks read from the source; return the twitches new in them.
+
+        Contiguous blocks are joined first, so the detector and the display see one
+        block per read however finely the source cut them (the detector gives the
+        same events for any cut). Samples already processed are skipped; empty
+        blocks are ignored.
 
         Parameters
         ----------
@@ -146,40 +204,88 @@ class StreamView:
         cursor : int
             The cursor that read returned.
         """
-        new: list[Twitch] = []
+        with self._lock:
+            new: list[Twitch] = []
+            for block in self._coalesced(blocks):
+                new.extend(self._process(block))
+            self.cursor = max(self.cursor, int(cursor))
+            self.twitches.extend(new)
+            return new
+
+    def _coalesced(self, blocks: Sequence[SampleBlock]) -> list[SampleBlock]:
+        """The new samples of ``blocks``: runs of contiguous blocks joined into one block,
+        overlap with what was processed cut off, empty blocks dropped."""
+        runs: list[list[NDArray[np.float64]]] = []
+        firsts: list[int] = []
+        whole: list[SampleBlock | None] = []  # the block itself when a run is one whole block
+        end = self._expected
         for block in blocks:
-            if block.n_samples == 0:
+            if block.n_samples == 0 or block.end_sample <= end:
                 continue
-            if block.first_sample < self._expected:  # overlap: never process twice
-                skip = self._expected - block.first_sample
-                if skip >= block.n_samples:
-                    continue
-                block = SampleBlock(
-                    data=block.data[:, skip:],
-                    sfreq=block.sfreq,
-                    first_sample=self._expected,
-                    ch_names=block.ch_names,
+            data = block.data
+            first = block.first_sample
+            if first < end:  # overlap: never process a sample twice
+                data = data[:, end - first :]
+                first = end
+            if runs and first == end:
+                runs[-1].append(data)
+                whole[-1] = None
+            else:
+                runs.append([data])
+                firsts.append(first)
+                whole.append(block if first == block.first_sample else None)
+            end = first + data.shape[1]
+        out: list[SampleBlock] = []
+        for parts, first, same in zip(runs, firsts, whole, strict=True):
+            if same is not None and same.ch_names == self.ch_names:
+                out.append(same)  # nothing to join or cut: no new block
+                continue
+            data = parts[0] if len(parts) == 1 else np.concatenate(parts, axis=1)
+            out.append(
+                SampleBlock(data=data, sfreq=self.sfreq, first_sample=first, ch_names=self.ch_names)
+            )
+        return out
+
+    def _process(self, block: SampleBlock) -> list[Twitch]:
+        """Detect on one block (in pieces the detector's history covers) and display it."""
+        if self.finished:  # a stream that ended takes no more samples
+            return []
+        new: list[Twitch] = []
+        step = max(1, int(self.detector.state.design.history_n))
+        for a in range(0, block.n_samples, step):
+            piece = block.data[:, a : a + step]
+            first = block.first_sample + a
+            part = (
+                block
+                if piece.shape[1] == block.n_samples
+                else SampleBlock(
+                    data=piece, sfreq=self.sfreq, first_sample=first, ch_names=self.ch_names
                 )
-            n_gap = block.first_sample - self._expected
-            out = self.detector.feed(block)
+            )
+            n_gap = first - self._expected
+            out = self.detector.feed(part)
             new.extend(out.twitches)
             self.rejected.extend(out.rejected)
-            self._display(block, n_gap)
-            self._expected = block.end_sample
-        self.cursor = max(self.cursor, cursor)
-        self.twitches.extend(new)
+            self._display(part, n_gap)
+            self._expected = part.end_sample
         return new
+
+    def _conditioned(self, block: SampleBlock) -> NDArray[np.float64] | None:
+        """The detector's own conditioned samples of ``block`` (None while it still holds
+        samples back to estimate the mains frequency)."""
+        state = self.detector.state
+        if state.probe is not None or state.n_seen != block.end_sample:
+            return None
+        hist = state.history
+        a = block.first_sample - hist.first
+        if a < 0:
+            return None
+        return hist.cond[:, a : a + block.n_samples]
 
     def _display(self, block: SampleBlock, n_gap: int) -> None:
         n = len(self.ch_names)
         keep = int(round(self.window_s * self.sfreq))
         keep_raw = int(round(self.quality_s * self.sfreq))
-        detected = self.detector.mains_hz
-        if detected is not None and self.config.mains == "auto" and detected != self._mains:
-            # the detector has estimated mains: notch the display at the same frequency
-            self._mains = float(detected)
-            self._design = design_conditioning(self.config, sfreq=self.sfreq, mains_hz=self._mains)
-            self._filt = init_filter_state(self._design, n)
         parts = [self.trace]
         raw_parts = [self.raw_tail]
         if n_gap > 0:  # lost samples: a break in the trace, and the filter starts again
@@ -187,7 +293,11 @@ class StreamView:
             parts.append(fill)
             raw_parts = [np.zeros((n, 0))]
             self._filt = init_filter_state(self._design, n)
-        y, self._filt = filter_block(self._design, block.data, self._filt)
+        y = self._conditioned(block)
+        if y is None:
+            # the detector is still estimating the mains frequency: condition the display
+            # on its own meanwhile, with the configured (or a 50 Hz) notch
+            y, self._filt = filter_block(self._design, block.data, self._filt)
         parts.append(y)
         raw_parts.append(block.data)
         self.trace = np.concatenate(parts, axis=1)[:, -keep:]

@@ -14,6 +14,11 @@ Insertions
     annotation described ``insertion`` (any case; in
     :class:`~twitchscope.signal.core.model.RecordingEvents` it arrives in ``other``), set
     e.g. for each redirection ("pistoning") of the needle within one site.
+    Spans with the same label add up: pressing *Needle in* again at the same site
+    (the dashboard, ``record``'s typed labels) opens a new span, so each press counts.
+    The needle-site log holds spans, not needle movements: redirections made
+    without a press or a marker are not seen, and the yield is then per span
+    (the dashboard's column says "twitches per insertion" and its help says so).
     Yield = twitches / insertions.
 Time to first twitch
     Onset of the site's first twitch minus the start of the span it falls in (that

@@ -1,0 +1,57 @@
+"""Buttons, toggles and keys pressed fast while the simulated amplifier streams, in Chromium.
+
+Only a real browser reproduces what broke here: Streamlit starts the new run of a
+session before the interrupted one has stopped (``runner.fastReruns``), so two script
+threads updated the same stream view and the detector was fed a block twice
+(``ConfigError: block starts at sample N, before the next expected sample N+1``).
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.dashboard.app.test_browser import ARGS, CHROMIUM, dashboard_url  # noqa: F401
+
+pytestmark = pytest.mark.browser
+
+
+def test_ten_rounds_of_needle_and_toggles_while_streaming_raise_nothing(
+    dashboard_url,  # noqa: F811
+    tmp_path,
+) -> None:
+    if not CHROMIUM.exists():
+        pytest.fail("this test needs Debian's chromium: apt-get install -y chromium")
+    from playwright.sync_api import expect, sync_playwright
+
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=ARGS)
+        try:
+            page = browser.new_page(viewport={"width": 1400, "height": 1500})
+            page.goto(dashboard_url)
+            needle_in = page.get_by_role("button", name="Needle in")
+            expect(needle_in).to_be_visible(timeout=60_000)
+            toggle = page.get_by_test_id("stSidebarUserContent").get_by_text(
+                "Show rejected candidates"
+            )
+            page.wait_for_timeout(2000)  # streaming, with the live panel's timer running
+            for _ in range(10):
+                needle_in.click(force=True)
+                page.wait_for_timeout(250)
+                toggle.click(force=True)
+                page.wait_for_timeout(250)
+                page.get_by_role("button", name="Needle out").click(force=True)
+                page.wait_for_timeout(250)
+                page.get_by_role("heading", name="Live").click(force=True)  # keys go to the page
+                for key in ("i", "f", "o", "f"):  # needle in, freeze, needle out, go on
+                    page.keyboard.press(key)
+                    page.wait_for_timeout(200)
+            page.wait_for_timeout(2000)
+            assert page.get_by_test_id("stException").count() == 0
+            # the page still streams: the twitch counter and the trace are there
+            expect(page.locator(".js-plotly-plot").first).to_be_visible(timeout=20_000)
+        finally:
+            browser.close()
+    log = (tmp_path / "server.log").read_text()
+    assert "Traceback" not in log, log[-4000:]
+    assert "before the next expected sample" not in log
+    assert "StreamlitDuplicateElementKey" not in log

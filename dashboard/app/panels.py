@@ -65,6 +65,7 @@ EVENT_TABLE_DECIMALS: dict[str, int | None] = {
     "rms_uv": 1,
     "duration_ms": 0,
     "snr_db": 1,
+    "confidence": 2,
     "latency_ms": 0,
 }
 #: The columns of the rejected-candidate row that the rejected table shows.
@@ -89,6 +90,7 @@ COLUMN_LABELS: dict[str, str] = {
     "duration_ms": "duration (ms)",
     "snr_db": "SNR (dB)",
     "latency_ms": "since needle in (ms)",
+    "confidence": "confidence",
     "reason": "reason",
     "detail": "detail",
     "insertions": "insertions",
@@ -113,6 +115,8 @@ COLUMN_LABELS: dict[str, str] = {
 }
 #: Hover help of the headers that need more than a name.
 COLUMN_HELP: dict[str, str] = {
+    "confidence": "Probability (0-1) that the detection is a real twitch, from the "
+    "detector's calibrated model (reliability table in bench/RESULTS.md).",
     "latency_ms": "Time from the start of the needle span (the press of Needle in) to the "
     "twitch onset; not a stimulus-response latency.",
     "insertions": "Each Needle in press (a span) is one insertion, or each 'insertion' marker "

@@ -15,7 +15,8 @@ from twitchscope.signal.io.events import EVENT_COLUMNS, REJECTED_COLUMNS, twitch
 
 TWITCHES = [
     Twitch(1.5, 1.62, "R-LevScap", channels=("R-LevScap", "R-UpTrap"), peak_v=1.2345e-4,
-           rms_v=4.56e-5, snr_db=12.54, site="R levator scapulae TrP1", latency_s=0.43751),
+           rms_v=4.56e-5, snr_db=12.54, site="R levator scapulae TrP1", latency_s=0.43751,
+           confidence=0.8765),
     Twitch(3.0, 3.1, "R-UpTrap"),  # features absent
 ]  # fmt: skip
 
@@ -29,7 +30,7 @@ def test_event_table_shows_columns_of_the_export_row_rounded() -> None:
     assert first["channel"] == row["channel"] and first["site"] == row["site"]
     assert first["onset_s"] == 1.5 and first["peak_uv"] == 123.5 and first["rms_uv"] == 45.6
     assert first["duration_ms"] == 120.0 and first["snr_db"] == 12.5
-    assert first["latency_ms"] == 438.0
+    assert first["latency_ms"] == 438.0 and first["confidence"] == 0.88
     second = df.iloc[1].to_dict()
     assert second["site"] == "" and math.isnan(second["peak_uv"])
 

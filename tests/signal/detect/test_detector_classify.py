@@ -294,3 +294,14 @@ def test_twitch_right_after_a_qrs_of_the_train_starts_after_it():
     assert [round(t.onset_s, 2) for t in twitches] == pytest.approx([onset], abs=0.02)
     [qrs] = [r for r in rejected if abs(r.onset_s - beats[10]) < 0.05]
     assert qrs.reason is RejectReason.ECG
+
+
+@pytest.mark.parametrize("sfreq", [250.0, 500.0, 2000.0])
+def test_a_qrs_train_is_ecg_at_every_rate(sfreq):
+    data = syn.background(sfreq=sfreq, duration_s=30)
+    for i in range(33):
+        data = syn.add(data, syn.qrs(sfreq=sfreq), sfreq=sfreq, onset_s=3.0 + 0.8 * i)
+    twitches, rejected = detect_array(data, sfreq=sfreq, ch_names=["A"], config=CONFIG)
+    late = [r for r in rejected if r.onset_s > 8.0]
+    assert twitches == []
+    assert len(late) >= 20 and all(r.reason is RejectReason.ECG for r in late)

@@ -220,6 +220,13 @@ def classify_candidate(
             f"{max(feats.duration_s, span_s):.2f} s long, limit {config.max_duration_s:g} s",
             ecg,
         )
+    if feats.pre_level > config.pre_level_max:
+        return (
+            RejectReason.SUSTAINED,
+            f"ongoing activity: the envelope before it was {feats.pre_level:.1f}x the "
+            f"baseline, limit {config.pre_level_max:g}",
+            ecg,
+        )
     if feats.rise_s > config.max_rise_s:
         return (
             RejectReason.SUSTAINED,

@@ -87,6 +87,7 @@ class CandidateFeatures:
     duration_s: float
     mains_share: float = 1.0  # share of the burst's excess power in the mains lines
     mains_fit_share: float = 0.0  # energy share one mains sinusoid explains (last window)
+    pre_level: float = 1.0  # envelope before the onset over the baseline median
 
 
 def refine_onset(x: NDArray[np.float64], *, noise_var: float, lo: int, hi: int) -> int:
@@ -202,6 +203,16 @@ def mains_fit_share(x: NDArray[np.float64], *, sfreq: float, lines_hz: tuple[flo
     return float(min(max(float(np.max(fit_energy)) / energy, 0.0), 1.0))
 
 
+def _pre_level(env: NDArray[np.float64], onset: int, median: float, sfreq: float) -> float:
+    """The envelope before ``onset`` over the baseline median (1.0 when unknown)."""
+    step = max(int(round(0.05 * sfreq)), 1)
+    lo = onset - 6 * step
+    if lo < 0 or median <= 0:
+        return 1.0
+    windows = env[lo : onset - step].reshape(5, step)
+    return float(np.median(windows, axis=1).min()) / median
+
+
 def measure_candidate(config: DetectorConfig, w: CandidateWindow) -> CandidateFeatures:
     """Measure one candidate: onset refinement, amplitude features and shape features."""
     sf = w.sfreq
@@ -292,6 +303,10 @@ def measure_candidate(config: DetectorConfig, w: CandidateWindow) -> CandidateFe
     # mains sinusoid explains: a notch ringing out the start or end of a hum surge
     fit_lo = max(0, min(onset_idx, x.size - int(round(config.mains_fit_window_s * sf))))
     fit_share = mains_fit_share(x[fit_lo:], sfreq=sf, lines_hz=w.mains_lines_hz)
+    # the level before the burst: a transient rises from the baseline, ongoing (tonic or
+    # voluntary) activity from a raised level. The lowest of five 50 ms medians of the
+    # envelope 300-50 ms before the onset: a QRS or a twitch just before raises only some
+    pre_level = _pre_level(w.env[ch], onset_idx, float(w.env_median[ch]), sf)
     return CandidateFeatures(
         onset_s=(w.first_sample + onset_idx) / sf,
         offset_s=(w.first_sample + report_offset) / sf,
@@ -312,4 +327,5 @@ def measure_candidate(config: DetectorConfig, w: CandidateWindow) -> CandidateFe
         duration_s=(w.end - w.start) / sf,
         mains_share=mains_share,
         mains_fit_share=fit_share,
+        pre_level=pre_level,
     )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -305,3 +306,19 @@ def test_a_qrs_train_is_ecg_at_every_rate(sfreq):
     late = [r for r in rejected if r.onset_s > 8.0]
     assert twitches == []
     assert len(late) >= 20 and all(r.reason is RejectReason.ECG for r in late)
+
+
+def test_a_burst_rising_from_ongoing_activity_is_sustained_not_a_twitch():
+    from twitchscope.signal.detect.classify import EcgTracker, classify_candidate
+    from twitchscope.signal.detect.features import CandidateFeatures
+
+    feats = CandidateFeatures(
+        onset_s=11.0, offset_s=11.12, channel_index=0, channel_indexes=(0,), peak_v=80e-6,
+        rms_v=25e-6, snr_db=18.0, area_vs=2e-6, median_freq_hz=None, rise_s=0.03, crest=3.2,
+        lf_ratio=0.0, step_ratio=0.1, power_ratio=60.0, glr=900.0, mains_line_ratio=1.0,
+        duration_s=0.12, mains_share=0.0, mains_fit_share=0.0, pre_level=1.0,
+    )  # fmt: skip
+    assert classify_candidate(CONFIG, feats, EcgTracker())[0] is None
+    on_activity = replace(feats, pre_level=2.0)
+    reason, detail, _ = classify_candidate(CONFIG, on_activity, EcgTracker())
+    assert reason is RejectReason.SUSTAINED and "ongoing activity" in detail

@@ -38,13 +38,16 @@ BINS = (0.0, 0.2, 0.4, 0.6, 0.8, 1.0)
 CORPORA = ("corpus-dev", "corpus-dev-b")
 
 
-def _detect(job: tuple[str, float | None]) -> tuple[str, pd.DataFrame, float]:
-    """Twitches of one recording with every confidence (min_confidence 0)."""
-    path, sfreq = job
+def _detect(
+    job: tuple[str, float | None] | tuple[str, float | None, DetectorConfig],
+) -> tuple[str, pd.DataFrame, float]:
+    """Twitches of one recording (by default with every confidence: min_confidence 0)."""
+    path, sfreq = job[0], job[1]
+    config = job[2] if len(job) > 2 else DetectorConfig(min_confidence=0.0)  # type: ignore[misc]
     logging.disable(logging.WARNING)
     kwargs = {"sfreq": sfreq} if sfreq else {}
     raw = read_recording(path, preload=True, **kwargs)
-    run = detect_recording(raw, DetectorConfig(min_confidence=0.0))
+    run = detect_recording(raw, config)
     rows = [
         {"onset_s": t.onset_s, "offset_s": t.offset_s, "channel": t.channel, "conf": t.confidence}
         for t in run.twitches
@@ -131,6 +134,41 @@ def tables(bench_dir: Path, real_files: dict[str, float | None]) -> str:
     return "\n".join(out)
 
 
+#: False-alarm targets of the operating-point table, per minute.
+TARGETS = (0.1, 0.2, 0.5, 1.0, 2.0, 5.0)
+
+
+def operating_points(bench_dir: Path) -> str:
+    """F1, precision, recall and false detections a minute on both corpora for each
+    ``false_alarms_per_min`` (the detector's operating point), everything else default."""
+    sys.path.insert(0, str(bench_dir))
+    import ltrscore  # noqa: PLC0415
+
+    default = DetectorConfig().false_alarms_per_min
+    lines = [
+        "| `false_alarms_per_min` | "
+        + " | ".join(f"`{c}` F1 / precision / recall / false a minute" for c in CORPORA)
+        + " |",
+        "|---|" + "---|" * len(CORPORA),
+    ]
+    paths = {c: sorted((bench_dir / c).glob("*.edf")) for c in CORPORA}
+    with ProcessPoolExecutor(max_workers=2) as pool:
+        for target in TARGETS:
+            config = DetectorConfig(false_alarms_per_min=target)
+            cells = []
+            for corpus in CORPORA:
+                jobs = [(str(p), None, config) for p in paths[corpus]]
+                events = {Path(p).stem: ev for p, ev, _ in pool.map(_detect, jobs)}
+                o = ltrscore.score_corpus(events, str(bench_dir / corpus))["overall"]
+                cells.append(
+                    f"{o['f1']:.3f} / {o['precision']:.3f} / {o['recall']:.3f} / "
+                    f"{o['fp_per_min']:.2f}"
+                )
+            mark = " (default)" if target == default else ""
+            lines.append(f"| {target:g}{mark} | " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--corpus-bench", type=Path, default=ROOT.parent / "shared" / "bench")
@@ -138,6 +176,8 @@ def main(argv: list[str] | None = None) -> int:
     from run_detector_bench import REAL_FILES  # noqa: PLC0415
 
     print(tables(args.corpus_bench, {n: sf for n, (_, sf) in REAL_FILES.items()}))
+    print()
+    print(operating_points(args.corpus_bench))
     return 0
 
 

@@ -389,6 +389,7 @@ def main(argv: list[str] | None = None) -> int:
     confidence = confidence_tables.tables(
         args.corpus_bench, {n: sf for n, (_, sf) in REAL_FILES.items()}
     )
+    operating = confidence_tables.operating_points(args.corpus_bench)
     print("throughput and latency ...", flush=True)
     tp = bench_throughput()
     print(tp, flush=True)
@@ -452,6 +453,11 @@ weighted equally). `min_confidence` (default 0.2) drops the twitches below it. T
 come from one run with `min_confidence` 0 (`bench/confidence_tables.py`).
 
 {confidence}
+
+The operating point: the false-alarm target of the likelihood-ratio threshold
+(`false_alarms_per_min`), everything else at its default:
+
+{operating}
 
 ### `corpus-dev` targets
 

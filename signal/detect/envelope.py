@@ -164,6 +164,30 @@ def baseline_thresholds(
 _QUANTILES = np.linspace(0.05, 0.95, 10)
 
 
+def _quantiles(seg: NDArray[np.float64]) -> NDArray[np.float64]:
+    """``np.quantile(seg, _QUANTILES, axis=1).T`` (its default linear method, bit for bit)
+    from one sort: the baseline computes it for every segment of every stream."""
+    s = np.sort(seg, axis=1)
+    n = s.shape[1]
+    pos = _QUANTILES * (n - 1)
+    lo = np.floor(pos).astype(np.intp)
+    hi = np.minimum(lo + 1, n - 1)
+    t = pos - lo
+    a, b = s[:, lo], s[:, hi]
+    d = b - a
+    return np.where(t >= 0.5, b - d * (1 - t), a + d * t)
+
+
+def _median(x: NDArray[np.float64]) -> NDArray[np.float64]:
+    """``np.median(x, axis=1)`` (bit for bit) through one partition."""
+    n = x.shape[1]
+    k = n // 2
+    if n % 2:
+        return np.partition(x, k, axis=1)[:, k]
+    p = np.partition(x, [k - 1, k], axis=1)
+    return (p[:, k - 1] + p[:, k]) / 2
+
+
 def update_baseline(
     config: DetectorConfig,
     state: BaselineState,
@@ -220,7 +244,7 @@ def update_baseline(
         keep = config.baseline_n_segments - 1
         if stale and not quiet:  # a new level: forget most of the old one
             keep = min(keep, max(config.baseline_n_segments // 8, 1))
-        q = np.quantile(seg, _QUANTILES, axis=1).T
+        q = _quantiles(seg)
         quantiles = np.concatenate(
             [
                 quantiles[:, max(0, quantiles.shape[1] - 10 * keep) :]
@@ -232,8 +256,8 @@ def update_baseline(
         )
         if quiet:
             last = segment_index  # a stale segment enters without ending the stale spell
-        med = np.median(quantiles, axis=1)
-        spread = MAD_TO_SD * np.median(np.abs(quantiles - med[:, None]), axis=1)
+        med = _median(quantiles)
+        spread = MAD_TO_SD * _median(np.abs(quantiles - med[:, None]))
         stats = (med, spread)
     return BaselineState(
         quantiles=quantiles,

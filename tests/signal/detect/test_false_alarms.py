@@ -160,3 +160,12 @@ def test_a_lasting_rise_of_the_noise_floor_is_learnt_and_twitches_on_it_are_foun
     assert [round(t.onset_s, 1) for t in twitches] == onsets
     rise = [r for r in rejected if r.reason == RejectReason.SUSTAINED and r.onset_s < 16.0]
     assert rise and rise[0].offset_s < 15.0 + config.baseline_stale_s + 3.0
+
+
+@pytest.mark.parametrize("n", [1, 2, 61, 62, 125, 500])
+def test_baseline_quantiles_and_median_equal_numpy_bit_for_bit(n: int) -> None:
+    from twitchscope.signal.detect.envelope import _QUANTILES, _median, _quantiles
+
+    x = np.abs(np.random.default_rng(n).standard_normal((4, n)))
+    np.testing.assert_array_equal(_quantiles(x), np.quantile(x, _QUANTILES, axis=1).T)
+    np.testing.assert_array_equal(_median(x), np.median(x, axis=1))

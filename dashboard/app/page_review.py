@@ -1,11 +1,22 @@
-"""Review page: a whole file at once, with a decimated overview, zoom and re-run detection."""
+"""Review page: a whole file at once, with a decimated overview, zoom, re-run detection and
+expert review (confirm/reject/add twitches, saved with the recording; see review_panel)."""
 
 from __future__ import annotations
+
+from pathlib import Path
 
 import streamlit as st
 
 from twitchscope.dashboard.app import panels, plots
 from twitchscope.dashboard.app.files import choose_recording, load_choice
+from twitchscope.dashboard.app.review_panel import (
+    cli_profile,
+    current_draft,
+    profiled_analysis,
+    review_outputs,
+    review_panel,
+    reviewed_twitches,
+)
 from twitchscope.dashboard.app.state import K, analysed
 from twitchscope.dashboard.services.recordings import Recording
 from twitchscope.signal.core.errors import TwitchscopeError
@@ -13,8 +24,9 @@ from twitchscope.signal.core.errors import TwitchscopeError
 ss = st.session_state
 st.title("Review")
 st.caption(
-    "A whole recording: overview, zoom, events, per-site summary and signal quality. "
-    "Detection re-runs when the settings change."
+    "A whole recording: overview, zoom, events, per-site summary and signal quality; "
+    "confirm or reject each twitch and add missed ones. Detection re-runs when the "
+    "settings change."
 )
 panels.show_message()
 
@@ -33,7 +45,17 @@ if recording is None:
     st.stop()
 
 try:
-    result = analysed((ss[K.REVIEW_NAME], id(recording)), recording, ss[K.SETTINGS])
+    profile = cli_profile()
+    if profile is not None:
+        result = profiled_analysis(
+            (ss[K.REVIEW_NAME], id(recording)), recording, ss[K.SETTINGS], str(profile.path)
+        )
+        st.caption(
+            f"Detector profile: {profile.label()} (from --profile; the Settings page's "
+            "thresholds are not applied here, its mains is)."
+        )
+    else:
+        result = analysed((ss[K.REVIEW_NAME], id(recording)), recording, ss[K.SETTINGS])
 except TwitchscopeError as exc:
     st.error(f"Detection failed: {exc}", icon=":material/warning:")
     st.stop()
@@ -44,13 +66,16 @@ if result.railed:
     )
 sites = recording.events.sites
 twitches = list(result.twitches)
-c = st.columns(6)
+draft = current_draft(result, Path(ss[K.REVIEW_NAME]))
+reviewed = reviewed_twitches(draft, result, recording)
+c = st.columns(7)
 c[0].metric("Duration", f"{recording.duration_s:.1f} s")
 c[1].metric("Channels", len(recording.ch_names))
 c[2].metric("Rate", f"{recording.sfreq:g} Hz")
 c[3].metric("Needle sites", len(sites))
 c[4].metric("Twitches", len(twitches))
 c[5].metric("Rejected", len(result.rejected))
+c[6].metric("Reviewed twitches", "–" if reviewed is None else len(reviewed))
 
 show_rej = ss[K.SHOW_REJECTED]
 overview = plots.make_trace_view(
@@ -101,7 +126,15 @@ st.plotly_chart(
     plots.trace_figure(zoom, keep_zoom=True), key="review_zoom", config={"displayModeBar": False}
 )
 
-tabs = st.tabs(["Events", "Per site", "Rejected", "Signal quality"])
+draft = review_panel(recording, result, Path(ss[K.REVIEW_NAME]))
+counted = list(reviewed) if reviewed is not None else twitches
+source = (
+    f"reviewed twitches of {draft.reviewer} (confirmed + added)"
+    if reviewed is not None and draft is not None
+    else "the detector's twitches (not reviewed)"
+)
+
+tabs = st.tabs(["Events", "Per site", "Rejected", "Signal quality", "Review agreement"])
 with tabs[0]:
     cols = st.columns([3, 2])
     with cols[0]:
@@ -128,17 +161,18 @@ with tabs[0]:
         else:
             st.caption("Select a row to zoom on that twitch.")
 with tabs[1]:
+    st.caption(f"Counted: {source}.")
     markers = [o for o, _d, desc in recording.events.other if desc.lower() == "insertion"]
     panels.site_summary(
-        twitches,
+        counted,
         sites,
         recording=recording.data,
         sfreq=recording.sfreq,
         ch_names=recording.ch_names,
         insertion_markers_s=markers,
     )
-    if twitches:
-        st.plotly_chart(plots.habituation_figure(twitches), key="review_habituation")
+    if counted:
+        st.plotly_chart(plots.habituation_figure(counted), key="review_habituation")
 with tabs[2]:
     st.dataframe(panels.rejected_frame(result.rejected), hide_index=True, width="stretch")
 with tabs[3]:
@@ -151,3 +185,10 @@ with tabs[3]:
         gaps=[g for g in recording.events.gaps if g.onset_s < n / recording.sfreq],
         mains=str(int(result.mains_hz)),
     )
+with tabs[4]:
+    if draft is None:
+        st.caption("Give your name under Expert review to start.")
+    else:
+        review_outputs(
+            draft, reviewed, result, Path(ss[K.REVIEW_NAME]), sites=[s.label for s in sites]
+        )

@@ -6,6 +6,10 @@ Runs the detector over every recording the folders, files or glob patterns name 
 ``--scheduler ADDRESS``, on a Dask distributed cluster (``pip install
 'twitchscope[cluster]'``). A progress line goes to stderr as files finish.
 
+A recording with a review (``<stem>.review.csv``) is counted with its reviewed
+twitches (``--no-review`` ignores reviews); ``recordings.csv`` says which, and names
+the ``--profile`` used.
+
 A file that cannot be analysed is skipped: its error is listed in
 ``RESULTS_DIR/errors.csv`` and printed at the end. Exit status: **0** when every file
 was analysed, **1** when some failed (the others' results are written), **2** when
@@ -20,7 +24,12 @@ import sys
 from pathlib import Path
 
 from twitchscope.dashboard.cli.info import add_read_options, read_options
-from twitchscope.dashboard.cli.options import add_detector_options, detector_config
+from twitchscope.dashboard.cli.options import (
+    add_detector_options,
+    add_review_options,
+    detector_config,
+    detector_profile,
+)
 from twitchscope.dashboard.services.batch import Progress, default_workers, expand_inputs, run_batch
 from twitchscope.signal.core.errors import ConfigError, FileFormatError
 
@@ -77,6 +86,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     add_read_options(p)
     add_detector_options(p)
+    add_review_options(p)
     p.set_defaults(func=run)
 
 
@@ -112,8 +122,14 @@ def run(args: argparse.Namespace) -> int:
         workers=args.workers,
         scheduler=args.scheduler,
         progress=Progress(len(paths)),
+        review=not args.no_review,
+        reviewer=args.reviewer,
+        profile=(lambda p: p.label() if p is not None else "")(detector_profile(args)),
     )
     n_twitches = sum(len(r.twitches) for r in result.results)
+    n_reviewed = sum(r.ok and r.twitches_from.startswith("reviewed") for r in result.results)
+    if n_reviewed:
+        print(f"{n_reviewed} recording(s) counted with their review (see recordings.csv)")
     tables = "sites.csv" + (" and sites.parquet" if result.parquet else "")
     print(
         f"{result.n_ok} of {len(paths)} recording(s) analysed, {n_twitches} twitches; "

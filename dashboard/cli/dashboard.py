@@ -5,7 +5,8 @@ emulated on a pseudo-terminal, read through the real serial path. ``--source
 FILE`` opens a recording in Replay and plays it; ``--source /dev/ttyUSB0`` (with
 ``--protocol``) streams a real board. The server binds to 127.0.0.1 unless
 ``--host`` says otherwise: the dashboard has no login, so expose it to a network
-only on purpose.
+only on purpose. ``--profile PROFILE.toml`` (from ``twitchscope calibrate``) is applied
+to detection on the Review page.
 """
 
 from __future__ import annotations
@@ -19,6 +20,11 @@ from pathlib import Path
 from twitchscope.acquisition.boards.registry import BOARDS
 from twitchscope.dashboard.services.stream_source import ENV_PROTOCOL, ENV_SOURCE, SIMULATED
 from twitchscope.signal.core.errors import ConfigError, FileFormatError
+from twitchscope.signal.review.profile import read_profile
+
+#: Environment variable the Review page reads the ``--profile`` from (see
+#: ``twitchscope.dashboard.app.review_panel``; the app layer is not imported here).
+ENV_PROFILE = "TWITCHSCOPE_PROFILE"
 
 __all__ = ["register", "run", "build_command", "classify_source", "APP"]
 
@@ -51,6 +57,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     p.add_argument(
         "--open-browser", action="store_true", help="open a browser tab on the dashboard"
+    )
+    p.add_argument(
+        "--profile",
+        type=Path,
+        default=None,
+        metavar="PROFILE.toml",
+        help="a detector profile from `twitchscope calibrate`, applied on the Review page",
     )
     p.set_defaults(func=run)
 
@@ -117,6 +130,10 @@ def run(args: argparse.Namespace) -> int:
     env = dict(os.environ)
     env[ENV_SOURCE] = value
     env[ENV_PROTOCOL] = args.protocol
+    env.pop(ENV_PROFILE, None)
+    if args.profile is not None:
+        read_profile(args.profile)  # a bad profile is refused before the server starts
+        env[ENV_PROFILE] = str(args.profile.resolve())
     where = "the simulated amplifier" if kind == "simulated" else value
     print(
         f"twitchscope dashboard on http://{args.host}:{args.port}/ ({where}); Ctrl-C stops it.",

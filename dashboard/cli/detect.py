@@ -17,7 +17,11 @@ from dataclasses import replace
 from pathlib import Path
 
 from twitchscope.dashboard.cli.info import add_read_options, read_options
-from twitchscope.dashboard.cli.options import add_detector_options, detector_config
+from twitchscope.dashboard.cli.options import (
+    add_detector_options,
+    detector_config,
+    detector_profile,
+)
 from twitchscope.signal.core.annotations import recording_events, set_recording_events
 from twitchscope.signal.core.errors import FileFormatError
 from twitchscope.signal.core.model import Twitch
@@ -114,6 +118,9 @@ def run(args: argparse.Namespace) -> int:
         summary += " (detection only: reduced bandwidth, no spectral metrics)"
     if detection.railed:
         summary += f"; railed channels left out: {', '.join(detection.railed)}"
+    profile = detector_profile(args)
+    if profile is not None:
+        summary += f"; profile {profile.label()}"
     print(summary)
     return 0
 

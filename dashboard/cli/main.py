@@ -32,6 +32,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "twitchscope.dashboard.cli.detect",
     "twitchscope.dashboard.cli.report",
     "twitchscope.dashboard.cli.batch",
+    "twitchscope.dashboard.cli.review",
     "twitchscope.dashboard.cli.simulate",
     "twitchscope.dashboard.cli.ports",
     "twitchscope.dashboard.cli.dashboard",

@@ -4,16 +4,31 @@ from __future__ import annotations
 
 import argparse
 from dataclasses import fields
+from pathlib import Path
+from typing import Any
 
 from twitchscope.signal.core.errors import ConfigError
 from twitchscope.signal.detect.config import ENVELOPE_METHODS, PRESETS, DetectorConfig, preset
+from twitchscope.signal.review.profile import Profile, read_profile
+from twitchscope.signal.review.session import NOT_REVIEWED, ReviewUse
 
-__all__ = ["add_detector_options", "detector_config", "parse_settings"]
+__all__ = [
+    "add_detector_options",
+    "detector_config",
+    "parse_settings",
+    "detector_profile",
+    "add_review_options",
+    "provenance_lines",
+]
 
 
 def add_detector_options(p: argparse.ArgumentParser, *, optional: bool = False) -> None:
-    """Add ``--preset``, ``--mains``, ``--envelope`` and ``--set`` (and ``--no-detect``
-    when detection is optional)."""
+    """Add ``--preset``, ``--mains``, ``--envelope``, ``--set`` and ``--profile`` (and
+    ``--no-detect`` when detection is optional).
+
+    A profile (from ``twitchscope calibrate``) sets the preset and parameters; an explicit
+    ``--preset``, ``--envelope`` or ``--set`` given with it wins over its values.
+    """
     p.add_argument(
         "--mains",
         default="auto",
@@ -22,9 +37,10 @@ def add_detector_options(p: argparse.ArgumentParser, *, optional: bool = False) 
     )
     p.add_argument(
         "--preset",
-        default="limb",
+        default=None,
         choices=sorted(PRESETS),
-        help="limb (20 Hz high-pass) or trunk (30 Hz 4th-order high-pass, ECG-prone muscles)",
+        help="limb (20 Hz high-pass, the default) or trunk (30 Hz 4th-order high-pass, "
+        "ECG-prone muscles)",
     )
     p.add_argument(
         "--envelope",
@@ -40,6 +56,14 @@ def add_detector_options(p: argparse.ArgumentParser, *, optional: bool = False) 
         metavar="NAME=VALUE",
         help="set any detector parameter (see twitchscope.signal.detect.config.DetectorConfig), "
         "e.g. --set k_on=5 --set min_duration_s=0.03; repeatable",
+    )
+    p.add_argument(
+        "--profile",
+        type=Path,
+        default=None,
+        metavar="PROFILE.toml",
+        help="a detector profile written by `twitchscope calibrate` (its preset and values; "
+        "--preset and --set given here win over them)",
     )
     if optional:
         p.add_argument(
@@ -93,8 +117,48 @@ def detector_config(args: argparse.Namespace) -> DetectorConfig | None:
     """
     if getattr(args, "no_detect", False):
         return None
-    changes: dict[str, float | int | str] = {"mains": args.mains}
+    profile = detector_profile(args)
+    changes: dict[str, Any] = dict(profile.changes) if profile is not None else {}
+    changes["mains"] = args.mains
     if getattr(args, "envelope", None):
         changes["envelope_method"] = args.envelope
     changes.update(parse_settings(getattr(args, "settings", []) or []))
-    return preset(args.preset, **changes)
+    name = getattr(args, "preset", None) or (profile.preset if profile is not None else "limb")
+    return preset(name, **changes)
+
+
+def detector_profile(args: argparse.Namespace) -> Profile | None:
+    """The profile ``--profile`` names, read and checked (None without the option).
+
+    Raises
+    ------
+    FileFormatError
+        A missing or invalid profile (one line naming the problem).
+    """
+    path = getattr(args, "profile", None)
+    return read_profile(path) if path is not None else None
+
+
+def add_review_options(p: argparse.ArgumentParser) -> None:
+    """Add ``--reviewer`` and ``--no-review`` (commands that use a recording's review)."""
+    p.add_argument(
+        "--reviewer",
+        default=None,
+        metavar="NAME",
+        help="whose review to use when <stem>.review.csv holds several reviewers",
+    )
+    p.add_argument(
+        "--no-review",
+        action="store_true",
+        help="count the detector's twitches even when the recording has a review",
+    )
+
+
+def provenance_lines(args: argparse.Namespace, use: ReviewUse | None) -> list[str]:
+    """What a report or table says about its twitches and the detector profile."""
+    twitches = use.line() if use is not None else NOT_REVIEWED
+    profile = detector_profile(args)
+    return [
+        f"Twitches counted: {twitches}.",
+        f"Detector profile: {profile.label() if profile is not None else 'none'}.",
+    ]

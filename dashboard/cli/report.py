@@ -1,7 +1,9 @@
 """``twitchscope report INPUT``: a session report to attach to a study record.
 
-Runs the detector over the recording (as ``twitchscope detect`` does), then writes
-the report (see :mod:`twitchscope.signal.report.session_report`): recording metadata in ISEK terms,
+Runs the detector over the recording (as ``twitchscope detect`` does); when the
+recording has a review (``<stem>.review.csv``), its reviewed twitches (confirmed +
+added) replace the detector's and the report says so (``--no-review`` to ignore it,
+``--reviewer`` to choose among several). Then writes the report (see :mod:`twitchscope.signal.report.session_report`): recording metadata in ISEK terms,
 signal quality, the per-site table, figures and the detector configuration.
 
 ``--out`` picks the format by extension (``.html`` self-contained, or ``.pdf``).
@@ -17,10 +19,16 @@ import logging
 from pathlib import Path
 
 from twitchscope.dashboard.cli.info import add_read_options, read_options
-from twitchscope.dashboard.cli.options import add_detector_options, detector_config
+from twitchscope.dashboard.cli.options import (
+    add_detector_options,
+    add_review_options,
+    detector_config,
+    provenance_lines,
+)
 from twitchscope.signal.analysis.session import analyse_recording
 from twitchscope.signal.core.errors import FileFormatError
 from twitchscope.signal.report.session_report import write_report
+from twitchscope.signal.review.session import review_session
 
 __all__ = ["register", "run", "default_output"]
 
@@ -46,6 +54,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     p.add_argument("--overwrite", action="store_true", help="replace an existing report")
     add_detector_options(p)
+    add_review_options(p)
     add_read_options(p)
     p.set_defaults(func=run)
 
@@ -69,10 +78,14 @@ def run(args: argparse.Namespace) -> int:
     config = detector_config(args)
     assert config is not None  # detection is not optional here
     analysis = analyse_recording(args.input, config=config, **read_options(args).kwargs())
-    write_report(analysis, out)
+    use = None
+    if not args.no_review:
+        analysis, use = review_session(analysis, reviewer=args.reviewer)
+    write_report(analysis, out, provenance=provenance_lines(args, use))
     n_sites = len(analysis.events.sites)
+    source = f" ({use.line()})" if use is not None else ""
     print(
-        f"{args.input.name}: {len(analysis.detection.twitches)} twitches at {n_sites} needle "
-        f"site{'s' if n_sites != 1 else ''}; report written to {out}"
+        f"{args.input.name}: {len(analysis.detection.twitches)} twitches{source} at {n_sites} "
+        f"needle site{'s' if n_sites != 1 else ''}; report written to {out}"
     )
     return 0

@@ -24,7 +24,15 @@ Outputs (in RESULTS_DIR)
     followed by the columns of :func:`~twitchscope.signal.analysis.stats.site_rows`.
 ``recordings.csv``
     One row per input: recording, path, status (``ok``/``error``), twitches, rejected,
-    sites, events file.
+    sites, events file, ``twitches_from`` (the review used, or the detector's twitches
+    when the recording has no review) and ``profile`` (the detector profile, if any).
+
+Reviews
+-------
+When a recording has a review (``<stem>.review.csv``, see
+:mod:`twitchscope.signal.review.sidecar`), its reviewed twitches (confirmed + added)
+replace the detector's in the events file and the site table, and ``twitches_from``
+says whose review it was (``review=False`` ignores reviews).
 ``errors.csv``
     One row per input that failed: recording, path, error (always written; header
     only when nothing failed).
@@ -59,11 +67,13 @@ from twitchscope.signal.io.events import write_events
 from twitchscope.signal.io.formats import SUPPORTED_EXTENSIONS
 from twitchscope.signal.io.readers import NO_READ_OPTIONS, ReadOptions
 from twitchscope.signal.io.spike_recorder_wav import is_events_file
+from twitchscope.signal.review.session import NOT_REVIEWED, review_session
 
 __all__ = [
     "FileResult",
     "BatchResult",
     "SITE_COLUMNS",
+    "SUMMARY_COLUMNS",
     "default_workers",
     "expand_inputs",
     "analyse_file",
@@ -73,6 +83,18 @@ __all__ = [
 
 log = logging.getLogger(__name__)
 
+#: Columns of ``recordings.csv``.
+SUMMARY_COLUMNS: tuple[str, ...] = (
+    "recording",
+    "path",
+    "status",
+    "twitches",
+    "rejected",
+    "sites",
+    "events_file",
+    "twitches_from",
+    "profile",
+)
 #: Columns of ``sites.csv``.
 SITE_COLUMNS: tuple[str, ...] = (
     "recording",
@@ -97,6 +119,8 @@ class FileResult:
         :func:`~twitchscope.signal.analysis.stats.site_rows` of the recording.
     error : str or None
         One line saying why the file failed, or None.
+    twitches_from : str
+        The review whose twitches were used, or that the detector's were.
     """
 
     path: str
@@ -104,6 +128,7 @@ class FileResult:
     n_rejected: int = 0
     sites: tuple[dict[str, Any], ...] = ()
     error: str | None = None
+    twitches_from: str = ""
 
     @property
     def ok(self) -> bool:
@@ -152,6 +177,8 @@ def _is_side_table(path: Path) -> bool:
         return True
     if not low.endswith(".csv"):
         return False
+    if ".review." in low:  # a review sidecar, <name>.review.csv or <name>.review.<who>.csv
+        return True
     parts = path.name[: -len(".csv")].rsplit(".", 1)
     if len(parts) != 2:
         return False
@@ -201,15 +228,25 @@ def _one_line(exc: BaseException) -> str:
 
 
 def analyse_file(
-    path: str, config: DetectorConfig, read: ReadOptions = NO_READ_OPTIONS
+    path: str,
+    config: DetectorConfig,
+    read: ReadOptions = NO_READ_OPTIONS,
+    review: bool = True,
+    reviewer: str | None = None,
 ) -> FileResult:
     """Analyse one recording; never raises for a bad file (the error is in the result).
+
+    With ``review`` (the default) a recording's review replaces the detector's twitches
+    by the reviewed ones (``reviewer`` chooses among several reviewers).
 
     This runs in a worker process (or on a Dask worker), so it takes and returns only
     picklable values.
     """
     try:
         a = analyse_recording(path, config=config, quality=False, **read.kwargs())
+        use = None
+        if review:
+            a, use = review_session(a, reviewer=reviewer)
     except Exception as exc:  # a bad file must not stop the batch; any error is reported
         log.debug("analysis of %s failed", path, exc_info=True)
         return FileResult(path=str(path), error=_one_line(exc))
@@ -218,6 +255,7 @@ def analyse_file(
         twitches=a.detection.twitches,
         n_rejected=len(a.detection.rejected),
         sites=tuple(site_rows(a.sites)),
+        twitches_from=use.line() if use is not None else NOT_REVIEWED,
     )
 
 
@@ -283,11 +321,12 @@ def _run_local(
     read: ReadOptions,
     workers: int,
     on_result: Callable[[FileResult], None],
+    review: tuple[bool, str | None] = (True, None),
 ) -> dict[str, FileResult]:
     out: dict[str, FileResult] = {}
     if workers <= 1 or len(paths) <= 1:
         for p in paths:
-            r = analyse_file(str(p), config, read)
+            r = analyse_file(str(p), config, read, *review)
             out[str(p)] = r
             on_result(r)
         return out
@@ -300,7 +339,7 @@ def _run_local(
         max_workers=workers, mp_context=ctx, initializer=_init_worker, initargs=(level,)
     ) as pool:
         futures: dict[Future[FileResult], str] = {
-            pool.submit(analyse_file, str(p), config, read): str(p) for p in paths
+            pool.submit(analyse_file, str(p), config, read, *review): str(p) for p in paths
         }
         for fut in as_completed(futures):
             path = futures[fut]
@@ -320,6 +359,7 @@ def _run_dask(
     scheduler: str,
     on_result: Callable[[FileResult], None],
     connect_timeout_s: float,
+    review: tuple[bool, str | None] = (True, None),
 ) -> dict[str, FileResult]:
     try:
         from dask.distributed import Client
@@ -340,7 +380,13 @@ def _run_dask(
     try:
         futures = [
             client.submit(
-                analyse_file, str(p), config, read, key=f"twitchscope-{i}-{p.name}", pure=False
+                analyse_file,
+                str(p),
+                config,
+                read,
+                *review,
+                key=f"twitchscope-{i}-{p.name}",
+                pure=False,
             )
             for i, p in enumerate(paths)
         ]
@@ -385,6 +431,9 @@ def run_batch(
     scheduler: str | None = None,
     progress: Progress | None = None,
     connect_timeout_s: float = 10.0,
+    review: bool = True,
+    reviewer: str | None = None,
+    profile: str = "",
 ) -> BatchResult:
     """Analyse ``paths`` and write the results to ``out_dir`` (see the module docstring).
 
@@ -407,6 +456,12 @@ def run_batch(
         Progress line to update as files finish.
     connect_timeout_s : float
         How long to try reaching ``scheduler`` before giving up, s.
+    review : bool
+        Use each recording's review where it has one (see the module docstring).
+    reviewer : str or None
+        Whose review, when a file holds several reviewers.
+    profile : str
+        The detector profile ``config`` came from, named in ``recordings.csv``.
 
     Returns
     -------
@@ -428,9 +483,11 @@ def run_batch(
             progress.update(r)
 
     if scheduler:
-        done = _run_dask(paths, config, read, scheduler, on_result, connect_timeout_s)
+        done = _run_dask(
+            paths, config, read, scheduler, on_result, connect_timeout_s, (review, reviewer)
+        )
     else:
-        done = _run_local(paths, config, read, int(workers), on_result)
+        done = _run_local(paths, config, read, int(workers), on_result, (review, reviewer))
     results = tuple(done[str(p)] for p in paths)
     written: list[Path] = []
     site_table: list[dict[str, Any]] = []
@@ -451,6 +508,8 @@ def run_batch(
                 "rejected": r.n_rejected if r.ok else None,
                 "sites": len(r.sites) if r.ok else None,
                 "events_file": events_file,
+                "twitches_from": r.twitches_from,
+                "profile": profile,
             }
         )
     written.append(_write_csv(out_dir / "sites.csv", SITE_COLUMNS, site_table))
@@ -464,7 +523,7 @@ def run_batch(
     written.append(
         _write_csv(
             out_dir / "recordings.csv",
-            ("recording", "path", "status", "twitches", "rejected", "sites", "events_file"),
+            SUMMARY_COLUMNS,
             summary,
         )
     )

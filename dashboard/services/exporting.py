@@ -28,11 +28,13 @@ from twitchscope.signal.core.model import (
 )
 from twitchscope.signal.io.events import write_events, write_rejected
 from twitchscope.signal.io.writers import write_recording
+from twitchscope.signal.review.sidecar import Verdict, write_review
 
 __all__ = [
     "EXPORT_KINDS",
     "events_bytes",
     "rejected_bytes",
+    "review_bytes",
     "recording_bytes",
     "blocks_to_array",
     "shift_events",
@@ -59,6 +61,16 @@ def rejected_bytes(rejected: Sequence[RejectedCandidate], kind: str) -> bytes:
     """Rejected candidates as a CSV or JSON file, as bytes."""
     check_option("kind", kind, ("csv", "json"))
     return _written(f"rejected.{kind}", lambda p: write_rejected(p, rejected))
+
+
+def review_bytes(verdicts: Sequence[Verdict]) -> bytes:
+    """Verdicts as a review CSV (the ``<stem>.review.csv`` sidecar format), as bytes.
+
+    Events exported from a reviewed recording are its reviewed twitches (confirmed +
+    added): pass those to :func:`events_bytes`, and name the file so (the Review page
+    writes ``<stem>.reviewed-events.csv``).
+    """
+    return _written("export.review.csv", lambda p: write_review(p, verdicts))
 
 
 def recording_bytes(

@@ -14,6 +14,9 @@ A report holds, for one recording:
    gallery of twitches aligned at onset and the habituation plot.
 5. **The detector configuration** (every field of
    :class:`~twitchscope.signal.detect.config.DetectorConfig`) and the twitchscope version.
+6. **Provenance** (``provenance`` lines given by the caller): which twitches were counted
+   (the reviewed twitches when a review exists, else the detector's) and the detector
+   profile applied, if any. The HTML shows them in a paragraph with id ``provenance``.
 
 The HTML file is self-contained: figures are embedded as base64 PNG ``data:`` URIs and
 the style sheet is inline, so it opens offline and can be mailed or archived as one
@@ -325,14 +328,19 @@ def report_figures(analysis: SessionAnalysis) -> list[tuple[str, Figure]]:
 # ----------------------------------------------------------------------------- writers
 
 
-def write_report(analysis: SessionAnalysis, out: str | Path) -> Path:
-    """Write the report as ``.html`` or ``.pdf`` (chosen by the extension)."""
+def write_report(
+    analysis: SessionAnalysis, out: str | Path, *, provenance: Sequence[str] = ()
+) -> Path:
+    """Write the report as ``.html`` or ``.pdf`` (chosen by the extension).
+
+    ``provenance``: lines saying which twitches were counted and which profile was used.
+    """
     out = Path(out)
     suffix = out.suffix.lower()
     if suffix in (".html", ".htm"):
-        return write_html(analysis, out)
+        return write_html(analysis, out, provenance=provenance)
     if suffix == ".pdf":
-        return write_pdf(analysis, out)
+        return write_pdf(analysis, out, provenance=provenance)
     raise FileFormatError(f"{out.name}: a report is written as .html or .pdf, got {suffix!r}.")
 
 
@@ -374,7 +382,9 @@ figcaption { font-size: 0.85em; color: #555; }
 """
 
 
-def write_html(analysis: SessionAnalysis, out: str | Path) -> Path:
+def write_html(
+    analysis: SessionAnalysis, out: str | Path, *, provenance: Sequence[str] = ()
+) -> Path:
     """Write a self-contained HTML report (inline CSS, figures as base64 PNG)."""
     out = Path(out)
     esc = html.escape
@@ -401,7 +411,17 @@ def write_html(analysis: SessionAnalysis, out: str | Path) -> Path:
         f"<style>{_CSS}</style></head><body>",
         f"<h1>Session report: {esc(analysis.path.name)}</h1>",
         f'<p class="note">twitchscope {esc(twitchscope_version())}, generated {now}. '
-        f"{len(analysis.detection.twitches)} twitches detected.</p>",
+        f"{len(analysis.detection.twitches)} twitches"
+        f"{'' if provenance else ' detected'}.</p>",
+        *(
+            [
+                '<p id="provenance" class="note">'
+                + "<br>".join(esc(line) for line in provenance)
+                + "</p>"
+            ]
+            if provenance
+            else []
+        ),
         "<h2>Recording (ISEK reporting terms)</h2>",
         f'<p class="note">Fields marked {esc(TO_FILL)} are not in the file; fill them in.</p>',
         '<table id="metadata"><thead><tr><th>section</th><th>term</th><th>value</th></tr>'
@@ -472,7 +492,9 @@ def _table_page(title: str, rows: Sequence[dict[str, Any]], note: str) -> Figure
     return fig
 
 
-def write_pdf(analysis: SessionAnalysis, out: str | Path) -> Path:
+def write_pdf(
+    analysis: SessionAnalysis, out: str | Path, *, provenance: Sequence[str] = ()
+) -> Path:
     """Write a multi-page PDF report with matplotlib's ``PdfPages``."""
     out = Path(out)
     meta = [
@@ -484,6 +506,7 @@ def write_pdf(analysis: SessionAnalysis, out: str | Path) -> Path:
     ]
     lines = [
         f"twitchscope {twitchscope_version()}  ·  {len(analysis.detection.twitches)} twitches",
+        *provenance,
         "",
         f"RECORDING (ISEK reporting terms; {TO_FILL} = not in the file)",
         *meta,

@@ -1,0 +1,356 @@
+"""The expert-review panel of the Review page: verdicts, added twitches, agreement, profile.
+
+The reviewer's name is asked once per session. Each action (confirm, reject, clear,
+move the onset/offset, add a twitch by its time, promote a rejected candidate) is saved
+at once to the recording's review file (see
+:func:`~twitchscope.dashboard.services.review_analysis.review_location`), so reopening
+the recording restores the review. Keyboard: J next, K previous, Y confirm, N reject,
+A add (the keys C and R are Streamlit's own).
+
+Session keys of this panel are the ``KEY_*`` constants below, created by
+:func:`init_review_state`.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from pathlib import Path
+
+import pandas as pd
+import streamlit as st
+
+from twitchscope.dashboard.app.state import K, Settings
+from twitchscope.dashboard.services.exporting import events_bytes, review_bytes
+from twitchscope.dashboard.services.recordings import Recording
+from twitchscope.dashboard.services.review_analysis import (
+    Analysis,
+    ReviewDraft,
+    add_twitch,
+    analyse_recording,
+    promote,
+    review_location,
+    save_review,
+    set_span,
+    set_verdict,
+    start_review,
+    stored_review,
+)
+from twitchscope.signal.core.errors import TwitchscopeError
+from twitchscope.signal.core.model import Twitch
+from twitchscope.signal.review.agreement import compare, marks_from_twitches, marks_from_verdicts
+from twitchscope.signal.review.profile import Profile, read_profile
+from twitchscope.signal.review.sidecar import reviewers
+from twitchscope.signal.review.twitches import apply_review
+
+__all__ = [
+    "ENV_PROFILE",
+    "KEY_REVIEWER",
+    "KEY_DRAFT",
+    "KEY_DRAFT_FOR",
+    "KEY_CURSOR",
+    "init_review_state",
+    "cli_profile",
+    "profiled_analysis",
+    "review_panel",
+    "current_draft",
+    "reviewed_twitches",
+    "review_outputs",
+]
+
+#: Environment variable set by ``twitchscope dashboard --profile``.
+ENV_PROFILE = "TWITCHSCOPE_PROFILE"
+KEY_REVIEWER = "review_reviewer"  # the reviewer's name, asked once per session
+KEY_DRAFT = "review_draft"  # ReviewDraft of the recording on the page
+KEY_DRAFT_FOR = "review_draft_for"  # (path, id of the analysis, reviewer) it belongs to
+KEY_CURSOR = "review_cursor"  # index of the item under review
+
+ss = st.session_state
+
+
+def init_review_state() -> None:
+    """Create this panel's session keys."""
+    for key, value in (
+        (KEY_REVIEWER, ""),
+        (KEY_DRAFT, None),
+        (KEY_DRAFT_FOR, None),
+        (KEY_CURSOR, 0),
+    ):
+        if key not in ss:
+            ss[key] = value
+
+
+def cli_profile() -> Profile | None:
+    """The profile given to ``twitchscope dashboard --profile`` (None without one)."""
+    path = os.environ.get(ENV_PROFILE, "").strip()
+    return read_profile(path) if path else None
+
+
+@st.cache_resource(max_entries=2, show_spinner="Detecting twitches with the profile…")
+def profiled_analysis(
+    key: tuple[str, int], _recording: Recording, settings: Settings, profile_path: str
+) -> Analysis:
+    """Detection with the ``--profile`` values (the Settings page's mains applied on top)."""
+    return analyse_recording(_recording, read_profile(profile_path).config(mains=settings.mains))
+
+
+def reviewed_twitches(
+    draft: ReviewDraft | None, result: Analysis, recording: Recording
+) -> tuple[Twitch, ...] | None:
+    """The reviewed twitches (confirmed + added) with features, or None before any verdict."""
+    if draft is None or not any(i.verdict in ("confirmed", "added") for i in draft.items):
+        return None
+    return apply_review(
+        result.twitches,
+        draft.verdicts(),
+        reviewer=draft.reviewer,
+        sites=recording.events.sites,
+        conditioned=result.conditioned,
+        sfreq=recording.sfreq,
+        ch_names=recording.ch_names,
+    )
+
+
+def _save(path: Path, draft: ReviewDraft, cursor: int) -> None:
+    ss[KEY_DRAFT] = draft
+    ss[KEY_CURSOR] = max(0, min(cursor, len(draft.items) - 1))
+    try:
+        save_review(review_location(path), draft)
+    except TwitchscopeError as exc:
+        ss[K.MESSAGE] = f"The review could not be saved: {exc}"
+    st.rerun()
+
+
+def _focus(twitches: tuple[Twitch, ...], onset_s: float) -> None:
+    """Point the page's zoom at the detected twitch nearest ``onset_s``."""
+    if twitches:
+        ss[K.REVIEW_SELECTED] = min(
+            range(len(twitches)), key=lambda k: abs(twitches[k].onset_s - onset_s)
+        )
+
+
+def _ask_name() -> None:
+    st.caption("Confirm or reject each detected twitch, add missed ones; saved as you go.")
+    name = st.text_input("Your name or initials (asked once per session)", key="review_name_in")
+    if st.button("Start reviewing", key="review_start", type="primary") and name.strip():
+        ss[KEY_REVIEWER] = name.strip()
+        st.rerun()
+
+
+def current_draft(result: Analysis, path: Path) -> ReviewDraft | None:
+    """The draft of the recording on the page, restored from its review file the first time
+    (None until the reviewer has given a name)."""
+    init_review_state()
+    who = ss[KEY_REVIEWER]
+    if not who:
+        return None
+    key = (str(path), id(result), who)
+    if ss[KEY_DRAFT_FOR] != key:
+        try:
+            verdicts = stored_review(path)
+        except TwitchscopeError as exc:
+            ss[K.MESSAGE] = f"The stored review cannot be read: {exc}"
+            verdicts = ()
+        draft = start_review(result.twitches, verdicts, reviewer=who)
+        ss[KEY_DRAFT], ss[KEY_DRAFT_FOR] = draft, key
+        pending = [k for k, i in enumerate(draft.items) if i.verdict is None]
+        ss[KEY_CURSOR] = pending[0] if pending else 0
+    return ss[KEY_DRAFT]
+
+
+def review_panel(recording: Recording, result: Analysis, path: Path) -> ReviewDraft | None:
+    """Draw the panel; return the current draft (None until the reviewer has a name)."""
+    st.subheader("Expert review")
+    draft = current_draft(result, path)
+    if draft is None:
+        _ask_name()
+        return None
+    where = review_location(path)
+    st.markdown(f"**{draft.progress()}** · reviewer {draft.reviewer} · saved to `{where}`")
+    st.caption("Keys: J next · K previous · Y confirm · N reject · A add.")
+    if draft.items:
+        _item_controls(path, draft, result)
+    _add_controls(path, ss[KEY_DRAFT], recording)
+    _promote_controls(path, ss[KEY_DRAFT], result, recording)
+    return ss[KEY_DRAFT]
+
+
+def _item_controls(path: Path, draft: ReviewDraft, result: Analysis) -> None:
+    i = max(0, min(int(ss[KEY_CURSOR]), len(draft.items) - 1))
+    item = draft.items[i]
+    kind = {"detected": "detected", "added": "added by you", "kept": "from the review file"}
+    st.write(
+        f"Twitch {i + 1} of {len(draft.items)}: {item.onset_s:.3f}–{item.offset_s:.3f} s on "
+        f"{item.channel} ({kind[item.origin]}); verdict: **{item.verdict or 'not reviewed'}**"
+    )
+    c = st.columns(5)
+    if c[0].button("Previous", key="review_prev", shortcut="K", disabled=i == 0):
+        _focus(result.twitches, draft.items[i - 1].onset_s)
+        ss[KEY_CURSOR] = i - 1
+        st.rerun()
+    if c[1].button("Next", key="review_next", shortcut="J", disabled=i >= len(draft.items) - 1):
+        _focus(result.twitches, draft.items[i + 1].onset_s)
+        ss[KEY_CURSOR] = i + 1
+        st.rerun()
+    if c[2].button("Confirm", key="review_confirm", shortcut="Y", type="primary"):
+        _focus(result.twitches, draft.items[min(i + 1, len(draft.items) - 1)].onset_s)
+        _save(path, set_verdict(draft, i, "confirmed"), i + 1)
+    if c[3].button("Reject", key="review_reject", shortcut="N"):
+        _focus(result.twitches, draft.items[min(i + 1, len(draft.items) - 1)].onset_s)
+        _save(path, set_verdict(draft, i, "rejected"), i + 1)
+    if c[4].button("Clear verdict", key="review_clear", disabled=item.verdict is None):
+        _save(path, set_verdict(draft, i, None), i)
+    with st.expander("Adjust onset and offset"):
+        a = st.columns(3)
+        on = a[0].number_input(
+            "Onset (s)",
+            min_value=0.0,
+            value=float(item.onset_s),
+            step=0.005,
+            format="%.3f",
+            key=f"review_onset_{i}_{item.onset_s:.4f}",
+        )
+        off = a[1].number_input(
+            "Offset (s)",
+            min_value=0.0,
+            value=float(item.offset_s),
+            step=0.005,
+            format="%.3f",
+            key=f"review_offset_{i}_{item.offset_s:.4f}",
+        )
+        if a[2].button("Apply", key="review_apply_span"):
+            try:
+                _save(path, set_span(draft, i, float(on), float(off)), i)
+            except TwitchscopeError as exc:
+                st.error(str(exc), icon=":material/warning:")
+
+
+def _add_controls(path: Path, draft: ReviewDraft, recording: Recording) -> None:
+    with st.expander("Add a missed twitch (its features are measured as for a detected one)"):
+        a = st.columns(4)
+        t = a[0].number_input(
+            "Onset (s)",
+            min_value=0.0,
+            max_value=float(recording.duration_s),
+            value=0.0,
+            step=0.01,
+            format="%.3f",
+            key="review_add_onset",
+        )
+        dur = a[1].number_input(
+            "Duration (ms)",
+            min_value=5.0,
+            max_value=1000.0,
+            value=80.0,
+            step=5.0,
+            key="review_add_duration",
+        )
+        ch = a[2].selectbox("Channel", list(recording.ch_names), key="review_add_channel")
+        if a[3].button("Add", key="review_add", shortcut="A"):
+            try:
+                new = add_twitch(
+                    draft,
+                    onset_s=float(t),
+                    offset_s=float(t) + float(dur) / 1000.0,
+                    channel=str(ch),
+                    duration_s=float(recording.duration_s),
+                )
+            except TwitchscopeError as exc:
+                st.error(str(exc), icon=":material/warning:")
+            else:
+                idx = next(
+                    k
+                    for k, i in enumerate(new.items)
+                    if i.origin == "added" and i.onset_s == float(t)
+                )
+                _save(path, new, idx)
+
+
+def _promote_controls(
+    path: Path, draft: ReviewDraft, result: Analysis, recording: Recording
+) -> None:
+    if not result.rejected:
+        return
+    with st.expander(f"Promote a rejected candidate ({len(result.rejected)})"):
+        labels = [
+            f"{r.onset_s:.3f} s, {r.channel}: {getattr(r.reason, 'value', r.reason)}"
+            for r in result.rejected
+        ]
+        pick = st.selectbox(
+            "Candidate",
+            range(len(labels)),
+            format_func=labels.__getitem__,
+            key="review_promote_pick",
+        )
+        if st.button("Promote to a twitch", key="review_promote"):
+            cand = result.rejected[int(pick)]
+            new = promote(draft, cand, duration_s=float(recording.duration_s))
+            idx = next(
+                k
+                for k, i in enumerate(new.items)
+                if i.origin == "added" and i.onset_s == cand.onset_s
+            )
+            _save(path, new, idx)
+
+
+def review_outputs(
+    draft: ReviewDraft,
+    reviewed: tuple[Twitch, ...] | None,
+    result: Analysis,
+    path: Path,
+    sites: Sequence[str] = (),
+) -> None:
+    """Agreement of the detector with the review, with the other reviewers, and downloads."""
+    if reviewed is None:
+        st.caption("No verdict yet: the tables count the detector's twitches.")
+        return
+    res = compare(marks_from_twitches(reviewed), marks_from_twitches(result.twitches), sites=sites)
+    rows = [{"site": s, **c.as_dict()} for s, c in res.per_site.items()]
+    rows.append({"site": "overall", **res.overall.as_dict()})
+    st.caption(
+        f"The detector against the review of {draft.reviewer} (onsets within ±40 ms, as "
+        "`twitchscope agreement`); meaningful once every twitch is reviewed."
+    )
+    st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch", key="review_agreement")
+    try:
+        stored = stored_review(path)
+    except TwitchscopeError:
+        stored = ()
+    mine = (
+        marks_from_verdicts(draft.verdicts(), reviewer=draft.reviewer) if draft.verdicts() else []
+    )
+    between = []
+    for other in reviewers(stored):
+        if other == draft.reviewer:
+            continue
+        theirs = marks_from_verdicts(stored, reviewer=other)
+        r = compare(theirs, mine, sites=sites)
+        between.append(
+            {
+                "reviewer": other,
+                "twitches (theirs)": len(theirs),
+                "twitches (yours)": len(mine),
+                "F1 (yours against theirs)": r.overall.as_dict()["f1"],
+                "Cohen's kappa (a twitch at the site)": None if r.kappa != r.kappa else r.kappa,
+                "ICC(2,1) of per-site counts": None if r.icc != r.icc else r.icc,
+            }
+        )
+    if between:
+        st.caption("Between reviewers of this recording:")
+        st.dataframe(pd.DataFrame(between), hide_index=True, width="stretch")
+    stem = Path(path).name.split(".")[0]
+    c = st.columns(2)
+    c[0].download_button(
+        "Reviewed events (CSV)",
+        events_bytes(reviewed, "csv"),
+        file_name=f"{stem}.reviewed-events.csv",
+        mime="text/csv",
+        key="review_dl_events",
+    )
+    c[1].download_button(
+        "Review file (CSV)",
+        review_bytes(draft.verdicts()),
+        file_name=f"{stem}.review.csv",
+        mime="text/csv",
+        key="review_dl_review",
+    )

@@ -1,0 +1,1 @@
+"""Expert review of detected twitches: the review sidecar, agreement statistics and calibration."""

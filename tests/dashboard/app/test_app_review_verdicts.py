@@ -1,0 +1,140 @@
+"""Expert review on the Review page under AppTest: verdicts saved, restored, added, promoted."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from twitchscope.dashboard.services.review_analysis import ENV_REVIEW_DIR, review_location
+from twitchscope.dashboard.services.stream_source import ENV_SOURCE
+from twitchscope.signal.review.sidecar import read_review, review_path
+
+pytestmark = pytest.mark.usefixtures("clean_dashboard")
+
+
+def _metric(at: AppTest, label: str) -> str:
+    return next(m.value for m in at.metric if m.label == label)
+
+
+def _progress(at: AppTest) -> str:
+    return next(m.value for m in at.markdown if "reviewed" in m.value and "·" in m.value)
+
+
+def _open(app_path: str) -> AppTest:
+    at = AppTest.from_file(app_path, default_timeout=90).run()
+    at.switch_page("page_review.py").run()
+    assert not at.exception
+    return at
+
+
+@pytest.fixture
+def rec(limb_file: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    path = tmp_path / limb_file.name
+    shutil.copy(limb_file, path)  # the shared fixture file must not get a review
+    monkeypatch.setenv(ENV_SOURCE, str(path))
+    return path
+
+
+def test_review_verdicts_are_saved_and_restored(app_path: str, rec: Path) -> None:
+    at = _open(app_path)
+    n = int(_metric(at, "Twitches"))
+    assert n > 2
+    assert _metric(at, "Reviewed twitches") == "–"
+    at.text_input(key="review_name_in").input("AL").run()
+    at.button(key="review_start").click().run()
+    assert _progress(at).startswith(f"**0 of {n} reviewed**")
+    at.button(key="review_confirm").click().run()
+    at.button(key="review_reject").click().run()
+    assert not at.exception
+    assert _progress(at).startswith(f"**2 of {n} reviewed**")
+    rows = read_review(review_path(rec))
+    assert [r.verdict for r in rows] == ["confirmed", "rejected"]
+    assert {r.reviewer for r in rows} == {"AL"}
+    assert _metric(at, "Reviewed twitches") == "1"
+    # add a missed twitch by its time: measured like a detected one
+    at.number_input(key="review_add_onset").set_value(50.0).run()
+    at.button(key="review_add").click().run()
+    rows = read_review(review_path(rec))
+    added = [r for r in rows if r.verdict == "added"]
+    assert [(round(r.onset_s, 3), round(r.offset_s, 3)) for r in added] == [(50.0, 50.08)]
+    assert _metric(at, "Reviewed twitches") == "2"
+    assert f"2 of {n} reviewed, 1 added" in _progress(at)
+    # the agreement tab compares the detector with the review
+    agreement = next(d.value for d in at.dataframe if "tp" in d.value.columns)
+    overall = agreement[agreement["site"] == "overall"].iloc[0]
+    assert (overall["tp"], overall["fn"]) == (1, 1)
+
+    # a new session on the same file restores the review once the name is given
+    again = _open(app_path)
+    again.text_input(key="review_name_in").input("AL").run()
+    again.button(key="review_start").click().run()
+    assert f"2 of {n} reviewed, 1 added" in _progress(again)
+    assert _metric(again, "Reviewed twitches") == "2"
+    # a second reviewer keeps separate rows in the same file
+    other = _open(app_path)
+    other.text_input(key="review_name_in").input("BK").run()
+    other.button(key="review_start").click().run()
+    assert _progress(other).startswith(f"**0 of {n} reviewed**")
+    other.button(key="review_confirm").click().run()
+    rows = read_review(review_path(rec))
+    assert sorted({r.reviewer for r in rows}) == ["AL", "BK"]
+    assert sum(r.reviewer == "AL" for r in rows) == 3
+    between = next(d.value for d in other.dataframe if "reviewer" in d.value.columns)
+    (row,) = between.to_dict("records")
+    assert row["reviewer"] == "AL" and row["twitches (theirs)"] == 2
+    assert row["twitches (yours)"] == 1
+
+
+def test_onset_adjust_and_promotion(app_path: str, rec: Path) -> None:
+    at = _open(app_path)
+    at.text_input(key="review_name_in").input("AL").run()
+    at.button(key="review_start").click().run()
+    onset_input = next(w for w in at.number_input if w.key.startswith("review_onset_0_"))
+    new_onset = round(onset_input.value + 0.01, 3)
+    onset_input.set_value(new_onset).run()
+    at.button(key="review_apply_span").click().run()
+    assert not at.exception
+    (row,) = read_review(review_path(rec))
+    assert row.verdict == "confirmed" and row.onset_s == pytest.approx(new_onset)
+    assert int(_metric(at, "Rejected")) > 0
+    before = int(_metric(at, "Reviewed twitches"))
+    at.selectbox(key="review_promote_pick").set_value(0).run()
+    at.button(key="review_promote").click().run()
+    assert not at.exception
+    rows = read_review(review_path(rec))
+    promoted = [r for r in rows if r.verdict == "added"]
+    assert len(promoted) == 1 and promoted[0].note.startswith("promoted from a candidate rejected")
+    assert int(_metric(at, "Reviewed twitches")) == before + 1
+
+
+def test_a_bundled_sample_is_reviewed_into_the_review_folder(
+    app_path: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv(ENV_REVIEW_DIR, str(tmp_path / "reviews"))
+    at = _open(app_path)  # the preferred bundled sample is opened
+    sample = Path(at.session_state["review_name"])
+    where = review_location(sample)
+    assert where.parent == tmp_path / "reviews" and where.name == review_path(sample).name
+    at.text_input(key="review_name_in").input("AL").run()
+    at.button(key="review_start").click().run()
+    at.button(key="review_confirm").click().run()
+    assert [r.verdict for r in read_review(where)] == ["confirmed"]
+    assert not review_path(sample).exists()
+
+
+def test_a_profile_from_the_command_line_drives_review_detection(
+    app_path: str, rec: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from twitchscope.dashboard.app.review_panel import ENV_PROFILE
+    from twitchscope.dashboard.cli.dashboard import ENV_PROFILE as CLI_ENV_PROFILE
+
+    assert ENV_PROFILE == CLI_ENV_PROFILE
+    prof = tmp_path / "deaf.toml"
+    prof.write_text("[detector]\npreset = 'limb'\nk_on = 400.0\nk_on_low_rate = 400.0\n")
+    monkeypatch.setenv(ENV_PROFILE, str(prof))
+    at = _open(app_path)
+    assert _metric(at, "Twitches") == "0"
+    assert any("Detector profile: deaf.toml (preset limb, k_on=400" in c.value for c in at.caption)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import difflib
 from dataclasses import fields
 from pathlib import Path
 from typing import Any
@@ -58,6 +59,14 @@ def add_detector_options(p: argparse.ArgumentParser, *, optional: bool = False) 
         "e.g. --set k_on=5 --set min_duration_s=0.03; repeatable",
     )
     p.add_argument(
+        "--false-alarms-per-min",
+        type=float,
+        default=None,
+        metavar="RATE",
+        help="target rate of false twitches on the recording's own background, per minute "
+        f"(default {DetectorConfig().false_alarms_per_min:g}); lower is stricter",
+    )
+    p.add_argument(
         "--profile",
         type=Path,
         default=None,
@@ -90,9 +99,11 @@ def parse_settings(items: list[str]) -> dict[str, float | int | str]:
             raise ConfigError(f"--set {item!r}: expected NAME=VALUE, e.g. --set k_on=5.")
         kind = types.get(name)
         if kind is None:
+            close = difflib.get_close_matches(name, types, n=3, cutoff=0.6)
+            hint = f"did you mean {' or '.join(close)}?" if close else "see DetectorConfig"
             raise ConfigError(
-                f"--set {name}: unknown detector parameter; expected one of "
-                f"{', '.join(sorted(types))}."
+                f"--set {name}: unknown detector parameter; {hint} "
+                "(`twitchscope detect --help` and twitchscope.signal.detect.config list them all)."
             )
         try:
             if kind in ("int", int):
@@ -122,6 +133,8 @@ def detector_config(args: argparse.Namespace) -> DetectorConfig | None:
     changes["mains"] = args.mains
     if getattr(args, "envelope", None):
         changes["envelope_method"] = args.envelope
+    if getattr(args, "false_alarms_per_min", None) is not None:
+        changes["false_alarms_per_min"] = args.false_alarms_per_min
     changes.update(parse_settings(getattr(args, "settings", []) or []))
     name = getattr(args, "preset", None) or (profile.preset if profile is not None else "limb")
     return preset(name, **changes)

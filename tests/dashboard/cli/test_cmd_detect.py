@@ -112,7 +112,8 @@ def test_detector_parameters_from_the_command_line(recording, tmp_path, capsys):
     ("setting", "message"),
     [
         ("k_on", "expected NAME=VALUE"),
-        ("nonsense=1", "unknown detector parameter"),
+        ("nonsense=1", "unknown detector parameter; see DetectorConfig"),
+        ("k_onn=3", "did you mean k_on"),
         ("glr_min=abc", "glr_min=abc: expected a number"),
         ("baseline_n_segments=2.5", "expected an integer"),
         ("k_off=9", "k_off (9) must not exceed k_on"),
@@ -125,3 +126,18 @@ def test_bad_detector_parameter_is_one_line_error(recording, tmp_path, capsys, s
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and err[0].startswith("twitchscope: error:") and message in err[0]
     assert not out.exists()
+
+
+def test_false_alarms_per_min_option_sets_the_detector(recording, tmp_path, capsys):
+    from twitchscope.dashboard.cli.main import build_parser
+    from twitchscope.dashboard.cli.options import detector_config
+
+    args = build_parser().parse_args(
+        ["detect", str(recording["edf"]), "--false-alarms-per-min", "0.1"]
+    )
+    assert detector_config(args).false_alarms_per_min == 0.1
+    out = tmp_path / "events.csv"
+    bad = ["detect", str(recording["edf"]), "--out", str(out), "--false-alarms-per-min", "0"]
+    assert main(bad) == 2
+    err = capsys.readouterr().err
+    assert "false_alarms_per_min" in err and not out.exists()

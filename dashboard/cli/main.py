@@ -1,8 +1,9 @@
 """The ``twitchscope`` command line.
 
-Each subcommand lives in its own module ``twitchscope.dashboard.cmd_<name>`` with a
-``register(subparsers)`` function that adds its parser and sets ``func`` to a
-callable ``func(args) -> int``. A subcommand is listed here only once it works.
+Subcommands live in the modules of :data:`COMMAND_MODULES` (one module per job, which
+may hold a few related subcommands), each with a ``register(subparsers)`` function that
+adds its parsers and sets ``func`` to a callable ``func(args) -> int``. A subcommand is
+listed here only once it works.
 
 Errors that the package raises on purpose (:class:`TwitchscopeError`) are printed
 as one line, ``twitchscope: error: <message>``, and the exit status is 2; nothing
@@ -33,8 +34,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "twitchscope.dashboard.cli.report",
     "twitchscope.dashboard.cli.batch",
     "twitchscope.dashboard.cli.review",
-    "twitchscope.dashboard.cli.simulate",
-    "twitchscope.dashboard.cli.ports",
+    "twitchscope.dashboard.cli.devices",
     "twitchscope.dashboard.cli.dashboard",
 )
 

@@ -151,7 +151,7 @@ def test_ports_says_when_nothing_answers(capsys: pytest.CaptureFixture[str]) -> 
 
 def test_port_line_names_the_adapter_and_the_stable_path() -> None:
     from twitchscope.acquisition.transport.ports import PortInfo, identify_adapter
-    from twitchscope.dashboard.cli.ports import _describe
+    from twitchscope.dashboard.cli.devices import _describe
 
     known = identify_adapter(0x0403, 0x6015)
     port = PortInfo(

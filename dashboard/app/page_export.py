@@ -3,14 +3,19 @@
 from __future__ import annotations
 
 import re
+from pathlib import Path
 
 import streamlit as st
 
 from twitchscope.dashboard.app import panels, plots
+from twitchscope.dashboard.app.review_panel import current_draft, reviewed_twitches
 from twitchscope.dashboard.app.state import K, acquisition_owner, analysed
 from twitchscope.dashboard.services import exporting
+from twitchscope.dashboard.services.recordings import Recording
+from twitchscope.dashboard.services.review_analysis import Analysis, stored_review
 from twitchscope.signal.core.errors import TwitchscopeError
-from twitchscope.signal.core.model import RecordingEvents
+from twitchscope.signal.core.model import RecordingEvents, Twitch
+from twitchscope.signal.review.twitches import apply_review
 
 ss = st.session_state
 st.title("Export")
@@ -53,6 +58,34 @@ if not choices:
     st.stop()
 
 
+def _reviewed(rec: Recording, result: Analysis) -> tuple[tuple[Twitch, ...] | None, str]:
+    """The reviewed twitches of the recording on the Review page and whose they are: the
+    session's review when it has one, else the stored review of its only reviewer."""
+    path = Path(ss[K.REVIEW_NAME])
+    draft = current_draft(result, path)
+    found = reviewed_twitches(draft, result, rec)
+    if found is not None and draft is not None:
+        return found, draft.reviewer
+    try:
+        verdicts = stored_review(path)
+    except TwitchscopeError as exc:
+        st.warning(f"The stored review cannot be read: {exc}")
+        return None, ""
+    reviewers = sorted({v.reviewer for v in verdicts})
+    if len(reviewers) != 1 or not any(v.verdict in ("confirmed", "added") for v in verdicts):
+        return None, ""
+    reviewed = apply_review(
+        result.twitches,
+        verdicts,
+        reviewer=reviewers[0],
+        sites=rec.events.sites,
+        conditioned=result.conditioned,
+        sfreq=rec.sfreq,
+        ch_names=rec.ch_names,
+    )
+    return reviewed, reviewers[0]
+
+
 def _n_twitches(item: dict) -> int:
     return len(item["twitches"]) if "twitches" in item else -1  # review: counted when chosen
 
@@ -76,6 +109,17 @@ if item.get("review"):
     item.update(
         twitches=list(result.twitches), rejected=list(result.rejected), sites=list(rec.events.sites)
     )
+    reviewed, reviewer = _reviewed(rec, result)
+    if reviewed is not None and st.toggle(
+        f"Export the twitches reviewed by {reviewer} (confirmed + added) instead of the detector's",
+        value=True,
+        key="export_reviewed",
+    ):
+        st.caption(
+            f"Reviewed twitches: {len(reviewed)} of the detector's {len(result.twitches)} "
+            f"confirmed or added by {reviewer}."
+        )
+        item["twitches"] = list(reviewed)
 stem = _stem(item["name"])
 twitches, rejected, sites = item["twitches"], item["rejected"], item["sites"]
 st.write(

@@ -138,3 +138,22 @@ def test_a_profile_from_the_command_line_drives_review_detection(
     at = _open(app_path)
     assert _metric(at, "Twitches") == "0"
     assert any("Detector profile: deaf.toml (preset limb, k_on=400" in c.value for c in at.caption)
+
+
+def test_export_offers_the_reviewed_twitches(app_path: str, rec: Path) -> None:
+    at = _open(app_path)
+    n = int(_metric(at, "Twitches"))
+    at.text_input(key="review_name_in").input("AL").run()
+    at.button(key="review_start").click().run()
+    at.button(key="review_confirm").click().run()
+    at.button(key="review_reject").click().run()
+    at.button(key="review_confirm").click().run()
+    at.switch_page("page_export.py").run()
+    assert not at.exception
+    assert at.radio(key="export_from").value == "Review"
+    captions = [c.value for c in at.caption]
+    assert any(f"Reviewed twitches: 2 of the detector's {n}" in c for c in captions)
+    assert any("**2** twitches" in m.value for m in at.markdown)
+    # off: the detector's own twitches
+    at.toggle(key="export_reviewed").set_value(False).run()
+    assert any(f"**{n}** twitches" in m.value for m in at.markdown)

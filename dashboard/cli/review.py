@@ -196,7 +196,6 @@ def run_calibrate(args: argparse.Namespace) -> int:
     if not v.f1 > v.default_f1:
         print(
             "note: on recordings it was not fitted to, the search did no better than the "
-            "defaults; the profile is written, but the defaults are as good on these data "
-            "(review more recordings)"
+            "defaults, so the profile keeps the defaults (review more recordings)"
         )
     return 0

@@ -19,7 +19,10 @@ reviewer; see :mod:`twitchscope.signal.review.sidecar`). :func:`calibrate`:
    out; the held-out counts are pooled into the cross-validated F1 and false alarms per
    minute, with 95 % intervals (F1: percentile bootstrap over recordings, 2000 draws,
    seed 0; false alarms: exact Poisson interval on the pooled count);
-4. runs the search once more on every recording for the profile's values.
+4. runs the search once more on every recording for the profile's values, and keeps the
+   defaults instead when the validated procedure did not beat them (F1 left out no higher
+   than the defaults' on the same recordings): a profile then never trades the defaults for
+   values that only fitted the labels in hand.
 
 Scoring is that of :mod:`twitchscope.signal.review.agreement` (40 ms by default).
 """
@@ -373,7 +376,6 @@ def calibrate(
         held_default.append(d)
         rows.append((recs[i].path.name, _describe(chosen), c.f1, d.f1))
         log.info("held out %s: %s, F1 %.3f (defaults %.3f)", recs[i].path.name, chosen, c.f1, d.f1)
-    final = coordinate_search(ev, everyone, space)
     minutes = sum(r.minutes for r in recs)
     pooled = sum(held, Counts())
     pooled_default = sum(held_default, Counts())
@@ -390,6 +392,7 @@ def calibrate(
         default_fp_per_min_ci=rate_interval(pooled_default.fp, minutes),
         per_recording=tuple(rows),
     )
+    final = coordinate_search(ev, everyone, space) if pooled.f1 > pooled_default.f1 else default
     return CalibrationResult(
         candidate=final,
         validation=validation,

@@ -74,7 +74,9 @@ def test_calibrate_validates_and_writes_a_profile_that_reads_back(
     assert len(v.per_recording) == 3
     assert 0.0 <= v.f1 <= 1.0 and v.f1_ci[0] <= v.f1 + 1e-9 and v.f1 - 1e-9 <= v.f1_ci[1]
     assert v.fp_per_min_ci[0] <= v.fp_per_min <= v.fp_per_min_ci[1]
-    # the search may keep the defaults, never does worse on the data it was fitted to
+    # the search may keep the defaults, never does worse on the data it was fitted to;
+    # when its validated F1 does not beat the defaults', the profile keeps the defaults
+    assert v.f1 > v.default_f1 or result.candidate == ()
     assert result.n_runs == runs[-1] and result.n_runs >= 3 * 2
     cfg = result.config()
     assert isinstance(cfg, DetectorConfig)

@@ -34,6 +34,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "twitchscope.dashboard.cli.report",
     "twitchscope.dashboard.cli.batch",
     "twitchscope.dashboard.cli.review",
+    "twitchscope.dashboard.cli.video",
     "twitchscope.dashboard.cli.devices",
     "twitchscope.dashboard.cli.dashboard",
 )

@@ -9,6 +9,7 @@ save the README's picture there instead.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import socket
@@ -16,6 +17,7 @@ import subprocess
 import sys
 import time
 import urllib.request
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -54,13 +56,14 @@ def _free_port() -> int:
         return int(s.getsockname()[1])
 
 
-@pytest.fixture
-def dashboard_url(tmp_path):
-    """``twitchscope dashboard`` on a free port; stopped (terminate, then kill) afterwards."""
+@contextlib.contextmanager
+def running_dashboard(tmp_path: Path, *args: str) -> Iterator[str]:
+    """``twitchscope dashboard ARGS`` on a free port, its URL once healthy; stopped
+    (terminate, then kill) afterwards. Its output goes to ``tmp_path/server.log``."""
     port = _free_port()
     log = (tmp_path / "server.log").open("w")
     proc = subprocess.Popen(
-        [sys.executable, "-m", "twitchscope.dashboard", "dashboard", "--port", str(port)],
+        [sys.executable, "-m", "twitchscope.dashboard", "dashboard", "--port", str(port), *args],
         stdout=log,
         stderr=subprocess.STDOUT,
         start_new_session=True,  # its own process group: nothing can outlive the test
@@ -88,6 +91,13 @@ def dashboard_url(tmp_path):
             os.killpg(proc.pid, signal.SIGKILL)
             proc.wait(10)
         log.close()
+
+
+@pytest.fixture
+def dashboard_url(tmp_path):
+    """``twitchscope dashboard`` on a free port (see :func:`running_dashboard`)."""
+    with running_dashboard(tmp_path) as url:
+        yield url
 
 
 def test_dashboard_flags_a_twitch_in_a_real_browser(dashboard_url, tmp_path) -> None:

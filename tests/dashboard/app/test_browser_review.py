@@ -2,19 +2,13 @@
 
 from __future__ import annotations
 
-import os
 import re
 import shutil
-import signal
-import subprocess
-import sys
-import time
-import urllib.request
 from pathlib import Path
 
 import pytest
 
-from tests.dashboard.app.test_browser import ARGS, CHROMIUM, _free_port
+from tests.dashboard.app.test_browser import ARGS, CHROMIUM, running_dashboard
 from twitchscope.signal.review.sidecar import read_review, review_path
 
 pytestmark = pytest.mark.browser
@@ -27,38 +21,8 @@ def review_url(limb_file: Path, tmp_path: Path):
     """``twitchscope dashboard --source COPY``; stopped (terminate, then kill) afterwards."""
     rec = tmp_path / limb_file.name
     shutil.copy(limb_file, rec)
-    port = _free_port()
-    log = (tmp_path / "server.log").open("w")
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "twitchscope.dashboard", "dashboard", "--port", str(port)]
-        + ["--source", str(rec)],
-        stdout=log,
-        stderr=subprocess.STDOUT,
-        start_new_session=True,
-    )
-    url = f"http://127.0.0.1:{port}/"
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                with urllib.request.urlopen(url + "_stcore/health", timeout=1) as r:
-                    if r.read() == b"ok":
-                        break
-            except OSError:
-                pass
-            if proc.poll() is not None or time.monotonic() > deadline:
-                log.flush()
-                pytest.fail(f"dashboard did not start:\n{(tmp_path / 'server.log').read_text()}")
-            time.sleep(0.2)
+    with running_dashboard(tmp_path, "--source", str(rec)) as url:
         yield url, rec
-    finally:
-        os.killpg(proc.pid, signal.SIGTERM)
-        try:
-            proc.wait(10)
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait(10)
-        log.close()
 
 
 def test_review_with_the_keyboard_survives_a_reload(review_url, tmp_path: Path) -> None:

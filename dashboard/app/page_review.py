@@ -174,7 +174,10 @@ with tabs[1]:
     if counted:
         st.plotly_chart(plots.habituation_figure(counted), key="review_habituation")
 with tabs[2]:
-    st.dataframe(panels.rejected_frame(result.rejected), hide_index=True, width="stretch")
+    frame = panels.rejected_frame(result.rejected)
+    st.dataframe(
+        frame, hide_index=True, width="stretch", column_config=panels.column_config(frame.columns)
+    )
 with tabs[3]:
     n = min(recording.n_samples, int(120 * recording.sfreq))
     st.caption(f"Computed on the first {n / recording.sfreq:.0f} s.")

@@ -8,6 +8,11 @@ seed, never recorded from a person. For each recording this writes
 * ``<name>.truth.csv``: the true twitches (one row each);
 * ``<name>.confounders.csv``: the true confounders (ECG beats, pops, guarding, …);
 
+plus, for the recordings of ``VIDEOS``, a short synthetic ultrasound-like video
+(``<name>.mp4``, :mod:`twitchscope.signal.video.synthetic`: a speckle texture displaced
+by each true twitch, with breathing and probe drift) and its link ``<name>.video.json``
+(needs the ``video`` extra, OpenCV);
+
 and ``README.md``, which describes them. The "detector finds" column of the README
 comes from running twitchscope's detector on each written file (the preset given in
 ``DETECTOR_PRESET``) and matching its events to the truth within +-40 ms, as the
@@ -46,6 +51,11 @@ MEAS_DATE = dt.datetime(2026, 1, 1, 9, 0, 0, tzinfo=dt.UTC)  # fixed: files are 
 DETECTOR_PRESET: dict[str, str] = {"trapezius_ecg_500hz": "trunk"}
 #: a detection matches a true twitch when its onset is this close (s)
 MATCH_TOLERANCE_S = 0.04
+#: recordings with a synthetic ultrasound video: name -> (video start in the recording, s;
+#: video length, s). The video covers the first needle site.
+VIDEOS: dict[str, tuple[float, float]] = {"gastrocnemius_limb_2khz": (5.0, 30.0)}
+#: the mechanical twitch follows the EMG one (electromechanical delay), s
+EMD_S = 0.03
 
 
 @dataclass(frozen=True)
@@ -312,6 +322,12 @@ def readme(rows: list[tuple[Recording, Simulation, dict[str, int]]]) -> str:
         )
     lines += [
         "",
+        "`gastrocnemius_limb_2khz` also has a short synthetic ultrasound-like video of its",
+        "first needle site (`gastrocnemius_limb_2khz.mp4`, 30 s, 160x120 at 30 fps: a speckle",
+        "texture that each true twitch displaces 30 ms after its EMG onset, faster for larger",
+        "twitches, with breathing and probe drift) linked by `gastrocnemius_limb_2khz.video.json`",
+        "(the video starts 5 s into the recording). Try `twitchscope motion` on it.",
+        "",
         'The "detector finds" column comes from running `twitchscope detect --preset P` on',
         "each file (P is `trunk` for the ECG-contaminated trapezius, `limb` otherwise):",
         "events found, of which matched to a true twitch within ±40 ms, and false ones.",
@@ -359,6 +375,28 @@ def readme(rows: list[tuple[Recording, Simulation, dict[str, int]]]) -> str:
     return "\n".join(lines)
 
 
+def write_sample_video(rec: Recording, sim: Simulation, out_dir: Path) -> Path:
+    """The recording's synthetic ultrasound video and its ``.video.json`` link.
+
+    Each true twitch inside the video's span moves the texture ``EMD_S`` after its EMG
+    onset, at a peak speed that follows its amplitude (so the grades follow habituation).
+    """
+    from twitchscope.signal.video.link import VideoLink, write_link
+    from twitchscope.signal.video.synthetic import SyntheticVideoSpec, VideoTwitch, write_video
+
+    start, length = VIDEOS[rec.name]
+    twitches = [t for t in sim.events.twitches if start <= t.onset_s + EMD_S < start + length]
+    biggest = max(t.peak_v for t in sim.events.twitches)
+    moves = tuple(
+        VideoTwitch(onset_s=t.onset_s + EMD_S - start, peak_speed=20.0 + 90.0 * t.peak_v / biggest)
+        for t in twitches
+    )
+    spec = SyntheticVideoSpec(duration_s=length, fps=30.0, width=160, height=120, twitches=moves)
+    video = write_video(out_dir / f"{rec.name}.mp4", spec, seed=rec.seed).path
+    write_link(out_dir / f"{rec.name}.edf", VideoLink(video=video, offset_s=start))
+    return video
+
+
 def _uv(values: float | tuple[float, ...]) -> str:
     vals = values if isinstance(values, tuple) else (values,)
     uniq = sorted({round(v * 1e6, 2) for v in vals})
@@ -376,6 +414,8 @@ def main(argv: list[str] | None = None) -> int:
     rows = []
     for rec in RECORDINGS:
         sim, counts = write_recording(rec, out)
+        if rec.name in VIDEOS:
+            write_sample_video(rec, sim, out)
         rows.append((rec, sim, counts))
         logger.info("%s: %d twitches, %s", rec.name, len(sim.events.twitches), counts)
     (out / "README.md").write_text(readme(rows), encoding="utf-8")

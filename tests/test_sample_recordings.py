@@ -63,3 +63,30 @@ def test_readme_numbers_are_what_the_detector_finds(row: dict[str, str]) -> None
     assert len(twitches) == int(row["found"])
     assert len(seen_i) == int(row["true"])
     assert len(twitches) - len(seen_i) == int(row["false"])
+
+
+def test_the_sample_video_shows_the_twitches_of_its_recording() -> None:
+    pytest.importorskip("cv2")  # the optional extra `video`
+    from twitchscope.signal.core.model import Twitch
+    from twitchscope.signal.video.fuse import fuse
+    from twitchscope.signal.video.link import read_link
+    from twitchscope.signal.video.motion import measure_motion
+
+    edf = FOLDER / "gastrocnemius_limb_2khz.edf"
+    link = read_link(edf)
+    assert link.video == (FOLDER / "gastrocnemius_limb_2khz.mp4").resolve()
+    assert link.offset_s == 5.0
+    rows = list(csv.DictReader((FOLDER / "gastrocnemius_limb_2khz.truth.csv").open()))
+    truth = [
+        Twitch(float(r["onset_s"]), float(r["offset_s"]), r["channel"])
+        for r in rows
+        if 5.0 <= float(r["onset_s"]) < 34.5
+    ]
+    assert len(truth) >= 8
+    movements = measure_motion(link.video).movements
+    fusion = fuse(truth, movements, offset_s=link.offset_s)
+    lags = [m.lag_s for m in fusion.matches if m.lag_s is not None]
+    assert len(lags) >= 0.9 * len(truth)
+    assert all(0.0 <= lag <= 0.1 for lag in lags)  # the movement follows the EMG onset
+    assert len(fusion.movements_without_twitch) <= 1
+    assert {m.grade for m in fusion.matches if m.grade} >= {"strong", "medium"}

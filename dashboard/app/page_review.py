@@ -10,9 +10,7 @@ import streamlit as st
 from twitchscope.dashboard.app import panels, plots
 from twitchscope.dashboard.app.files import choose_recording, load_choice
 from twitchscope.dashboard.app.review_panel import (
-    cli_profile,
     current_draft,
-    profiled_analysis,
     review_outputs,
     review_panel,
     reviewed_twitches,
@@ -20,6 +18,7 @@ from twitchscope.dashboard.app.review_panel import (
 from twitchscope.dashboard.app.state import K, analysed
 from twitchscope.dashboard.services.recordings import Recording
 from twitchscope.signal.core.errors import TwitchscopeError
+from twitchscope.signal.review.profile import read_profile
 
 ss = st.session_state
 st.title("Review")
@@ -45,17 +44,13 @@ if recording is None:
     st.stop()
 
 try:
-    profile = cli_profile()
-    if profile is not None:
-        result = profiled_analysis(
-            (ss[K.REVIEW_NAME], id(recording)), recording, ss[K.SETTINGS], str(profile.path)
-        )
+    result = analysed((ss[K.REVIEW_NAME], id(recording)), recording, ss[K.SETTINGS])
+    if ss[K.SETTINGS].profile:
+        profile = read_profile(ss[K.SETTINGS].profile)
         st.caption(
-            f"Detector profile: {profile.label()} (from --profile; the Settings page's "
-            "thresholds are not applied here, its mains is)."
+            f"Detector profile: {profile.label()} (from --profile; thresholds changed on the "
+            "Settings page apply on top of it)."
         )
-    else:
-        result = analysed((ss[K.REVIEW_NAME], id(recording)), recording, ss[K.SETTINGS])
 except TwitchscopeError as exc:
     st.error(f"Detection failed: {exc}", icon=":material/warning:")
     st.stop()

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import streamlit as st
 
-from twitchscope.dashboard.app.state import K, Settings
+from twitchscope.dashboard.app.state import K, Settings, profile_settings
 from twitchscope.signal.core.errors import TwitchscopeError
 from twitchscope.signal.core.units import ms_to_s, s_to_ms
 from twitchscope.signal.detect.config import PRESETS
+from twitchscope.signal.review.profile import read_profile
 
 ss = st.session_state
 st.title("Settings")
@@ -17,8 +18,18 @@ st.caption(
 )
 
 current: Settings = ss[K.SETTINGS]
-base = PRESETS[current.preset]
+profile_path = profile_settings().profile  # the dashboard's --profile, if any
+base = read_profile(current.profile).config() if current.profile else PRESETS[current.preset]
 with st.form("settings_form"):
+    use_profile = False
+    if profile_path:
+        use_profile = st.checkbox(
+            f"Use the detector profile {read_profile(profile_path).label()}",
+            value=current.profile is not None,
+            help="From twitchscope dashboard --profile (twitchscope calibrate). Its preset "
+            "and values are the base; the thresholds below apply on top of it.",
+            key="settings_use_profile",
+        )
     preset_name = st.radio(
         "Preset",
         list(PRESETS),
@@ -73,7 +84,8 @@ with st.form("settings_form"):
 
 if applied:
     new = Settings(
-        preset=preset_name,
+        preset=read_profile(profile_path).preset if use_profile and profile_path else preset_name,
+        profile=profile_path if use_profile else None,
         mains=mains,
         k_on=float(k_on),
         k_off=float(k_off),
@@ -94,6 +106,7 @@ st.subheader("In use")
 st.json(
     {
         "preset": ss[K.SETTINGS].preset,
+        "profile": ss[K.SETTINGS].profile,
         "band_hz": [cfg.hp_hz, f"min({cfg.lp_hz:g}, {cfg.lp_max_fraction:g}·sfreq)"],
         "mains": cfg.mains,
         "k_on": cfg.k_on,

@@ -13,21 +13,19 @@ Session keys of this panel are the ``KEY_*`` constants below, created by
 
 from __future__ import annotations
 
-import os
 from collections.abc import Sequence
 from pathlib import Path
 
 import pandas as pd
 import streamlit as st
 
-from twitchscope.dashboard.app.state import K, Settings
+from twitchscope.dashboard.app.state import ENV_PROFILE, K
 from twitchscope.dashboard.services.exporting import events_bytes, review_bytes
 from twitchscope.dashboard.services.recordings import Recording
 from twitchscope.dashboard.services.review_analysis import (
     Analysis,
     ReviewDraft,
     add_twitch,
-    analyse_recording,
     promote,
     review_location,
     save_review,
@@ -39,7 +37,6 @@ from twitchscope.dashboard.services.review_analysis import (
 from twitchscope.signal.core.errors import TwitchscopeError
 from twitchscope.signal.core.model import Twitch
 from twitchscope.signal.review.agreement import compare, marks_from_twitches, marks_from_verdicts
-from twitchscope.signal.review.profile import Profile, read_profile
 from twitchscope.signal.review.sidecar import reviewers
 from twitchscope.signal.review.twitches import apply_review
 
@@ -50,8 +47,6 @@ __all__ = [
     "KEY_DRAFT_FOR",
     "KEY_CURSOR",
     "init_review_state",
-    "cli_profile",
-    "profiled_analysis",
     "review_panel",
     "current_draft",
     "reviewed_twitches",
@@ -59,7 +54,6 @@ __all__ = [
 ]
 
 #: Environment variable set by ``twitchscope dashboard --profile``.
-ENV_PROFILE = "TWITCHSCOPE_PROFILE"
 KEY_REVIEWER = "review_reviewer"  # the reviewer's name, asked once per session
 KEY_DRAFT = "review_draft"  # ReviewDraft of the recording on the page
 KEY_DRAFT_FOR = "review_draft_for"  # (path, id of the analysis, reviewer) it belongs to
@@ -78,20 +72,6 @@ def init_review_state() -> None:
     ):
         if key not in ss:
             ss[key] = value
-
-
-def cli_profile() -> Profile | None:
-    """The profile given to ``twitchscope dashboard --profile`` (None without one)."""
-    path = os.environ.get(ENV_PROFILE, "").strip()
-    return read_profile(path) if path else None
-
-
-@st.cache_resource(max_entries=2, show_spinner="Detecting twitches with the profile…")
-def profiled_analysis(
-    key: tuple[str, int], _recording: Recording, settings: Settings, profile_path: str
-) -> Analysis:
-    """Detection with the ``--profile`` values (the Settings page's mains applied on top)."""
-    return analyse_recording(_recording, read_profile(profile_path).config(mains=settings.mains))
 
 
 def reviewed_twitches(

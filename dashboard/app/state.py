@@ -31,15 +31,21 @@ from twitchscope.dashboard.services.stream_source import (
 )
 from twitchscope.dashboard.services.stream_view import StreamView
 from twitchscope.signal.detect.config import DetectorConfig, preset
+from twitchscope.signal.review.profile import read_profile
+
+#: Environment variable of the ``--profile`` of ``twitchscope dashboard`` (a path).
+ENV_PROFILE = "TWITCHSCOPE_PROFILE"
 
 __all__ = [
     "REFRESH_S",
     "TABLES_REFRESH_S",
     "ENV_SOURCE",
     "ENV_PROTOCOL",
+    "ENV_PROFILE",
     "K",
     "Settings",
     "init_state",
+    "profile_settings",
     "acquisition_owner",
     "cached_recording",
     "detector_config",
@@ -94,7 +100,8 @@ class K:
 
 @dataclass(frozen=True, slots=True)
 class Settings:
-    """The detector settings a user can change (the rest come from the preset)."""
+    """The detector settings a user can change (the rest come from the preset, or from the
+    profile of ``twitchscope dashboard --profile`` when ``profile`` is set)."""
 
     preset: str = "limb"
     mains: str = "auto"
@@ -102,14 +109,18 @@ class Settings:
     k_off: float | None = None
     min_duration_s: float | None = None
     max_duration_s: float | None = None
+    profile: str | None = None
 
     def config(self) -> DetectorConfig:
-        """The detector configuration: the preset with the changed thresholds."""
+        """The detector configuration: the preset (or the profile) with the changed
+        thresholds."""
         changes: dict[str, Any] = {"mains": self.mains}
         for name in ("k_on", "k_off", "min_duration_s", "max_duration_s"):
             value = getattr(self, name)
             if value is not None:
                 changes[name] = float(value)
+        if self.profile:
+            return read_profile(self.profile).config(**changes)
         return preset(self.preset, **changes)
 
 
@@ -181,12 +192,25 @@ def log_once() -> None:
 
 
 def init_state() -> None:
-    """Create every missing session-state key with its default (call at the top of app.py)."""
+    """Create every missing session-state key with its default (call at the top of app.py).
+
+    With ``twitchscope dashboard --profile`` the session's detector starts from the
+    profile (every page: Live, Replay, Review)."""
     log_once()
     ss = st.session_state
     for key, value in _DEFAULTS.items():
         if key not in ss:
             ss[key] = dict(value) if isinstance(value, dict) else value
+            if key == K.SETTINGS:
+                ss[key] = profile_settings()
+
+
+def profile_settings() -> Settings:
+    """The default settings: the ``--profile``'s when the dashboard has one."""
+    path = os.environ.get(ENV_PROFILE, "").strip()
+    if not path:
+        return Settings()
+    return Settings(preset=read_profile(path).preset, profile=path)
 
 
 def adopt_suggested_preset(spec: LiveSpec) -> None:
@@ -196,7 +220,7 @@ def adopt_suggested_preset(spec: LiveSpec) -> None:
     ss = st.session_state
     name = suggested_preset(spec)
     if name is None or ss[K.SETTINGS_VERSION] != 0 or ss[K.SETTINGS] != Settings():
-        return
+        return  # settings applied, or a --profile
     if name != ss[K.SETTINGS].preset:
         ss[K.SETTINGS] = Settings(preset=name)
         ss[K.SETTINGS_VERSION] += 1

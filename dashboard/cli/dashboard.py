@@ -5,8 +5,8 @@ emulated on a pseudo-terminal, read through the real serial path. ``--source
 FILE`` opens a recording in Replay and plays it; ``--source /dev/ttyUSB0`` (with
 ``--protocol``) streams a real board. The server binds to 127.0.0.1 unless
 ``--host`` says otherwise: the dashboard has no login, so expose it to a network
-only on purpose. ``--profile PROFILE.toml`` (from ``twitchscope calibrate``) is applied
-to detection on the Review page.
+only on purpose. ``--profile PROFILE.toml`` (from ``twitchscope calibrate``) is the
+detector of every page (Live, Replay, Review); the Settings page can drop it.
 """
 
 from __future__ import annotations
@@ -63,7 +63,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         type=Path,
         default=None,
         metavar="PROFILE.toml",
-        help="a detector profile from `twitchscope calibrate`, applied on the Review page",
+        help="a detector profile from `twitchscope calibrate`: the detector of every page "
+        "(the Settings page can drop it)",
     )
     p.set_defaults(func=run)
 

@@ -157,3 +157,27 @@ def test_export_offers_the_reviewed_twitches(app_path: str, rec: Path) -> None:
     # off: the detector's own twitches
     at.toggle(key="export_reviewed").set_value(False).run()
     assert any(f"**{n}** twitches" in m.value for m in at.markdown)
+
+
+def test_a_profile_drives_every_page_until_the_settings_drop_it(
+    app_path: str, rec: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from twitchscope.dashboard.app.state import ENV_PROFILE, K
+
+    prof = tmp_path / "strict.toml"
+    prof.write_text("[detector]\npreset = 'trunk'\nk_on = 9.0\n")
+    monkeypatch.setenv(ENV_PROFILE, str(prof))
+    at = AppTest.from_file(app_path, default_timeout=90).run()
+    settings = at.session_state[K.SETTINGS]
+    assert settings.profile == str(prof) and settings.preset == "trunk"
+    cfg = settings.config()
+    assert (cfg.k_on, cfg.hp_hz) == (9.0, 30.0)  # the live and replay detectors use it too
+    at.switch_page("page_settings.py").run()
+    assert at.checkbox(key="settings_use_profile").value is True
+    at.checkbox(key="settings_use_profile").uncheck()
+    at.radio(key="settings_preset").set_value("limb")
+    at.number_input(key="settings_k_on").set_value(4.5)
+    at.button[0].click().run()
+    assert not at.exception
+    settings = at.session_state[K.SETTINGS]
+    assert settings.profile is None and settings.config().hp_hz == 20.0

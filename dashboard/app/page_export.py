@@ -13,8 +13,9 @@ from twitchscope.dashboard.app.state import K, acquisition_owner, analysed
 from twitchscope.dashboard.services import exporting
 from twitchscope.dashboard.services.recordings import Recording
 from twitchscope.dashboard.services.review_analysis import Analysis, stored_review
-from twitchscope.signal.core.errors import TwitchscopeError
+from twitchscope.signal.core.errors import ConfigError, TwitchscopeError
 from twitchscope.signal.core.model import RecordingEvents, Twitch
+from twitchscope.signal.review.sidecar import pick_reviewer
 from twitchscope.signal.review.twitches import apply_review
 
 ss = st.session_state
@@ -71,19 +72,22 @@ def _reviewed(rec: Recording, result: Analysis) -> tuple[tuple[Twitch, ...] | No
     except TwitchscopeError as exc:
         st.warning(f"The stored review cannot be read: {exc}")
         return None, ""
-    reviewers = sorted({v.reviewer for v in verdicts})
-    if len(reviewers) != 1 or not any(v.verdict in ("confirmed", "added") for v in verdicts):
+    if not any(v.verdict in ("confirmed", "added") for v in verdicts):
+        return None, ""
+    try:
+        who = pick_reviewer(verdicts)  # the only reviewer; several: none chosen here
+    except ConfigError:
         return None, ""
     reviewed = apply_review(
         result.twitches,
         verdicts,
-        reviewer=reviewers[0],
+        reviewer=who,
         sites=rec.events.sites,
         conditioned=result.conditioned,
         sfreq=rec.sfreq,
         ch_names=rec.ch_names,
     )
-    return reviewed, reviewers[0]
+    return reviewed, who
 
 
 def _n_twitches(item: dict) -> int:

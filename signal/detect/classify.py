@@ -46,6 +46,7 @@ __all__ = [
     "update_ecg_tracker",
     "twitch_confidence",
     "beat_at",
+    "qrs_of_train",
     "CONFIDENCE_MODEL",
     "RR_RANGE_S",
 ]
@@ -151,22 +152,37 @@ def beat_at(config: DetectorConfig, ecg: EcgTracker, t: float) -> float | None:
     return found[0]
 
 
-def classify_candidate(
+def qrs_of_train(
     config: DetectorConfig, feats: CandidateFeatures, ecg: EcgTracker
-) -> tuple[RejectReason | None, str, EcgTracker]:
-    """Return ``(reason or None, detail, tracker)`` for one measured candidate."""
+) -> tuple[str, EcgTracker] | None:
+    """``(detail, tracker)`` when the candidate is a QRS of the regular train, else None.
+
+    The two ``ecg`` rules of :func:`classify_candidate`, which checks them first: a short
+    QRS-like candidate continuing the train, or a low-band dominated, not spike-like one
+    holding the beat the train expects.
+    """
     if feats.duration_s < config.ecg_max_duration_s and feats.lf_ratio >= config.ecg_lf_min:
         train = _continues_train(config, ecg.beats, feats.onset_s)
         if train is not None:
-            return RejectReason.ECG, train, ecg
-    lf_dominated = feats.lf_ratio > config.lf_ratio_max
-    if lf_dominated and feats.crest < config.pop_crest_min:
+            return train, ecg
+    if feats.lf_ratio > config.lf_ratio_max and feats.crest < config.pop_crest_min:
         # longer than a QRS alone, its low band dominated by the beat the train expects
         # (a twitch or guarding burst around a QRS): the QRS, not a pop or motion
         beat = _train_beat_inside(config, ecg.beats, feats.onset_s, feats.offset_s)
         if beat is not None:  # the train goes on through this beat
             kept = tuple(b for b in ecg.beats if beat[0] - b <= _BEAT_MEMORY_S)
-            return RejectReason.ECG, beat[1], EcgTracker(beats=(*kept, beat[0]))
+            return beat[1], EcgTracker(beats=(*kept, beat[0]))
+    return None
+
+
+def classify_candidate(
+    config: DetectorConfig, feats: CandidateFeatures, ecg: EcgTracker
+) -> tuple[RejectReason | None, str, EcgTracker]:
+    """Return ``(reason or None, detail, tracker)`` for one measured candidate."""
+    qrs = qrs_of_train(config, feats, ecg)
+    if qrs is not None:
+        return RejectReason.ECG, qrs[0], qrs[1]
+    lf_dominated = feats.lf_ratio > config.lf_ratio_max
     if feats.crest >= config.pop_crest_min or (
         lf_dominated and feats.step_ratio >= config.pop_step_ratio
     ):

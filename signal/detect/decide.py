@@ -26,6 +26,7 @@ from twitchscope.signal.detect.classify import (
     beat_at,
     classify_candidate,
     is_burst,
+    qrs_of_train,
     twitch_confidence,
     update_ecg_tracker,
 )
@@ -91,7 +92,7 @@ def close_candidate(
     if not is_burst(config, feats, glr_threshold=glr_threshold):
         # a noise excursion, not a candidate; a weak QRS still keeps the beat of the train
         # and, as a QRS, is no background for the false-alarm threshold
-        if classify_candidate(config, feats, state.ecg)[0] is RejectReason.ECG:
+        if qrs_of_train(config, feats, state.ecg) is not None:
             state = _explain(state, cand.start, cand.end)
         return DetectionOutput(), replace(state, ecg=update_ecg_tracker(config, state.ecg, feats))
     reason, detail, ecg = classify_candidate(config, feats, state.ecg)
@@ -129,36 +130,8 @@ def close_candidate(
         onset_s, offset_s = (lo + inner.onset) / sf, (lo + inner.offset) / sf
         tw = _twitch(state, inner, onset_s=onset_s, offset_s=offset_s, confidence=inner_confidence)
         return DetectionOutput(twitches=(tw,), rejected=(rej,)), state
-    rejected: tuple[RejectedCandidate, ...] = ()
-    beat = beat_at(config, state.ecg, feats.onset_s)
-    if beat is not None:  # it may begin with a QRS: then the twitch is what follows it
-        onset_n = int(round(feats.onset_s * sf))
-        qrs_n = int(round(config.ecg_qrs_s * sf))
-        after = onset_n + qrs_n + int(round(config.onset_search_s * sf))
-        head = measure_candidate(
-            config, replace(window, start=onset_n, end=min(onset_n + qrs_n, cand.end))
-        )
-        if (
-            head.lf_ratio >= config.ecg_lf_min
-            and feats.offset_s * sf - after >= design.min_duration_n
-        ):
-            split = measure_candidate(config, replace(window, start=max(after, cand.start)))
-            if split.offset_s - split.onset_s >= config.min_duration_s and is_burst(
-                config, split, glr_threshold=glr_threshold
-            ):
-                rejected = (
-                    RejectedCandidate(
-                        onset_s=feats.onset_s,
-                        offset_s=split.onset_s,
-                        channel=ch,
-                        reason=RejectReason.ECG,
-                        peak_v=feats.peak_v,
-                        detail="a QRS of the regular train just before a twitch",
-                    ),
-                )
-                state = replace(state, ecg=_with_beat(state.ecg, beat))
-                feats = split
-                ch = state.ch_names[feats.channel_index]
+    feats, rejected, state = _after_leading_qrs(state, cand, window, feats, glr_threshold)
+    ch = state.ch_names[feats.channel_index]
     confidence = twitch_confidence(feats.glr, glr_threshold, feats.offset_s - feats.onset_s)
     if confidence < config.min_confidence:
         rej = RejectedCandidate(
@@ -175,6 +148,47 @@ def close_candidate(
         state, feats, onset_s=feats.onset_s, offset_s=feats.offset_s, confidence=confidence
     )
     return DetectionOutput(twitches=(tw,), rejected=rejected), state
+
+
+def _after_leading_qrs(
+    state: DetectorState,
+    cand: _Candidate,
+    window: CandidateWindow,
+    feats: CandidateFeatures,
+    glr_threshold: float,
+) -> tuple[CandidateFeatures, tuple[RejectedCandidate, ...], DetectorState]:
+    """A burst kept as a twitch that began with a QRS of the regular train (its onset on a
+    beat the train expects, its first ``ecg_qrs_s`` QRS-like): the twitch measured after
+    the QRS, the QRS as an ``ecg`` rejection, the beat kept by the tracker. Otherwise the
+    burst unchanged."""
+    design = state.design
+    config = design.config
+    sf = state.sfreq
+    beat = beat_at(config, state.ecg, feats.onset_s)
+    if beat is None:
+        return feats, (), state
+    onset_n = int(round(feats.onset_s * sf))
+    qrs_n = int(round(config.ecg_qrs_s * sf))
+    after = onset_n + qrs_n + int(round(config.onset_search_s * sf))
+    head = measure_candidate(
+        config, replace(window, start=onset_n, end=min(onset_n + qrs_n, cand.end))
+    )
+    if head.lf_ratio < config.ecg_lf_min or feats.offset_s * sf - after < design.min_duration_n:
+        return feats, (), state
+    split = measure_candidate(config, replace(window, start=max(after, cand.start)))
+    if split.offset_s - split.onset_s < config.min_duration_s or not is_burst(
+        config, split, glr_threshold=glr_threshold
+    ):
+        return feats, (), state
+    qrs = RejectedCandidate(
+        onset_s=feats.onset_s,
+        offset_s=split.onset_s,
+        channel=state.ch_names[feats.channel_index],
+        reason=RejectReason.ECG,
+        peak_v=feats.peak_v,
+        detail="a QRS of the regular train just before a twitch",
+    )
+    return split, (qrs,), replace(state, ecg=_with_beat(state.ecg, beat))
 
 
 def _with_beat(ecg: EcgTracker, beat: float) -> EcgTracker:

@@ -82,7 +82,11 @@ def add_detector_options(p: argparse.ArgumentParser, *, optional: bool = False) 
         )
 
 
-def parse_settings(items: list[str]) -> dict[str, float | int | str]:
+_TRUE = ("true", "yes", "on", "1")
+_FALSE = ("false", "no", "off", "0")
+
+
+def parse_settings(items: list[str]) -> dict[str, float | int | str | bool]:
     """Turn ``["k_on=5", ...]`` into detector parameters typed as ``DetectorConfig`` declares.
 
     Raises
@@ -91,7 +95,7 @@ def parse_settings(items: list[str]) -> dict[str, float | int | str]:
         One line naming the item and what was expected.
     """
     types = {f.name: f.type for f in fields(DetectorConfig)}
-    out: dict[str, float | int | str] = {}
+    out: dict[str, float | int | str | bool] = {}
     for item in items:
         name, sep, text = item.partition("=")
         name, text = name.strip(), text.strip()
@@ -105,6 +109,11 @@ def parse_settings(items: list[str]) -> dict[str, float | int | str]:
                 f"--set {name}: unknown detector parameter; {hint} "
                 "(`twitchscope detect --help` and twitchscope.signal.detect.config list them all)."
             )
+        if kind in ("bool", bool):
+            if text.lower() not in _TRUE + _FALSE:
+                raise ConfigError(f"--set {name}={text}: expected true or false.")
+            out[name] = text.lower() in _TRUE
+            continue
         try:
             if kind in ("int", int):
                 out[name] = int(text)

@@ -57,6 +57,25 @@ class DetectorConfig:
         where they alias, those below Nyquist only when inside the pass band. 10, which
         covers the pass band up to 450 Hz at 50 Hz mains (lit §7 lists 2nd-5th harmonics;
         measured: the 7th and 8th harmonics carried 16 % of the residual power at 2 kHz).
+    mains_track : bool
+        Follow the mains fundamental as it drifts and remove what the fixed notches leave
+        of it (:func:`~twitchscope.signal.detect.mains.track_block`). False by default,
+        measured: on corpus-dev-b, whose mains drifts and whose residual hum of up to 16 uV
+        after the notches hid the twitches of whole needle sites, it raises recall 0.477 ->
+        0.546 (SNR 10-20: 0.75 -> 0.88) and F1 0.603 -> 0.642, but false twitches go
+        0.79 -> 1.17 a minute; corpus-dev F1 0.798 -> 0.780; on the real files the cleaner
+        background lowers the false-alarm threshold: 2 twitches on the GUI sample's rest
+        (0 without), 13 in the subvocal recording's activity (6). Turn it on for a
+        recording whose hum visibly drifts (a profile can carry it).
+    mains_track_lp_hz : float
+        Low-pass of the tracked line's complex amplitude, Hz: its removal is a notch about
+        twice this wide that follows the line, and how fast a surge is followed. 0.3.
+    mains_track_max_dev_hz : float
+        Farthest the tracked frequency moves from nominal, Hz. 1.0 (grid frequency stays
+        within 0.5 Hz; portable generators and some inverters drift further).
+    mains_track_min_ratio : float
+        The frequency is updated from the channels whose line carries at least this many
+        times the power of its neighbourhood (5 Hz either side), averaged over about 2 s. 10.
     mains_probe_s : float
         Seconds of signal used to estimate 50 vs 60 Hz when ``mains="auto"``. 2 s gives a
         0.5 Hz resolution and lies within the quiet rest before the first insertion (lit §0: 2-5 s).
@@ -284,6 +303,10 @@ class DetectorConfig:
     notch_q: float = 30.0
     n_harmonics: int = 10
     mains_probe_s: float = 2.0
+    mains_track: bool = False
+    mains_track_lp_hz: float = 0.3
+    mains_track_max_dev_hz: float = 1.0
+    mains_track_min_ratio: float = 10.0
     envelope_method: str = "rms"
     tkeo_lp_hz: float = 50.0
     rms_lp_hz: float = 20.0
@@ -345,6 +368,10 @@ class DetectorConfig:
             if f.name == "min_confidence":
                 if not (isinstance(value, (int, float)) and 0.0 <= value < 1.0):
                     raise ConfigError(f"min_confidence must be within [0, 1), got {value!r}.")
+                continue
+            if f.type in ("bool", bool):
+                if not isinstance(value, bool):
+                    raise ConfigError(f"{f.name} must be true or false, got {value!r}.")
                 continue
             if f.type in ("int", int):
                 if isinstance(value, bool) or not isinstance(value, int) or value < 1:

@@ -28,6 +28,7 @@ from twitchscope.signal.core.errors import ConfigError
 from twitchscope.signal.detect.config import DetectorConfig
 from twitchscope.signal.detect.envelope import EnvelopeDesign, design_envelope
 from twitchscope.signal.detect.filters import FilterDesign, check_band, design_conditioning
+from twitchscope.signal.detect.mains import SIDE_HZ, MainsTracker, design_tracker
 
 __all__ = ["LF_BAND_HZ", "DetectorDesign", "design_detector", "check_design"]
 
@@ -108,6 +109,7 @@ class DetectorDesign:
     far_ring: int
     mains_hz: float | None = None
     conditioning: FilterDesign | None = None
+    tracker: MainsTracker | None = None
 
     @property
     def n_channels(self) -> int:
@@ -121,8 +123,22 @@ class DetectorDesign:
 
     def with_mains(self, mains_hz: float) -> DetectorDesign:
         """The design with the conditioning filter for mains at ``mains_hz`` (50 or 60)."""
-        conditioning = design_conditioning(self.config, sfreq=self.sfreq, mains_hz=mains_hz)
-        return replace(self, mains_hz=mains_hz, conditioning=conditioning)
+        config = self.config
+        conditioning = design_conditioning(config, sfreq=self.sfreq, mains_hz=mains_hz)
+        tracker = None
+        if (
+            config.mains_track
+            and mains_hz < self.sfreq / 2 - SIDE_HZ - config.mains_track_max_dev_hz
+        ):
+            tracker = design_tracker(
+                sfreq=self.sfreq,
+                mains_hz=mains_hz,
+                segment_n=self.segment_n,
+                lp_hz=config.mains_track_lp_hz,
+                max_dev_hz=config.mains_track_max_dev_hz,
+                min_ratio=config.mains_track_min_ratio,
+            )
+        return replace(self, mains_hz=mains_hz, conditioning=conditioning, tracker=tracker)
 
 
 def design_detector(

@@ -49,7 +49,12 @@ from twitchscope.signal.detect.envelope import (
     update_baseline,
 )
 from twitchscope.signal.detect.filters import FilterState, filter_block, init_filter_state
-from twitchscope.signal.detect.mains import estimate_mains
+from twitchscope.signal.detect.mains import (
+    TrackerState,
+    estimate_mains,
+    init_tracker_state,
+    track_block,
+)
 
 __all__ = [
     "DetectionOutput",
@@ -77,11 +82,12 @@ class _Candidate:
 
 @dataclass(frozen=True, eq=False, slots=True)
 class FilterStates:
-    """Delay lines of the three causal filters: conditioning, 1-20 Hz band, envelope."""
+    """Delay lines of the causal filters: conditioning, mains tracker, 1-20 Hz band, envelope."""
 
     cond: FilterState
     lf: FilterState
     env: EnvelopeState
+    mains: TrackerState | None = None
 
 
 @dataclass(frozen=True, eq=False, slots=True)
@@ -229,6 +235,7 @@ def _init_filters(design: DetectorDesign) -> FilterStates:
         cond=init_filter_state(design.conditioning, n),
         lf=init_filter_state(design.lf, n),
         env=init_envelope_state(design.envelope, n),
+        mains=None if design.tracker is None else init_tracker_state(design.tracker, n),
     )
 
 
@@ -354,14 +361,17 @@ def _process(
     design, filters = state.design, state.filters
     config = design.config
     assert design.conditioning is not None and filters is not None
+    first = state.n_seen
     cond, cond_state = filter_block(design.conditioning, data, filters.cond)
+    mains_state = filters.mains
+    if design.tracker is not None and mains_state is not None:
+        cond, mains_state = track_block(design.tracker, cond, mains_state, first=first)
     lf, lf_state = filter_block(design.lf, data, filters.lf)
     env, env_state = envelope_block(design.envelope, cond, filters.env)
-    first = state.n_seen
     n = data.shape[1]
     state = replace(
         state,
-        filters=FilterStates(cond=cond_state, lf=lf_state, env=env_state),
+        filters=FilterStates(cond=cond_state, lf=lf_state, env=env_state, mains=mains_state),
         n_seen=first + n,
         history=state.history.appended(cond, lf, env),
     )

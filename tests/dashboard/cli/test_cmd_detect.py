@@ -118,6 +118,7 @@ def test_detector_parameters_from_the_command_line(recording, tmp_path, capsys):
         ("baseline_n_segments=2.5", "expected an integer"),
         ("k_off=9", "k_off (9) must not exceed k_on"),
         ("envelope_method=fft", "envelope_method"),
+        ("mains_track=maybe", "mains_track=maybe: expected true or false"),
     ],
 )
 def test_bad_detector_parameter_is_one_line_error(recording, tmp_path, capsys, setting, message):
@@ -126,6 +127,13 @@ def test_bad_detector_parameter_is_one_line_error(recording, tmp_path, capsys, s
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and err[0].startswith("twitchscope: error:") and message in err[0]
     assert not out.exists()
+
+
+def test_a_switch_is_set_with_true_or_false() -> None:
+    from twitchscope.dashboard.cli.options import parse_settings
+
+    assert parse_settings(["mains_track=true"]) == {"mains_track": True}
+    assert parse_settings(["mains_track=Off"]) == {"mains_track": False}
 
 
 def test_false_alarms_per_min_option_sets_the_detector(recording, tmp_path, capsys):

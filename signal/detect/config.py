@@ -60,13 +60,13 @@ class DetectorConfig:
     mains_track : bool
         Follow the mains fundamental as it drifts and remove what the fixed notches leave
         of it (:func:`~twitchscope.signal.detect.mains.track_block`). False by default,
-        measured: on corpus-dev-b, whose mains drifts and whose residual hum of up to 16 uV
-        after the notches hid the twitches of whole needle sites, it raises recall 0.477 ->
-        0.546 (SNR 10-20: 0.75 -> 0.88) and F1 0.603 -> 0.642, but false twitches go
-        0.79 -> 1.17 a minute; corpus-dev F1 0.798 -> 0.780; on the real files the cleaner
-        background lowers the false-alarm threshold: 2 twitches on the GUI sample's rest
-        (0 without), 13 in the subvocal recording's activity (6). Turn it on for a
-        recording whose hum visibly drifts (a profile can carry it).
+        measured (bench/RESULTS.md): on corpus-dev-b, whose mains drifts and whose residual
+        hum of up to 16 uV after the notches hid the twitches of whole needle sites, recall
+        0.477 -> 0.546 (SNR 10-20: 0.75 -> 0.90) and F1 0.603 -> 0.643, but 1.14 false
+        twitches a minute (0.79); corpus-dev F1 0.798 -> 0.793; on the real files the
+        cleaner background lowers the false-alarm threshold: one 36 ms spike on the GUI
+        sample's rest (none without) and 5 twitches on the subvocal recording's rest (3).
+        Turn it on for a recording whose hum visibly drifts (a profile can carry it).
     mains_track_lp_hz : float
         Low-pass of the tracked line's complex amplitude, Hz: its removal is a notch about
         twice this wide that follows the line, and how fast a surge is followed. 0.3.

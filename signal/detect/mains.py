@@ -116,6 +116,9 @@ def estimate_mains(data: NDArray[np.float64], *, sfreq: float, n_harmonics: int 
 SIDE_HZ = 5.0
 #: Weight of a new segment in the averaged line and neighbourhood powers.
 _POWER_WEIGHT = 0.125
+#: Segments whose input RMS sets the clipping level (median), and the level in RMS.
+_N_SCALES = 8
+_CLIP = 3.0
 #: Lag (s) of the phase-drift estimate within a segment.
 _LAG_S = 0.05
 
@@ -148,6 +151,8 @@ class TrackerState:
     segment: tuple[NDArray[np.complex128], ...]  # (n_channels, n) of this segment so far
     tail: NDArray[np.complex128]  # last ``lag_n`` line amplitudes of the previous segment
     power: NDArray[np.float64]  # (2, n_channels): line and neighbourhood power, averaged
+    signal_segment: NDArray[np.float64]  # (n_channels, n): this segment's input so far
+    scales: NDArray[np.float64]  # (n_channels, _N_SCALES): RMS of the last segments' input
     n_averaged: int = 0  # segments in ``power``
 
 
@@ -192,6 +197,8 @@ def init_tracker_state(design: MainsTracker, n_channels: int) -> TrackerState:
         segment=(empty, empty, empty),
         tail=empty,
         power=np.zeros((2, n_channels)),
+        signal_segment=np.zeros((n_channels, 0)),
+        scales=np.full((n_channels, _N_SCALES), np.inf),
     )
 
 
@@ -223,15 +230,18 @@ def track_block(
             state = _next_segment(design, state, seg_idx, update=False)
         b = min((seg_idx + 1) * design.segment_n, first + n)
         k = np.arange(a - seg_idx * design.segment_n, b - seg_idx * design.segment_n)
+        piece = x[:, a - first : b - first]
+        # a pop or a strong twitch would ring in the line's amplitude for a second: the
+        # estimate sees the input clipped at a few times its recent RMS (the hum never is)
+        limit = _CLIP * np.median(state.scales, axis=1)[:, None]
+        clipped = np.clip(piece, -limit, limit)
         zs, zis = [], []
         for i, (off, sos) in enumerate(
             ((0.0, design.sos), (-SIDE_HZ, design.side_sos), (SIDE_HZ, design.side_sos))
         ):
             w = 2 * np.pi * (state.freq_hz + off) / design.sfreq
             rot = np.exp(-1j * (state.phase * (1.0 + off / state.freq_hz) + w * k))
-            z, zf = signal.sosfilt(
-                sos, x[:, a - first : b - first] * rot[None, :], axis=1, zi=state.zi[i]
-            )
+            z, zf = signal.sosfilt(sos, clipped * rot[None, :], axis=1, zi=state.zi[i])
             zs.append(z)
             zis.append(zf)
             if i == 0:
@@ -246,6 +256,8 @@ def track_block(
             ),
             tail=state.tail,
             power=state.power,
+            signal_segment=np.concatenate([state.signal_segment, piece], axis=1),
+            scales=state.scales,
             n_averaged=state.n_averaged,
         )
         if b == (seg_idx + 1) * design.segment_n:
@@ -261,8 +273,10 @@ def _next_segment(
     line, lower, upper = state.segment
     freq = state.freq_hz
     tail = line[:, -design.lag_n :]
-    power, n_averaged = state.power, state.n_averaged
+    power, n_averaged, scales = state.power, state.n_averaged, state.scales
     if update and line.shape[1] > 0:
+        rms = np.sqrt(np.mean(state.signal_segment**2, axis=1))
+        scales = np.concatenate([scales[:, 1:], rms[:, None]], axis=1)
         ext = np.concatenate([state.tail, line], axis=1)
         p_line = np.mean(np.abs(line) ** 2, axis=1)
         p_side = 0.5 * (np.mean(np.abs(lower) ** 2, axis=1) + np.mean(np.abs(upper) ** 2, axis=1))
@@ -298,5 +312,7 @@ def _next_segment(
         segment=(empty, empty, empty),
         tail=tail,
         power=power,
+        signal_segment=state.signal_segment[:, :0],
+        scales=scales,
         n_averaged=n_averaged,
     )

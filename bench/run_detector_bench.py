@@ -575,10 +575,25 @@ envelope smoothing 30 or 12 Hz (0.737 / 0.601; 0.776 / 0.573); high-pass 15 or 1
 
 Why `corpus-dev-b` stays far from its targets. Of its 218 twitches 105 are found; 61 never
 form a candidate (median SNR 4.0), 15 form one that stays below the likelihood-ratio
-threshold (median SNR 4.9), and the others are lost inside long artefacts: a
-hum surge that the 50 Hz notch of a 256 Hz board cannot follow (8.7 s rejected as
-sustained) (its amplitude
-modulation puts 49-52 Hz sidebands outside the notch), sustained activity, or a QRS.
+threshold (median SNR 4.9), and the others are lost inside long artefacts: sustained
+activity, a QRS, or mains hum that drifts off its notch (50.1 Hz at 256 Hz, 59.6 Hz at
+250 Hz: the Q 30 notch lets 14 % of a hum 0.1 Hz off through, 10-16 uV against a 1-3 uV
+background, which held one candidate open for 8.7 s, rejected as sustained, and hid the
+twitches of whole needle sites).
+
+The optional mains tracker (`mains_track`, 2026-12-03; off by default): it follows the
+fundamental the notches leave (demodulated at the tracked frequency, its amplitude
+low-passed at 0.3 Hz from the input clipped at 3x its recent RMS, the frequency moved by the
+amplitude's phase drift on channels where the line stands 10x above its neighbourhood).
+corpus-dev 0.793, 0.22 false/min; corpus-dev-b 0.643, 1.14 (recall 0.546; SNR 10-20 0.90,
+>= 20 0.83); real files at rest S02 0, S05 3, GUI 1 (a 36 ms spike on a scalp lead 2.5 s
+before a jaw clench), subvocal 5; 10 inside the subvocal recording's activity. With
+`false_alarms_per_min` 0.2 and `min_confidence` 0.25 as well: 0.777, 0.22 / 0.642, 0.86;
+S05 2, GUI 1, subvocal 5 and 4. Not the default: it costs corpus-dev and the real files'
+rest what it gains on corpus-dev-b. Without the clipping the tracker's amplitude rang
+after pops and strong twitches (corpus-dev 0.780); a tracker that switched on only when
+the frequency was 0.03 Hz or more off nominal was worse on both (0.670 / 0.587), and a
+wider fixed notch too (rows above).
 How separable the twitches are at all, measured on the conditioned signal (the
 detector's band-pass and notches) over each true twitch against the 99th percentile of
 the 0.25 s maxima of the same channel's background (away from twitches and transient

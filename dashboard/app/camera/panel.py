@@ -1,0 +1,258 @@
+"""The camera panel: the browser's camera captured with a live recording, on its stream clock.
+
+:func:`camera_panel` shows the camera of the browser that has the page open (WebRTC,
+with `streamlit-webrtc <https://github.com/whitphx/streamlit-webrtc>`_), and while it
+runs writes every frame on the server into a :class:`~twitchscope.dashboard.app.camera.capture.CameraCapture`:
+``<stem>.mp4`` beside the recording, linked in ``<stem>.video.json`` when the camera
+is stopped (or its stream ends), with the offset from the stream clock. Each frame is
+stamped on arrival with the server's monotonic clock and the live stream's clock
+(``clock``, e.g. :meth:`LiveSource.now_s <twitchscope.dashboard.services.live.LiveSource.now_s>`),
+and spaced by its own capture time (:mod:`twitchscope.dashboard.app.camera.timing`).
+
+WebRTC is configured with no ICE server (no STUN or TURN): the browser and the
+dashboard must reach each other directly (the same machine or local network), and
+nothing is asked of the internet. Without the extra ``twitchscope[video]`` (OpenCV,
+streamlit-webrtc) the panel says what to install; without a camera the component says
+so; the rest of the page is not affected.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import streamlit as st
+
+from twitchscope.dashboard.app.camera.capture import CameraCapture, CaptureResult, RecordingStart
+
+__all__ = ["INSTALL_HINT", "RTC_CONFIGURATION", "camera_support", "camera_panel"]
+
+log = logging.getLogger(__name__)
+
+#: What to install for the camera (the panel's message without it).
+INSTALL_HINT = (
+    "Recording the camera needs the video extra: `pip install 'twitchscope[video]'` "
+    "(OpenCV and streamlit-webrtc)."
+)
+
+#: No STUN/TURN server: the browser and the dashboard connect directly (offline-safe).
+RTC_CONFIGURATION: dict[str, Any] = {"iceServers": []}
+
+#: Seconds after the camera started without a frame before the panel says so.
+NO_FRAME_WARNING_S = 8.0
+
+
+def camera_support() -> str:
+    """Empty when the camera can be recorded here; else what to install (one line)."""
+    try:
+        import cv2  # noqa: F401
+        import streamlit_webrtc  # noqa: F401
+    except ImportError:
+        return INSTALL_HINT
+    return ""
+
+
+class _PanelState:
+    """One panel's capture in a session: shared by the script thread and WebRTC's thread."""
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.capture: CameraCapture | None = None
+        self.result: CaptureResult | None = None
+        self.error = ""
+        self.accepting = False
+        self.recording: Path | None = None
+        self.clock: Callable[[], float] | None = None
+        self.recording_start: RecordingStart = 0.0
+        self.fps = 30.0
+        self.started_at: float | None = None
+
+    def on_frame(self, frame: Any) -> None:
+        """WebRTC thread: stamp and write one ``av.VideoFrame`` (never calls ``st.*``)."""
+        with self.lock:
+            clock, capture = self.clock, self.capture
+            if not self.accepting or clock is None or self.recording is None:
+                return
+            arrival, stream = time.monotonic(), float(clock())
+            if capture is None:
+                capture = CameraCapture(
+                    self.recording, recording_start_s=self.recording_start, fps=self.fps
+                )
+                self.capture, self.result, self.error = capture, None, ""
+        capture.add_frame(frame.to_ndarray(format="bgr24"), frame.time, arrival, stream)
+        if capture.error:
+            with self.lock:
+                self.error = capture.error
+
+    def finish(self) -> None:
+        """Close the running capture, if any, and keep what it saved (any thread)."""
+        with self.lock:
+            capture, self.capture = self.capture, None
+        if capture is None:
+            return
+        result = capture.finish()
+        with self.lock:
+            self.result = result
+            self.error = capture.error
+
+
+def _panel_state(key: str) -> _PanelState:
+    name = f"_camera_panel_{key}"
+    if name not in st.session_state:
+        st.session_state[name] = _PanelState()
+    state: _PanelState = st.session_state[name]
+    return state
+
+
+def camera_panel(
+    recording: str | Path | None,
+    *,
+    clock: Callable[[], float],
+    recording_start_s: RecordingStart,
+    key: str = "camera",
+    fps: float = 30.0,
+    size: tuple[int, int] = (640, 480),
+) -> CaptureResult | None:
+    """Show the browser's camera and record it beside ``recording`` while it runs.
+
+    Call it at the top level of the page (not inside a fragment), once per run.
+
+    Parameters
+    ----------
+    recording : path-like or None
+        The file the live recording is written to (e.g. ``session.fif``); the video
+        becomes ``<stem>.mp4`` beside it, linked in ``<stem>.video.json``. None: no
+        recording is running; the panel says so and closes a capture in progress.
+    clock : callable
+        The stream clock, s (e.g. ``source.now_s``); called from WebRTC's thread.
+    recording_start_s : float or callable
+        Stream time of the recording's first sample, s (a callable is asked when the
+        capture is saved; None from it: not known, the video is saved unlinked).
+    key : str
+        Identifies the panel in the session.
+    fps : float
+        Frame rate asked of the camera and written to the file.
+    size : (int, int)
+        Frame size asked of the camera (width, height), pixels.
+
+    Returns
+    -------
+    CaptureResult or None
+        The last capture saved in this session by this panel, if any.
+    """
+    missing = camera_support()
+    if missing:
+        st.info(missing, icon=":material/videocam_off:")
+        return None
+    state = _panel_state(key)
+    target = Path(recording) if recording is not None else None
+    with state.lock:
+        changed = state.recording is not None and target != state.recording
+    if changed:  # the recording stopped or changed: the capture belongs to the old one
+        with state.lock:
+            state.accepting = False
+        state.finish()
+    with state.lock:
+        state.recording, state.clock = target, clock
+        state.recording_start, state.fps = recording_start_s, float(fps)
+    if target is None:
+        st.caption("Start a recording to record the camera with it.")
+        _show_result(state)
+        return state.result
+    if _served():
+        _streamer(state, key=key, fps=fps, size=size)
+    else:
+        st.caption("The camera is shown in a browser session of the dashboard.")
+    _show_result(state)
+    return state.result
+
+
+def _served() -> bool:
+    """Whether a Streamlit server runs this script (WebRTC needs one; ``AppTest`` has none)."""
+    from streamlit.runtime import Runtime
+
+    return Runtime.exists() and type(Runtime.instance()) is Runtime
+
+
+def _streamer(state: _PanelState, *, key: str, fps: float, size: tuple[int, int]) -> None:
+    from streamlit_webrtc import WebRtcMode, create_video_sink_track, webrtc_streamer
+
+    sink = create_video_sink_track(state.on_frame, key=f"{key}-sink", on_ended=state.finish)
+    ctx = webrtc_streamer(
+        key=key,
+        mode=WebRtcMode.SENDONLY,
+        rtc_configuration=RTC_CONFIGURATION,
+        media_stream_constraints={
+            "video": {
+                "width": {"ideal": size[0]},
+                "height": {"ideal": size[1]},
+                "frameRate": {"ideal": fps},
+            },
+            "audio": False,
+        },
+        sink_video_track=sink,
+        translations={
+            "start": "Start camera",
+            "stop": "Stop camera",
+            "device_not_available": "No camera found: connect one, or allow this page to use it.",
+            "device_access_denied": "The browser refused the camera: allow this page to use it.",
+        },
+    )
+    active = bool(ctx.state.playing or ctx.state.signalling)
+    with state.lock:
+        state.accepting = active
+        if active and state.started_at is None:
+            state.started_at = time.monotonic()
+        elif not active:
+            state.started_at = None
+    name = state.recording.name if state.recording is not None else ""
+    if not active:
+        state.finish()
+        st.caption(
+            f"Start the camera to record it beside {name}, on the stream's clock. "
+            'A browser without a camera says "Requested device not found".'
+        )
+        return
+    st.caption(f"The camera is recorded beside {name} until you stop it.")
+    _capture_status(state)
+
+
+@st.fragment(run_every=1.0)
+def _capture_status(state: _PanelState) -> None:
+    """Frames and seconds captured so far, refreshed every second."""
+    with state.lock:
+        capture, started, error = state.capture, state.started_at, state.error
+    if error:
+        st.error(f"The camera recording stopped: {error}", icon=":material/warning:")
+    elif capture is not None and capture.n_frames:
+        video = capture.video.name if capture.video is not None else ""
+        st.markdown(
+            f":red[●] Recording the camera: **{capture.n_frames} frames**, "
+            f"{capture.duration_s:.1f} s → `{video}`"
+        )
+    elif started is not None and time.monotonic() - started > NO_FRAME_WARNING_S:
+        st.warning(
+            "No picture from the camera yet: check that the browser may use a camera and "
+            "that it can reach this server directly (same machine or local network).",
+            icon=":material/videocam_off:",
+        )
+    else:
+        st.caption("Waiting for the camera…")
+
+
+def _show_result(state: _PanelState) -> None:
+    with state.lock:
+        result, error, running = state.result, state.error, state.capture is not None
+    if running:
+        return
+    if error:
+        st.error(f"The camera recording failed: {error}", icon=":material/warning:")
+    if result is not None:
+        if result.link is None:
+            st.warning(result.describe(), icon=":material/link_off:")
+        else:
+            st.success(result.describe(), icon=":material/videocam:")

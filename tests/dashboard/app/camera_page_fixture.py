@@ -1,0 +1,34 @@
+"""A page with only the camera panel, for ``test_browser_camera.py`` (``streamlit run`` it).
+
+The stream clock is the wall clock from ``CAMERA_CLOCK_T0`` (a ``time.time()``), so
+the test, in another process, knows the stream time of anything it does. The
+recording goes to ``CAMERA_RECORDING`` and starts at stream time ``CAMERA_START_S``.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from pathlib import Path
+
+import streamlit as st
+
+from twitchscope.dashboard.app.camera import camera_panel
+
+T0 = float(os.environ["CAMERA_CLOCK_T0"])
+
+
+def stream_clock() -> float:
+    """Seconds on the stream clock."""
+    return time.time() - T0
+
+
+st.title("Camera")
+result = camera_panel(
+    Path(os.environ["CAMERA_RECORDING"]),
+    clock=stream_clock,
+    recording_start_s=float(os.environ["CAMERA_START_S"]),
+    key="cam",
+)
+if result is not None:
+    st.write(f"saved: {result.video.name}")

@@ -1,0 +1,66 @@
+"""The camera panel under AppTest: its messages without the extra or without a recording."""
+
+from __future__ import annotations
+
+import sys
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from twitchscope.dashboard.app.camera.panel import INSTALL_HINT, camera_support
+
+
+def _page() -> None:
+    import os
+    from pathlib import Path
+
+    import streamlit as st
+
+    from twitchscope.dashboard.app.camera import camera_panel
+
+    rec = os.environ.get("CAMERA_TEST_RECORDING", "")
+    st.title("Live")
+    camera_panel(Path(rec) if rec else None, clock=lambda: 0.0, recording_start_s=0.0)
+    st.write("after the camera")
+
+
+def _texts(at: AppTest) -> list[str]:
+    return [e.value for e in [*at.info, *at.caption, *at.markdown, *at.warning, *at.error]]
+
+
+@pytest.mark.parametrize("module", ["streamlit_webrtc", "cv2"])
+def test_without_the_video_extra_it_says_what_to_install(monkeypatch, module: str) -> None:
+    monkeypatch.setitem(sys.modules, module, None)  # as if not installed
+    assert camera_support() == INSTALL_HINT
+    monkeypatch.setenv("CAMERA_TEST_RECORDING", "/tmp/never-written.fif")
+    at = AppTest.from_function(_page, default_timeout=30).run()
+    assert not at.exception
+    assert [i.value for i in at.info] == [INSTALL_HINT]
+    assert "twitchscope[video]" in INSTALL_HINT
+    assert "after the camera" in _texts(at)  # the rest of the page goes on
+
+
+def test_without_a_recording_it_asks_for_one() -> None:
+    pytest.importorskip("streamlit_webrtc")
+    pytest.importorskip("cv2")
+    assert camera_support() == ""
+    at = AppTest.from_function(_page, default_timeout=30).run()
+    assert not at.exception
+    assert "Start a recording to record the camera with it." in _texts(at)
+    assert "after the camera" in _texts(at)
+
+
+def test_with_a_recording_it_offers_the_camera_and_writes_nothing_yet(
+    monkeypatch, tmp_path
+) -> None:
+    pytest.importorskip("streamlit_webrtc")
+    pytest.importorskip("cv2")
+    monkeypatch.setenv("CAMERA_TEST_RECORDING", str(tmp_path / "session.fif"))
+    at = AppTest.from_function(_page, default_timeout=30).run()
+    assert not at.exception
+    assert "after the camera" in _texts(at)
+    assert not any("Start a recording" in t for t in _texts(at))
+    # AppTest has no server for WebRTC: the panel says where the camera is (the browser
+    # test drives the real component)
+    assert "The camera is shown in a browser session of the dashboard." in _texts(at)
+    assert list(tmp_path.iterdir()) == []  # nothing until the camera sends frames

@@ -594,6 +594,13 @@ rest what it gains on corpus-dev-b. Without the clipping the tracker's amplitude
 after pops and strong twitches (corpus-dev 0.780); a tracker that switched on only when
 the frequency was 0.03 Hz or more off nominal was worse on both (0.670 / 0.587), and a
 wider fixed notch too (rows above).
+
+Also measured on 2026-12-03 and not kept: measuring the ongoing level before a burst
+(`pre_level`) only from 0.1 s after the end of the burst before it, so that a twitch
+right after another twitch is not `sustained` (0.798, 0.09 / 0.599, 0.86; two more
+twitches inside the S05 contractions, one inside the GUI sample's jaw clench: the
+twitches it won back on corpus-dev-b were as many as the bursts of voluntary activity it
+let through).
 How separable the twitches are at all, measured on the conditioned signal (the
 detector's band-pass and notches) over each true twitch against the 99th percentile of
 the 0.25 s maxima of the same channel's background (away from twitches and transient

@@ -553,6 +553,7 @@ and the bundled samples each time):
 | `min_confidence` also for twitches found inside artefacts | 0.798, 0.09 | 0.595, 0.79 |
 | the fit's memory is 60 s of time; weak QRS of the train are explained too | 0.798, 0.09 | 0.603, 0.86 |
 | a burst rising from ongoing activity (`pre_level_max` 1.5) is `sustained` | 0.798, 0.09 | 0.603, 0.79 |
+| ... unless its likelihood ratio reaches 2000 (`pre_level_glr_max`): a strong twitch after needle handling or another twitch | 0.798, 0.09 | 0.607, 0.79 |
 
 Measured on 2026-12-03 and not kept (same order of figures, against the row before the
 last): `pre_level_max` 1.3 (0.798 / 0.602, 0.65) or 1.8 (0.798 / 0.605, 0.83), or as the

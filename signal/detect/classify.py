@@ -236,7 +236,7 @@ def classify_candidate(
             f"{max(feats.duration_s, span_s):.2f} s long, limit {config.max_duration_s:g} s",
             ecg,
         )
-    if feats.pre_level > config.pre_level_max:
+    if feats.pre_level > config.pre_level_max and feats.glr < config.pre_level_glr_max:
         return (
             RejectReason.SUSTAINED,
             f"ongoing activity: the envelope before it was {feats.pre_level:.1f}x the "

@@ -8,6 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from tests.conftest import SHARED
 from tests.signal import ltr_synth as syn
 from twitchscope.signal.core.model import RejectReason
 from twitchscope.signal.detect.classify import EcgTracker, classify_candidate
@@ -322,3 +323,26 @@ def test_a_burst_rising_from_ongoing_activity_is_sustained_not_a_twitch():
     on_activity = replace(feats, pre_level=2.0)
     reason, detail, _ = classify_candidate(CONFIG, on_activity, EcgTracker())
     assert reason is RejectReason.SUSTAINED and "ongoing activity" in detail
+    # a strong twitch rising from the tail of the one before (or of needle handling) stays
+    strong = replace(on_activity, glr=CONFIG.pre_level_glr_max * 1.5)
+    assert classify_candidate(CONFIG, strong, EcgTracker())[0] is None
+
+
+SHARED_B = SHARED / "bench" / "corpus-dev-b"
+
+
+@pytest.mark.skipif(not SHARED_B.is_dir(), reason="needs ../shared/bench/corpus-dev-b")
+def test_strong_twitches_after_needle_handling_and_after_another_twitch_are_kept():
+    from twitchscope.signal.detect.run import detect_recording
+    from twitchscope.signal.io.readers import read_recording
+
+    raw = read_recording(SHARED_B / "dev_b_005_fs256.edf", preload=True)
+    # 17.41 s: 0.45 s after needle handling; 19.93 s: 0.44 s after the twitch at 19.31 s
+    truth = (17.4105, 19.3102, 19.9336)
+
+    def found(config: DetectorConfig) -> list[float]:
+        onsets = [t.onset_s for t in detect_recording(raw, config).twitches]
+        return [t for t in truth if any(abs(o - t) <= 0.04 for o in onsets)]
+
+    assert found(CONFIG) == list(truth)
+    assert found(DetectorConfig(pre_level_glr_max=1e12)) == [19.3102]  # without the exemption

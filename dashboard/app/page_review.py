@@ -11,6 +11,7 @@ from twitchscope.dashboard.app import panels, plots
 from twitchscope.dashboard.app.files import choose_recording, load_choice
 from twitchscope.dashboard.app.review_panel import (
     current_draft,
+    marking_chart,
     review_outputs,
     review_panel,
     reviewed_twitches,
@@ -24,8 +25,8 @@ ss = st.session_state
 st.title("Review")
 st.caption(
     "A whole recording: overview, zoom, events, per-site summary and signal quality; "
-    "confirm or reject each twitch and add missed ones. Detection re-runs when the "
-    "settings change."
+    "confirm or reject each twitch and add missed ones (click on the zoomed trace). "
+    "Detection re-runs when the settings change."
 )
 panels.show_message()
 
@@ -117,9 +118,14 @@ zoom = plots.make_trace_view(
     title=f"{recording.name}: {lo:.1f}–{hi:.1f} s",
 )
 ss[K.CURRENT_VIEW] = zoom
-st.plotly_chart(
-    plots.trace_figure(zoom, keep_zoom=True), key="review_zoom", config={"displayModeBar": False}
-)
+if draft is None:
+    st.plotly_chart(
+        plots.trace_figure(zoom, keep_zoom=True),
+        key="review_zoom",
+        config={"displayModeBar": False},
+    )
+else:  # reviewing: a click on a channel's row marks a missed twitch
+    marking_chart(zoom, recording)
 
 draft = review_panel(recording, result, Path(ss[K.REVIEW_NAME]))
 counted = list(reviewed) if reviewed is not None else twitches

@@ -15,8 +15,9 @@ from __future__ import annotations
 
 import io
 import math
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import plotly.graph_objects as go
@@ -30,6 +31,8 @@ __all__ = [
     "TraceView",
     "make_trace_view",
     "trace_figure",
+    "TraceMark",
+    "trace_mark",
     "twitch_figure",
     "habituation_figure",
     "view_png",
@@ -40,6 +43,7 @@ SITE_TEXT = "#1a7f37"
 TWITCH_COLOR = "#d62728"
 REJECT_COLOR = "rgba(120, 120, 120, 0.55)"
 TRACE_COLOR = "#1f3b73"
+MARK_COLOR = "#ff7f0e"
 
 
 @dataclass(frozen=True, eq=False, slots=True)
@@ -222,12 +226,127 @@ def _shapes(view: TraceView, *, label_twitches: bool = True) -> tuple[list[dict]
     return shapes, notes
 
 
+@dataclass(frozen=True, slots=True)
+class TraceMark:
+    """A time (click) or a span (drag) marked on one channel of a trace figure.
+
+    Parameters
+    ----------
+    onset_s : float
+        Marked time, or the start of the span, s.
+    offset_s : float or None
+        End of the span, s (None for a click).
+    channel : str
+        The channel whose row was marked.
+    """
+
+    onset_s: float
+    offset_s: float | None
+    channel: str
+
+    def describe(self) -> str:
+        """``"12.345 s on APB"`` or ``"12.345–12.425 s on APB"``."""
+        span = f"{self.onset_s:.3f}"
+        if self.offset_s is not None:
+            span += f"–{self.offset_s:.3f}"
+        return f"{span} s on {self.channel}"
+
+
+def _row_of_axis(ref: object, n: int) -> int | None:
+    """Row of an axis name (``"x"`` → 0, ``"x3"``/``"y3"`` → 2), None if not one of ``n``."""
+    text = str(ref or "")
+    if not text or text[0] not in "xy":
+        return None
+    digits = text[1:]
+    if digits and not digits.isdigit():
+        return None
+    row = int(digits) - 1 if digits else 0
+    return row if 0 <= row < n else None
+
+
+def trace_mark(selection: Mapping[str, Any] | None, ch_names: Sequence[str]) -> TraceMark | None:
+    """The mark a selection on a :func:`trace_figure` (``markable=True``) stands for.
+
+    Parameters
+    ----------
+    selection : mapping or None
+        ``st.plotly_chart(..., on_select="rerun").selection``: ``{"points": [...],
+        "box": [...], ...}``, as Streamlit passes Plotly's ``plotly_selected`` event.
+    ch_names : sequence of str
+        The figure's channels, in row order.
+
+    Returns
+    -------
+    TraceMark or None
+        A drag (``box``) gives a span on the channel of its axes; otherwise the first
+        clicked point of an invisible markers trace gives a time; None when the
+        selection is empty or not on a channel.
+
+    Examples
+    --------
+    >>> trace_mark({"points": [{"curve_number": 3, "x": 1.5}], "box": []}, ["A", "B"])
+    TraceMark(onset_s=1.5, offset_s=None, channel='B')
+    >>> trace_mark({"points": [], "box": [{"xref": "x2", "x": [2.4, 2.2]}]}, ["A", "B"])
+    TraceMark(onset_s=2.2, offset_s=2.4, channel='B')
+    """
+    if not selection:
+        return None
+    n = len(ch_names)
+    for box in selection.get("box") or ():
+        xs = [float(x) for x in box.get("x") or () if isinstance(x, int | float)]
+        row = _row_of_axis(box.get("xref"), n)
+        if row is None:
+            row = _row_of_axis(box.get("yref"), n)
+        if len(xs) >= 2 and row is not None and max(xs) > min(xs):
+            return TraceMark(min(xs), max(xs), ch_names[row])
+    for point in selection.get("points") or ():
+        curve, x = point.get("curve_number"), point.get("x")
+        if isinstance(curve, int) and isinstance(x, int | float) and 0 <= curve < 2 * n:
+            return TraceMark(float(x), None, ch_names[curve % n])
+    return None
+
+
+def _mark_shapes(mark: TraceMark, view: TraceView) -> list[dict]:
+    """A dashed line (time) or band (span) on the marked channel's row."""
+    i = view.ch_names.index(mark.channel) if mark.channel in view.ch_names else 0
+    xa, ya = _axis("x", i), f"{_axis('y', i)} domain"
+    style = dict(color=MARK_COLOR, width=2, dash="dash")
+    if mark.offset_s is None:
+        return [
+            dict(
+                type="line",
+                xref=xa,
+                yref=ya,
+                x0=mark.onset_s,
+                x1=mark.onset_s,
+                y0=0,
+                y1=1,
+                line=style,
+            )
+        ]
+    return [
+        dict(
+            type="rect",
+            xref=xa,
+            yref=ya,
+            x0=mark.onset_s,
+            x1=mark.offset_s,
+            y0=0,
+            y1=1,
+            fillcolor="rgba(255,127,14,0.12)",
+            line=style,
+        )
+    ]
+
+
 def trace_figure(
     view: TraceView,
     *,
     height_per_channel: int = 105,
     keep_zoom: bool = False,
     label_twitches: bool = True,
+    markable: bool = False,
+    mark: TraceMark | None = None,
 ) -> go.Figure:
     """One subplot per channel, shared time axis, sites shaded, twitches marked.
 
@@ -241,6 +360,17 @@ def trace_figure(
         Keep the user's zoom across reruns (review); scrolling views leave it off.
     label_twitches : bool
         Write each twitch's amplitude next to its marker (off for crowded overviews).
+    markable : bool
+        Let a click on a channel's row mark a time, and a drag with the box-select tool
+        mark a span (read back with :func:`trace_mark` from
+        ``st.plotly_chart(on_select="rerun", selection_mode=("points", "box"))``).
+        Plotly selects only traces with markers, so each channel gets a second,
+        invisible markers trace over its line (curve ``n_channels + i`` for channel
+        ``i``); hover is by time (``hovermode="x"``), so a click anywhere in a channel's
+        row picks the time under the pointer. A plain drag still zooms (Streamlit turns
+        click selection off while the box tool is the drag mode).
+    mark : TraceMark, optional
+        A mark to draw (dashed), e.g. the one the reviewer just made.
     """
     n = max(1, len(view.ch_names))
     gap = 0.012
@@ -283,7 +413,29 @@ def trace_figure(
             gridcolor="#eee",
             fixedrange=not keep_zoom,
         )
+    if markable:
+        for i, name in enumerate(view.ch_names):
+            traces.append(
+                dict(
+                    type="scatter",
+                    y=view.data_uv[i].astype(np.float32),
+                    x0=view.x0,
+                    dx=view.dx,
+                    mode="markers",
+                    marker=dict(size=6, opacity=0.0, color=TRACE_COLOR),
+                    selected=dict(marker=dict(opacity=0.0)),
+                    unselected=dict(marker=dict(opacity=0.0)),
+                    name=f"{name} (click to mark)",
+                    hoverinfo="none",
+                    showlegend=False,
+                    xaxis=_axis("x", i),
+                    yaxis=_axis("y", i),
+                )
+            )
+        layout.update(hovermode="x", clickmode="event+select", dragmode="zoom")
     shapes, notes = _shapes(view, label_twitches=label_twitches)
+    if mark is not None:
+        shapes += _mark_shapes(mark, view)
     # one constructor call: no make_subplots/add_trace/update_* round trips (about 10x faster)
     return go.Figure(
         data=traces,

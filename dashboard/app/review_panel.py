@@ -1,11 +1,16 @@
 """The expert-review panel of the Review page: verdicts, added twitches, agreement, profile.
 
 The reviewer's name is asked once per session. Each action (confirm, reject, clear,
-move the onset/offset, add a twitch by its time, promote a rejected candidate) is saved
+move the onset/offset, add a missed twitch, promote a rejected candidate) is saved
 at once to the recording's review file (see
 :func:`~twitchscope.dashboard.services.review_analysis.review_location`), so reopening
 the recording restores the review. Keyboard: J next, K previous, Y confirm, N reject,
 A add (the keys C and R are Streamlit's own).
+
+A missed twitch is added by its time, typed or marked on the zoomed trace: a click on a
+channel's row marks a time there, a drag with the chart's box-select tool marks a span
+(:func:`take_mark` reads the chart's selection and fills the add controls with it; a
+plain drag zooms). The mark can also move the twitch under review.
 
 Session keys of this panel are the ``KEY_*`` constants below, created by
 :func:`init_review_state`.
@@ -13,12 +18,15 @@ Session keys of this panel are the ``KEY_*`` constants below, created by
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import json
+from collections.abc import Mapping, Sequence
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 import streamlit as st
 
+from twitchscope.dashboard.app.plots import TraceMark, TraceView, trace_figure, trace_mark
 from twitchscope.dashboard.app.state import ENV_PROFILE, K
 from twitchscope.dashboard.services.exporting import events_bytes, review_bytes
 from twitchscope.dashboard.services.recordings import Recording
@@ -46,7 +54,10 @@ __all__ = [
     "KEY_DRAFT",
     "KEY_DRAFT_FOR",
     "KEY_CURSOR",
+    "KEY_MARK",
     "init_review_state",
+    "take_mark",
+    "marking_chart",
     "review_panel",
     "current_draft",
     "reviewed_twitches",
@@ -58,6 +69,15 @@ KEY_REVIEWER = "review_reviewer"  # the reviewer's name, asked once per session
 KEY_DRAFT = "review_draft"  # ReviewDraft of the recording on the page
 KEY_DRAFT_FOR = "review_draft_for"  # (path, id of the analysis, reviewer) it belongs to
 KEY_CURSOR = "review_cursor"  # index of the item under review
+KEY_MARK = "review_mark"  # TraceMark made on the zoomed trace, or None
+KEY_MARK_SEEN = "review_mark_seen"  # the chart selection the mark was last taken from
+# the add controls' widget keys (filled by a mark on the trace)
+ADD_ONSET, ADD_DURATION, ADD_CHANNEL = (
+    "review_add_onset",
+    "review_add_duration",
+    "review_add_channel",
+)
+DEFAULT_ADD_MS = 80.0
 
 ss = st.session_state
 
@@ -69,9 +89,62 @@ def init_review_state() -> None:
         (KEY_DRAFT, None),
         (KEY_DRAFT_FOR, None),
         (KEY_CURSOR, 0),
+        (KEY_MARK, None),
+        (KEY_MARK_SEEN, ""),
+        (ADD_ONSET, 0.0),
+        (ADD_DURATION, DEFAULT_ADD_MS),
     ):
         if key not in ss:
             ss[key] = value
+
+
+def take_mark(state: Mapping[str, Any] | None, recording: Recording) -> TraceMark | None:
+    """Take a new click (or box) on the zoomed trace as the mark, and fill the add controls.
+
+    Parameters
+    ----------
+    state : mapping or None
+        The zoomed chart's selection state (``st.session_state[<chart key>]``, read
+        before the chart is drawn so that the mark is drawn on it at once).
+    recording : Recording
+        The recording on the page (channels and duration).
+
+    Returns
+    -------
+    TraceMark or None
+        The current mark: the one just made, or the previous one.
+    """
+    init_review_state()
+    selection = state.get("selection") if isinstance(state, Mapping) else None
+    seen = json.dumps(selection, sort_keys=True, default=str) if selection else ""
+    if seen != ss[KEY_MARK_SEEN]:
+        ss[KEY_MARK_SEEN] = seen
+        mark = trace_mark(selection, recording.ch_names)
+        if mark is not None and 0.0 <= mark.onset_s < float(recording.duration_s):
+            ss[KEY_MARK] = mark
+            ss[ADD_ONSET] = round(mark.onset_s, 3)
+            ss[ADD_CHANNEL] = mark.channel
+            if mark.offset_s is not None:
+                ms = round((mark.offset_s - mark.onset_s) * 1000.0)
+                ss[ADD_DURATION] = float(min(1000.0, max(5.0, ms)))
+    mark = ss[KEY_MARK]
+    return mark if isinstance(mark, TraceMark) else None
+
+
+def marking_chart(view: TraceView, recording: Recording, *, key: str = "review_zoom_marks") -> None:
+    """Draw ``view`` as a trace on which a click (or a box) marks a missed twitch.
+
+    The selection of the previous rerun is taken first (:func:`take_mark`), so that the
+    new mark is drawn at once and fills the add controls drawn after it.
+    """
+    mark = take_mark(ss.get(key), recording)
+    st.plotly_chart(
+        trace_figure(view, keep_zoom=True, markable=True, mark=mark),
+        key=key,
+        config={"displayModeBar": True, "modeBarButtonsToRemove": ["lasso2d", "autoScale2d"]},
+        on_select="rerun",
+        selection_mode=("points", "box"),
+    )
 
 
 def reviewed_twitches(
@@ -135,6 +208,9 @@ def current_draft(result: Analysis, path: Path) -> ReviewDraft | None:
         ss[KEY_DRAFT], ss[KEY_DRAFT_FOR] = draft, key
         pending = [k for k, i in enumerate(draft.items) if i.verdict is None]
         ss[KEY_CURSOR] = pending[0] if pending else 0
+        # another recording (or settings): no mark, and add controls within its range
+        ss[KEY_MARK], ss[ADD_ONSET], ss[ADD_DURATION] = None, 0.0, DEFAULT_ADD_MS
+        ss.pop(ADD_CHANNEL, None)
     return ss[KEY_DRAFT]
 
 
@@ -203,47 +279,62 @@ def _item_controls(path: Path, draft: ReviewDraft, result: Analysis) -> None:
                 _save(path, set_span(draft, i, float(on), float(off)), i)
             except TwitchscopeError as exc:
                 st.error(str(exc), icon=":material/warning:")
-
-
-def _add_controls(path: Path, draft: ReviewDraft, recording: Recording) -> None:
-    with st.expander("Add a missed twitch (its features are measured as for a detected one)"):
-        a = st.columns(4)
-        t = a[0].number_input(
-            "Onset (s)",
-            min_value=0.0,
-            max_value=float(recording.duration_s),
-            value=0.0,
-            step=0.01,
-            format="%.3f",
-            key="review_add_onset",
-        )
-        dur = a[1].number_input(
-            "Duration (ms)",
-            min_value=5.0,
-            max_value=1000.0,
-            value=80.0,
-            step=5.0,
-            key="review_add_duration",
-        )
-        ch = a[2].selectbox("Channel", list(recording.ch_names), key="review_add_channel")
-        if a[3].button("Add", key="review_add", shortcut="A"):
+        mark = ss[KEY_MARK]
+        if isinstance(mark, TraceMark) and st.button(
+            f"Move it to the mark ({mark.describe()})", key="review_span_from_mark"
+        ):
+            end = mark.offset_s
+            if end is None:  # a click moves the onset and keeps the duration
+                end = mark.onset_s + (item.offset_s - item.onset_s)
             try:
-                new = add_twitch(
-                    draft,
-                    onset_s=float(t),
-                    offset_s=float(t) + float(dur) / 1000.0,
-                    channel=str(ch),
-                    duration_s=float(recording.duration_s),
-                )
+                moved = set_span(draft, i, mark.onset_s, end)
             except TwitchscopeError as exc:
                 st.error(str(exc), icon=":material/warning:")
             else:
-                idx = next(
-                    k
-                    for k, i in enumerate(new.items)
-                    if i.origin == "added" and i.onset_s == float(t)
-                )
-                _save(path, new, idx)
+                ss[KEY_MARK] = None
+                at = next(k for k, x in enumerate(moved.items) if x.onset_s == mark.onset_s)
+                _save(path, moved, at)
+
+
+def _add_controls(path: Path, draft: ReviewDraft, recording: Recording) -> None:
+    st.markdown("**Add a missed twitch** (its features are measured as for a detected one)")
+    mark = ss[KEY_MARK]
+    st.caption(
+        f"Marked on the trace: {mark.describe()}. Press Add (or A) to add it."
+        if isinstance(mark, TraceMark)
+        else "Click its onset on a channel's row of the zoomed trace (or mark its span with "
+        "the chart's box-select tool), or type its time."
+    )
+    a = st.columns(4)
+    t = a[0].number_input(
+        "Onset (s)",
+        min_value=0.0,
+        max_value=float(recording.duration_s),
+        step=0.01,
+        format="%.3f",
+        key=ADD_ONSET,
+    )
+    dur = a[1].number_input(
+        "Duration (ms)", min_value=5.0, max_value=1000.0, step=5.0, key=ADD_DURATION
+    )
+    ch = a[2].selectbox("Channel", list(recording.ch_names), key=ADD_CHANNEL)
+    if a[3].button("Add", key="review_add", shortcut="A"):
+        try:
+            new = add_twitch(
+                draft,
+                onset_s=float(t),
+                offset_s=min(float(t) + float(dur) / 1000.0, float(recording.duration_s)),
+                channel=str(ch),
+                duration_s=float(recording.duration_s),
+            )
+        except TwitchscopeError as exc:
+            st.error(str(exc), icon=":material/warning:")
+        else:
+            idx = next(
+                k for k, i in enumerate(new.items) if i.origin == "added" and i.onset_s == float(t)
+            )
+            ss[KEY_MARK] = None
+            _save(path, new, idx)
 
 
 def _promote_controls(

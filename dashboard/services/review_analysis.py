@@ -36,7 +36,7 @@ from twitchscope.signal.review.sidecar import (
     review_path,
     write_review,
 )
-from twitchscope.signal.review.twitches import MATCH_TOLERANCE_S
+from twitchscope.signal.review.twitches import nearest_onset
 
 __all__ = [
     "Analysis",
@@ -274,14 +274,13 @@ def start_review(
 
 
 def _match(t: Twitch, verdicts: Sequence[Verdict], used: set[int]) -> int | None:
-    best, err = None, MATCH_TOLERANCE_S
-    for k, v in enumerate(verdicts):
-        if k in used or v.verdict == "added" or v.channel not in t.channels:
-            continue
-        e = abs(v.onset_s - t.onset_s)
-        if e <= err:
-            best, err = k, e
-    return best
+    return nearest_onset(
+        t.onset_s,
+        [v.onset_s for v in verdicts],
+        eligible=lambda k: (
+            k not in used and verdicts[k].verdict != "added" and verdicts[k].channel in t.channels
+        ),
+    )
 
 
 def set_verdict(draft: ReviewDraft, index: int, verdict: str | None) -> ReviewDraft:

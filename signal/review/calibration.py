@@ -41,7 +41,7 @@ import numpy as np
 from scipy import stats
 
 from twitchscope.signal.core.errors import ConfigError, FileFormatError
-from twitchscope.signal.detect.config import DetectorConfig, preset
+from twitchscope.signal.detect.config import PRESETS, DetectorConfig, preset
 from twitchscope.signal.detect.run import detect_recording
 from twitchscope.signal.io.readers import read_recording
 from twitchscope.signal.review.agreement import (
@@ -83,7 +83,12 @@ MIN_TWITCHES = 20
 #: defaults are among them, so the search can keep them.
 SEARCH_SPACE: dict[str, tuple[Any, ...]] = {
     "preset": ("limb", "trunk"),
+    # the optional mains tracker: a kind of recording whose hum drifts gains most from it
+    "mains_track": (False, True),
     "k_on": (3.5, 4.5, 5.5, 7.0),
+    # below low_rate_sfreq (250/256 Hz boards) the threshold is max(k_on, k_on_low_rate):
+    # without this, no k_on under the default k_on_low_rate would change anything there
+    "k_on_low_rate": (3.5, 4.5, 5.5, 7.0),
     "glr_min": (10.0, 20.0, 40.0, 80.0),
     "false_alarms_per_min": (0.25, 0.5, 1.0, 2.0),
     "min_duration_s": (0.02, 0.04),
@@ -220,8 +225,8 @@ def coordinate_search(
 
 
 def _candidate(values: dict[str, Any]) -> Candidate:
-    """A hashable candidate; values equal to the limb defaults are left out."""
-    base = DetectorConfig()
+    """A hashable candidate; values equal to its preset's (limb by default) are left out."""
+    base = PRESETS[str(values.get("preset", "limb"))]
     kept = {
         k: v
         for k, v in values.items()
@@ -323,6 +328,7 @@ def calibrate(
     reviewer: str | None = None,
     tolerance_s: float = DEFAULT_TOLERANCE_S,
     progress: Callable[[int, int], None] | None = None,
+    space: dict[str, tuple[Any, ...]] | None = None,
 ) -> CalibrationResult:
     """Fit the detector to reviewed recordings (see the module docstring).
 
@@ -336,12 +342,25 @@ def calibrate(
         Matching tolerance, s.
     progress : callable(done, estimate), optional
         Called after each detector run.
+    space : dict, optional
+        Parameters to search and their values, in search order (default
+        :func:`search_space`); every name must be a ``DetectorConfig`` field or ``preset``.
 
     Raises
     ------
     ConfigError
         Fewer than two recordings or fewer than :data:`MIN_TWITCHES` reviewed twitches.
     """
+    if space is None:
+        space = search_space()
+    else:
+        known = {f.name for f in fields(DetectorConfig)} | {"preset"}
+        unknown = sorted(set(space) - known)
+        if unknown:
+            raise ConfigError(
+                f"search space names {', '.join(unknown)}, which DetectorConfig does not have; "
+                "expected its documented parameters or 'preset'."
+            )
     if len(paths) < 2:
         raise ConfigError(
             f"calibration needs at least 2 reviewed recordings (it validates leaving one "
@@ -355,7 +374,6 @@ def calibrate(
             f"calibration needs at least {MIN_TWITCHES} to fit a profile that is not "
             "overfitted: review more twitches."
         )
-    space = search_space()
     estimate = len(recs) * (1 + sum(len(v) for v in space.values()))
 
     def tick(done: int) -> None:

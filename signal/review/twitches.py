@@ -16,7 +16,7 @@ from __future__ import annotations
 import csv
 import math
 import os
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import replace
 from pathlib import Path
 
@@ -31,6 +31,7 @@ from twitchscope.signal.review.sidecar import Verdict, reviewed_twitches
 
 __all__ = [
     "MATCH_TOLERANCE_S",
+    "nearest_onset",
     "verdicts_from_twitches",
     "verdicts_from_events_file",
     "apply_review",
@@ -199,11 +200,55 @@ def apply_review(
 
 
 def _nearest(detected: Sequence[Twitch], v: Verdict, used: set[int]) -> int | None:
-    best, best_err = None, MATCH_TOLERANCE_S
-    for k, t in enumerate(detected):
-        if k in used or v.channel not in t.channels:
+    return nearest_onset(
+        v.onset_s,
+        [t.onset_s for t in detected],
+        eligible=lambda k: k not in used and v.channel in detected[k].channels,
+    )
+
+
+def nearest_onset(
+    onset_s: float,
+    onsets: Sequence[float],
+    *,
+    eligible: Callable[[int], bool] | None = None,
+    tolerance_s: float = MATCH_TOLERANCE_S,
+) -> int | None:
+    """Index of the onset nearest ``onset_s`` within ``tolerance_s``, among the eligible ones.
+
+    How a verdict finds the detected twitch it refers to, and a detected twitch the
+    verdict of a stored review (:func:`apply_review`, and the dashboard's review draft).
+
+    Parameters
+    ----------
+    onset_s : float
+        The onset to match, s.
+    onsets : sequence of float
+        Candidate onsets, s.
+    eligible : callable(index) -> bool, optional
+        Which candidates may match (e.g. not used yet, on the same channel); all by default.
+    tolerance_s : float
+        Largest onset difference, s.
+
+    Returns
+    -------
+    int or None
+        The candidate's index (of equally near ones, the last), or None.
+
+    Examples
+    --------
+    >>> nearest_onset(1.0, [0.5, 0.98, 1.03])
+    1
+    >>> nearest_onset(1.0, [0.5, 0.98, 1.03], eligible=lambda k: k != 1)
+    2
+    >>> nearest_onset(1.0, [0.5]) is None
+    True
+    """
+    best, best_err = None, tolerance_s
+    for k, t in enumerate(onsets):
+        if eligible is not None and not eligible(k):
             continue
-        err = abs(t.onset_s - v.onset_s)
+        err = abs(t - onset_s)
         if err <= best_err:
             best, best_err = k, err
     return best

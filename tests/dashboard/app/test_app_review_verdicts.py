@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import shutil
 from pathlib import Path
 
@@ -181,3 +182,83 @@ def test_a_profile_drives_every_page_until_the_settings_drop_it(
     assert not at.exception
     settings = at.session_state[K.SETTINGS]
     assert settings.profile is None and settings.config().hp_hz == 20.0
+
+
+def _select_on_zoom(at: AppTest, selection: dict) -> AppTest:
+    """Rerun as the browser does after a click or drag on the zoomed trace.
+
+    Streamlit's frontend sends a Plotly chart's selection as a JSON string value of the
+    chart's widget state (``{"selection": {"points": ..., "box": ...}}``); AppTest has no
+    interaction for charts, so the message is built here and sent with the other widgets'.
+    """
+    (chart,) = [c for c in at.get("plotly_chart") if c.key == "review_zoom_marks"]
+    states = at._tree.get_widget_states()
+    state = states.widgets.add()
+    state.id = chart.proto.id
+    state.string_value = json.dumps(
+        {"selection": {"points": [], "point_indices": [], "box": [], "lasso": [], **selection}}
+    )
+    return at._run(states)
+
+
+def test_a_missed_twitch_is_added_by_clicking_or_dragging_on_the_trace(
+    app_path: str, rec: Path
+) -> None:
+    at = _open(app_path)
+    assert not [c for c in at.get("plotly_chart") if c.key == "review_zoom_marks"]
+    at.text_input(key="review_name_in").input("AL").run()
+    at.button(key="review_start").click().run()
+    names = list(at.selectbox(key="review_add_channel").options)
+    assert len(names) >= 2
+    # a click on the second channel's row: the invisible markers trace of that channel
+    # is curve n_channels + 1
+    at = _select_on_zoom(
+        at, {"points": [{"curve_number": len(names) + 1, "point_index": 5, "x": 4.2, "y": 1.0}]}
+    )
+    assert not at.exception
+    assert at.number_input(key="review_add_onset").value == pytest.approx(4.2)
+    assert at.selectbox(key="review_add_channel").value == names[1]
+    assert any(f"Marked on the trace: 4.200 s on {names[1]}" in c.value for c in at.caption)
+    at.button(key="review_add").click().run()
+    assert not at.exception
+    (row,) = read_review(review_path(rec))
+    assert (row.verdict, row.channel) == ("added", names[1])
+    assert (row.onset_s, row.offset_s) == pytest.approx((4.2, 4.28))
+    assert _metric(at, "Reviewed twitches") == "1"
+    # a drag across the first channel's row marks onset and offset
+    drag = {"box": [{"xref": "x", "yref": "y", "x": [6.35, 6.2], "y": [0, 1]}]}
+    at = _select_on_zoom(at, drag)
+    assert at.number_input(key="review_add_duration").value == pytest.approx(150.0)
+    at.button(key="review_add").click()
+    at = _select_on_zoom(at, drag)  # the browser keeps sending the chart's selection
+    rows = sorted(read_review(review_path(rec)), key=lambda r: r.onset_s)
+    assert [(r.channel, round(r.onset_s, 3), round(r.offset_s, 3)) for r in rows] == [
+        (names[1], 4.2, 4.28),
+        (names[0], 6.2, 6.35),
+    ]
+    assert at.session_state["review_draft"].n_added == 2
+    assert _metric(at, "Reviewed twitches") == "2"
+    # the same selection sent again on a later rerun does not mark again
+    at = _select_on_zoom(at, drag)
+    assert not at.exception
+    assert not any("Marked on the trace" in c.value for c in at.caption)
+    assert len(read_review(review_path(rec))) == 2
+
+
+def test_a_mark_on_the_trace_moves_the_twitch_under_review(app_path: str, rec: Path) -> None:
+    at = _open(app_path)
+    at.text_input(key="review_name_in").input("AL").run()
+    at.button(key="review_start").click().run()
+    first = at.session_state["review_draft"].items[0]
+    names = list(at.selectbox(key="review_add_channel").options)
+    row = names.index(first.channel)
+    onset = round(first.onset_s + 0.012, 3)
+    axis = "x" if row == 0 else f"x{row + 1}"
+    at = _select_on_zoom(
+        at, {"box": [{"xref": axis, "yref": axis.replace("x", "y"), "x": [onset, onset + 0.1]}]}
+    )
+    at.button(key="review_span_from_mark").click().run()
+    assert not at.exception
+    (saved,) = read_review(review_path(rec))
+    assert saved.verdict == "confirmed"
+    assert (saved.onset_s, saved.offset_s) == pytest.approx((onset, onset + 0.1))

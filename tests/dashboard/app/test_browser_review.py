@@ -1,4 +1,5 @@
-"""Expert review with the keyboard in Chromium: verdicts saved, and restored after a reload."""
+"""Expert review in Chromium: verdicts with the keyboard and a missed twitch added by clicking
+on the zoomed trace, saved, and restored after a reload."""
 
 from __future__ import annotations
 
@@ -14,6 +15,30 @@ from twitchscope.signal.review.sidecar import read_review, review_path
 pytestmark = pytest.mark.browser
 
 NAME_LABEL = "Your name or initials (asked once per session)"
+#: Where time ``t`` (the middle of the visible range) lies on the zoomed chart's first row, in
+#: page pixels, from Plotly's own axis objects (``l2p``: data to pixels inside the plot area).
+ZOOM_POINT_JS = """() => {
+  const gd = document.querySelector('.st-key-review_zoom_marks .js-plotly-plot');
+  if (!gd || !gd._fullLayout || !gd._fullLayout.xaxis) return null;
+  const xa = gd._fullLayout.xaxis, ya = gd._fullLayout.yaxis;
+  const t = (xa.range[0] + xa.range[1]) / 2;
+  const box = gd.getBoundingClientRect();
+  return {t: t, x: box.left + xa._offset + xa.l2p(t), y: box.top + ya._offset + ya._length / 3};
+}"""
+#: The zoomed chart is drawn once (not while a rerun swaps it) and Plotly has laid it out.
+ONE_ZOOM_JS = """() => {
+  const all = document.querySelectorAll('.st-key-review_zoom_marks .js-plotly-plot');
+  return all.length === 1 && !!all[0]._fullLayout && !!all[0]._fullLayout.xaxis2;
+}"""
+#: A span over the second row of the zoomed chart: from 20 % to 30 % of the visible range.
+ZOOM_SPAN_JS = """() => {
+  const gd = document.querySelector('.st-key-review_zoom_marks .js-plotly-plot');
+  const xa = gd._fullLayout.xaxis2, ya = gd._fullLayout.yaxis2;
+  const t0 = xa.range[0] + 0.2 * (xa.range[1] - xa.range[0]);
+  const t1 = xa.range[0] + 0.3 * (xa.range[1] - xa.range[0]);
+  const box = gd.getBoundingClientRect(), px = t => box.left + xa._offset + xa.l2p(t);
+  return {t0: t0, t1: t1, a: px(t0), b: px(t1), y: box.top + ya._offset + ya._length / 2};
+}"""
 
 
 @pytest.fixture
@@ -64,8 +89,50 @@ def test_review_with_the_keyboard_survives_a_reload(review_url, tmp_path: Path) 
             expect(page.get_by_text(re.compile(r"\b2 of \d+ reviewed"))).to_be_visible(
                 timeout=30_000
             )
+            # a missed twitch: click on the first channel's row of the zoomed trace, then Add
+            page.wait_for_function(ONE_ZOOM_JS, timeout=30_000)
+            page.wait_for_timeout(500)  # let Plotly settle its layout
+            where = page.evaluate(ZOOM_POINT_JS)
+            page.mouse.click(where["x"], where["y"])
+            expect(page.get_by_text("Marked on the trace:")).to_be_visible(timeout=30_000)
+            page.get_by_role("button", name=re.compile(r"^Add\b")).click()
+            expect(page.get_by_text(re.compile(r"\b2 of \d+ reviewed, 1 added"))).to_be_visible(
+                timeout=30_000
+            )
+            # a span: the chart's box-select tool, dragged across the second channel's row
+            page.wait_for_function(ONE_ZOOM_JS, timeout=30_000)
+            page.wait_for_timeout(500)
+            page.locator(".st-key-review_zoom_marks .js-plotly-plot").hover()
+            page.locator('.st-key-review_zoom_marks [data-title="Box Select"]').click()
+            span = page.evaluate(ZOOM_SPAN_JS)
+            page.mouse.move(span["a"], span["y"])
+            page.mouse.down()
+            page.mouse.move(span["b"], span["y"], steps=8)
+            page.mouse.up()
+            expect(
+                page.get_by_text(re.compile(r"Marked on the trace: [\d.]+–[\d.]+ s"))
+            ).to_be_visible(timeout=30_000)
+            page.get_by_role("button", name=re.compile(r"^Add\b")).click()
+            expect(page.get_by_text(re.compile(r"\b2 of \d+ reviewed, 2 added"))).to_be_visible(
+                timeout=30_000
+            )
+            page.reload()
+            start()
+            expect(page.get_by_text(re.compile(r"\b2 of \d+ reviewed, 2 added"))).to_be_visible(
+                timeout=30_000
+            )
             assert page.get_by_test_id("stException").count() == 0
         finally:
             browser.close()
+    rows = read_review(review_path(rec))
+    added = [r for r in rows if r.verdict == "added"]
+    assert len(added) == 2 and {r.reviewer for r in added} == {"AL"}
+    clicked = min(added, key=lambda r: abs(r.onset_s - where["t"]))
+    (boxed,) = [r for r in added if r is not clicked]
+    assert clicked.channel != boxed.channel  # first row, then second row
+    assert abs(clicked.onset_s - where["t"]) < 0.05  # the time under the pointer
+    assert clicked.offset_s > clicked.onset_s
+    # the span dragged over: onset and offset within a few pixels' time of its ends
+    assert abs(boxed.onset_s - span["t0"]) < 0.05 and abs(boxed.offset_s - span["t1"]) < 0.05
     log = (tmp_path / "server.log").read_text()
     assert "Traceback" not in log, log[-4000:]

@@ -165,3 +165,43 @@ def test_blocks_to_array_zero_fills_gaps_and_shifts_events() -> None:
     sites, tws = exporting.shift_events(SITES, TWITCHES, t0=1.6, duration_s=3.0)
     assert (sites[0].onset_s, sites[0].duration_s) == (0.0, pytest.approx(2.4))
     assert [round(t.onset_s, 3) for t in tws] == [1.6]  # the one at 1.5 s is before the start
+
+
+def test_a_markable_trace_has_an_invisible_click_layer_and_draws_the_mark() -> None:
+    view = plots.make_trace_view(_data(), sfreq=SFREQ, t0=0.0, ch_names=CH, n_points=1000)
+    mark = plots.TraceMark(2.0, 2.1, "LS-R")
+    fig = plots.trace_figure(view, keep_zoom=True, markable=True, mark=mark)
+    assert [t.mode for t in fig.data] == ["lines"] * 3 + ["markers"] * 3
+    for line, layer in zip(fig.data[:3], fig.data[3:], strict=True):  # over the same points
+        assert (layer.xaxis, layer.yaxis, layer.x0, layer.dx) == (
+            line.xaxis,
+            line.yaxis,
+            line.x0,
+            line.dx,
+        )
+        np.testing.assert_array_equal(layer.y, line.y)
+        assert layer.marker.opacity == 0.0 and layer.hoverinfo == "none"
+    assert (fig.layout.hovermode, fig.layout.clickmode) == ("x", "event+select")
+    (band,) = [s for s in fig.layout.shapes if s.line.dash == "dash"]
+    assert (band.type, band.xref, band.x0, band.x1) == ("rect", "x2", 2.0, 2.1)
+    assert len(plots.trace_figure(view).data) == 3  # not markable: lines only
+
+
+def test_trace_mark_reads_clicks_and_drags_per_channel() -> None:
+    click = {"points": [{"curve_number": 5, "point_index": 3, "x": 1.25, "y": 3.0}], "box": []}
+    assert plots.trace_mark(click, CH) == plots.TraceMark(1.25, None, "IS-R")
+    drag = {
+        "points": [{"curve_number": 4, "x": 2.05}],
+        "box": [{"xref": "x2", "yref": "y2", "x": [2.2, 2.0], "y": [-5, 5]}],
+    }
+    assert plots.trace_mark(drag, CH) == plots.TraceMark(2.0, 2.2, "LS-R")  # the box wins
+    assert plots.trace_mark(drag, CH).describe() == "2.000–2.200 s on LS-R"
+    for nothing in (
+        None,
+        {},
+        {"points": [], "box": []},
+        {"points": [{"curve_number": 6, "x": 1.0}]},  # no such trace
+        {"box": [{"xref": "x9", "x": [1.0, 2.0]}]},  # no such row
+        {"box": [{"xref": "x", "x": [1.0, 1.0]}]},  # no span
+    ):
+        assert plots.trace_mark(nothing, CH) is None

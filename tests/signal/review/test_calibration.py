@@ -104,11 +104,24 @@ def test_intervals() -> None:
     assert lo < hi
 
 
-def test_search_space_holds_only_real_parameters() -> None:
+def test_search_space_holds_only_real_parameters(reviewed: list[Path]) -> None:
     space = search_space()
     assert list(space)[0] == "preset"
     for name in space:
         assert name == "preset" or hasattr(DetectorConfig(), name)
+    # the low-rate threshold is searched too: below 500 Hz k_on alone cannot go under it
+    assert "k_on_low_rate" in space and min(space["k_on_low_rate"]) < DetectorConfig().k_on
+    with pytest.raises(ConfigError, match="search space names k_onn, which DetectorConfig"):
+        calibrate(reviewed, space={"k_onn": (1.0,)})
+
+
+def test_a_value_equal_to_the_limb_default_is_kept_on_the_trunk_preset() -> None:
+    from twitchscope.signal.review.calibration import _candidate, config_of
+
+    cand = _candidate({"preset": "trunk", "hp_hz": 20.0, "k_on": 4.5})
+    assert cand == (("hp_hz", 20.0), ("preset", "trunk"))
+    assert config_of(cand).hp_hz == 20.0 and config_of(cand).hp_order == 4
+    assert _candidate({"preset": "limb", "k_on": 4.5}) == ()
 
 
 @pytest.mark.parametrize(

@@ -31,6 +31,7 @@ from twitchscope.signal.review.sidecar import (
 from twitchscope.signal.review.twitches import (
     apply_review,
     measure_twitch,
+    nearest_onset,
     verdicts_from_events_file,
 )
 
@@ -211,3 +212,13 @@ def test_measure_twitch_refuses_unknown_channel_and_late_onset() -> None:
         measure_twitch(x, sfreq=100.0, ch_names=["A"], onset_s=0.1, offset_s=0.2, channel="B")
     with pytest.raises(FileFormatError, match="after the end of the recording"):
         measure_twitch(x, sfreq=100.0, ch_names=["A"], onset_s=5.0, offset_s=5.1, channel="A")
+
+
+def test_nearest_onset_matches_within_tolerance_among_eligible() -> None:
+    onsets = [1.0, 1.03, 2.0, 2.0]
+    assert nearest_onset(1.02, onsets) == 1
+    assert nearest_onset(1.02, onsets, eligible=lambda k: k != 1) == 0
+    assert nearest_onset(1.2, onsets) is None
+    assert nearest_onset(1.2, onsets, tolerance_s=0.2) == 1
+    assert nearest_onset(2.0, onsets) == 3  # equally near: the last
+    assert nearest_onset(2.0, []) is None

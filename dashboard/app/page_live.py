@@ -11,6 +11,7 @@ from numpy.typing import NDArray
 
 from twitchscope.acquisition.boards.registry import BOARDS
 from twitchscope.dashboard.app import panels
+from twitchscope.dashboard.app.scope.panel import ScopeOptions, scope_panel
 from twitchscope.dashboard.app.state import (
     REFRESH_S,
     TABLES_REFRESH_S,
@@ -123,17 +124,26 @@ if not running:
 else:
     assert source is not None
     ss[K.ACTIVE_STREAM] = "live"
-    rc = st.columns([4, 2, 1, 1])
+    # a fixed structure above the live panel: an element that comes and goes would move
+    # the scope in the page, and the browser would mount it anew (losing its buffer)
+    rc = st.columns([2.6, 2, 2, 1.4, 1.1])
     rc[0].caption(f"Streaming from the {source.name}.")
+    lsl_slot = st.empty()
     if source.lsl_error:
-        st.warning(source.lsl_error, icon=":material/warning:")
+        lsl_slot.warning(source.lsl_error, icon=":material/warning:")
     rc[1].toggle(
         "Click at each twitch",
         key=K.SOUND,
-        help="A short click for each twitch flagged (click the page once first: browsers "
-        "allow sound only after a click).",
+        help="A short click when each flagged twitch's marker shows (click the page once "
+        "first: browsers allow sound only after a click).",
     )
-    rc[2].button(
+    rc[2].toggle(
+        "EMG audio monitor",
+        key="live_audio",
+        help="Listen to one channel, as Spike Recorder plays it: band-passed from about "
+        "100 Hz to just under half the sampling rate, at a fixed safe level with a limiter.",
+    )
+    rc[3].button(
         "Go on" if ss[K.FREEZE] else "Freeze",
         key="live_freeze",
         shortcut="F",
@@ -141,10 +151,18 @@ else:
         help="Keep the view on the last twitch, with its features; detection goes on (key F).",
         on_click=lambda: ss.update({K.FREEZE: not ss[K.FREEZE]}),
     )
-    if rc[3].button("Stop", key="live_stop", icon=":material/stop:"):
+    if rc[4].button("Stop", key="live_stop", icon=":material/stop:"):
         owner.stop()
         ss[K.LIVE_VIEW] = None
         st.rerun()
+    st.selectbox(
+        "Channel heard",
+        source.ch_names,
+        key="live_audio_ch",
+        width=300,
+        disabled=not ss.get("live_audio"),
+        help="The channel the EMG audio monitor plays.",
+    )
     with st.container(border=True):
         st.markdown("**Needle site**")
         panels.site_controls(source.sites, source.now_s(), key="live_site")
@@ -152,7 +170,8 @@ else:
 
 @st.fragment(run_every=REFRESH_S if running else None)
 def live_panel() -> None:
-    """The scrolling live view; reruns on its own while streaming."""
+    """Counters and the scope (new samples only, drawn by the browser); reruns on its own
+    while streaming."""
     src = owner.source
     if src is None or not src.running:
         st.info("Start a source to see the live traces.")
@@ -160,15 +179,14 @@ def live_panel() -> None:
     end = int(round(src.now_s() * src.sfreq))
     start = max(src.start_sample(), end - int(10 * src.sfreq))
     view = view_for(src, view_key=K.LIVE_VIEW, tag_key=K.LIVE_VIEW_KEY, start_sample=start)
-    panels.stream_panel(
-        src,
-        view,
-        key="live",
-        title="",
+    heard = ss.get("live_audio_ch") if ss.get("live_audio") else None
+    options = ScopeOptions(
+        click=ss[K.SOUND],
+        audio_channel=view.ch_names.index(heard) if heard in view.ch_names else None,
         show_rejected=ss[K.SHOW_REJECTED],
-        sound=ss[K.SOUND],
         freeze=ss[K.FREEZE],
     )
+    scope_panel(src, view, key="live", options=options)
 
 
 @st.fragment(run_every=TABLES_REFRESH_S if running else None)

@@ -108,6 +108,9 @@ class StreamView:
         self.rejected: list[RejectedCandidate] = []
         self.n_missed = 0
         self.generation = 0
+        #: What each scope of the page has sent to its browser, by scope key (the app's
+        #: ``ScopeFeed``); emptied when the view starts over, so scopes start afresh.
+        self.feeds: dict[str, object] = {}
         self._lock = threading.RLock()
         self._reset(int(start_sample))
 
@@ -132,6 +135,7 @@ class StreamView:
         with self._lock:
             self.twitches = [tw for tw in self.twitches if tw.onset_s < t]
             self.rejected = [r for r in self.rejected if r.onset_s < t]
+            self.feeds.clear()
             self._reset(int(at_sample))
 
     @property

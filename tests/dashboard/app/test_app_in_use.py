@@ -115,9 +115,10 @@ def test_a_replay_left_for_other_pages_ends_with_all_its_twitches(
     assert f'<div class="ts-big-n">{len(expected)}</div>' in html
 
 
-def _x_range(at: AppTest) -> list[float]:
-    (chart,) = [c for c in at.get("plotly_chart") if c.proto.id and "live_traces" in c.proto.id]
-    return json.loads(chart.proto.spec)["layout"]["xaxis"]["range"]
+def _scope(at: AppTest, key: str = "live_scope") -> dict:
+    """The data the page handed the scope component in the last run."""
+    (scope,) = [c for c in at.get("bidi_component") if c.proto.id.endswith(key)]
+    return json.loads(scope.proto.json)
 
 
 def test_sound_freeze_and_keyboard_shortcuts_on_the_live_page(app_path) -> None:
@@ -130,54 +131,69 @@ def test_sound_freeze_and_keyboard_shortcuts_on_the_live_page(app_path) -> None:
     assert at.button(key="live_site_out").proto.shortcut.upper() == "O"
     assert at.button(key="live_freeze").proto.shortcut.upper() == "F"
 
+    # each run hands the scope only new bins, numbered on from the last run
+    deadline = time.monotonic() + 30
+    while not _scope(at)["chunks"] and time.monotonic() < deadline:
+        time.sleep(0.3)
+        at.run()
+    first = _scope(at)
+    assert first["click"] is False and first["audio"] is False
+    time.sleep(0.5)
+    at.run()
+    data = _scope(at)
+    seqs = [c["seq"] for c in data["chunks"]]
+    assert seqs == sorted(seqs) and seqs[-1] > first["chunks"][-1]["seq"]
+    assert data["chunks"][-1]["b0"] > first["chunks"][-1]["b0"]
+
+    # the click: on, the scope clicks (in the browser) for each twitch flagged from now on
     at.toggle(key=K.SOUND).set_value(True).run()
-    clicked = silent = False
+    assert _scope(at)["click"] is True
+    # the EMG audio monitor: the chunks carry the sound of the channel chosen
+    assert at.selectbox(key="live_audio_ch").disabled
+    at.toggle(key="live_audio").set_value(True).run()
+    _no_exception(at)
+    at.selectbox(key="live_audio_ch").select(at.session_state[K.LIVE_VIEW].ch_names[1]).run()
+    time.sleep(0.5)
+    at.run()
+    data = _scope(at)
+    assert data["audio"] is True and data["audio_rate"] >= 8000
+    assert "audio" in data["chunks"][-1]
+    at.toggle(key="live_audio").set_value(False).run()
+    time.sleep(0.5)
+    at.run()
+    data = _scope(at)
+    assert data["audio"] is False and "audio" not in data["chunks"][-1]
+
     deadline = time.monotonic() + 60
-    while not (clicked and silent) and time.monotonic() < deadline:
-        before = at.session_state["live_sounded"]
+    while not at.session_state[K.LIVE_VIEW].twitches and time.monotonic() < deadline:
         time.sleep(0.3)
         at.run()
         _no_exception(at)
-        (frame,) = at.get("iframe")
-        grew = at.session_state["live_sounded"] > before
-        if grew:  # a new twitch in this run: the frame clicks
-            assert "AudioContext" in frame.proto.srcdoc
-            clicked = True
-        else:
-            assert "AudioContext" not in frame.proto.srcdoc
-            silent = True
-    assert clicked and silent, "no twitch was flagged within 60 s"
+    assert at.session_state[K.LIVE_VIEW].twitches, "no twitch was flagged within 60 s"
+    assert _scope(at)["twitches"]
 
     # freeze: the view stays on the last twitch while detection goes on
     at.button(key="live_freeze").click().run()
     _no_exception(at)
     assert at.session_state[K.FREEZE]
     assert at.button(key="live_freeze").label == "Go on"
-    frozen = _x_range(at)
+    frozen = _scope(at)["frozen"]
     last = at.session_state[K.LIVE_VIEW].twitches[-1]
     assert frozen[0] <= last.onset_s <= frozen[1]
     assert any(f"Last twitch at {last.onset_s:.2f} s" in c.value for c in at.caption)
     cursor = at.session_state[K.LIVE_VIEW].cursor
+    seq = _scope(at)["chunks"][-1]["seq"]
     time.sleep(1.0)
     at.run()
-    assert _x_range(at) == frozen
+    assert _scope(at)["frozen"] == frozen
     assert at.session_state[K.LIVE_VIEW].cursor > cursor  # detection went on
+    assert _scope(at)["chunks"][-1]["seq"] > seq  # and the scope is still fed
     at.button(key="live_freeze").click().run()
     assert not at.session_state[K.FREEZE]
-    time.sleep(0.5)
-    at.run()
-    assert _x_range(at)[1] > frozen[1]
-
-    # sound off: a new twitch makes no click
-    at.toggle(key=K.SOUND).set_value(False).run()
-    n = len(at.session_state[K.LIVE_VIEW].twitches)
-    deadline = time.monotonic() + 60
-    while len(at.session_state[K.LIVE_VIEW].twitches) == n and time.monotonic() < deadline:
-        time.sleep(0.3)
-        at.run()
-        (frame,) = at.get("iframe")
-        assert "AudioContext" not in frame.proto.srcdoc
-    assert len(at.session_state[K.LIVE_VIEW].twitches) > n
+    assert _scope(at)["frozen"] is None
+    # the picture for Export follows the view
+    view = at.session_state[K.CURRENT_VIEW]
+    assert view is not None and len(view.ch_names) == 8
 
 
 def test_channel_names_and_a_site_picker_that_follows_the_session(app_path) -> None:

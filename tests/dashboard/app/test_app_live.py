@@ -6,7 +6,7 @@ the teaching view, the export of events and of the recording, and Stop.
 
 from __future__ import annotations
 
-import re
+import json
 import time
 
 import pytest
@@ -71,16 +71,18 @@ def test_live_simulated_session_end_to_end(app_path, tmp_path) -> None:
     assert at.title[0].value == "Teaching mode"
     html = " ".join(h.proto.body for h in at.get("html"))
     assert "Twitches" in html and LABEL in html
-    # the click frame: it plays (has a script body) once, when the count has grown
-    (frame,) = at.get("iframe")
-    count = re.search(r"twitch (\d+)", frame.proto.srcdoc)
-    assert count is not None and int(count.group(1)) >= n
-    assert "AudioContext" in frame.proto.srcdoc
-    shown = at.session_state[K.LIVE_CLICKS]
-    at.run()
-    (frame,) = at.get("iframe")
-    if at.session_state[K.LIVE_CLICKS] == shown:  # no new twitch meanwhile: silent
-        assert "AudioContext" not in frame.proto.srcdoc
+    # one channel large in the scope, which clicks in the browser for each new twitch
+    (scope,) = at.get("bidi_component")
+    data = json.loads(scope.proto.json)
+    assert data["names"] == [source.ch_names[0]] and data["lane_h"] >= 300
+    assert data["click"] is True and data["audio"] is False
+    assert len(data["twitches"]) >= n
+    assert at.session_state[K.LIVE_CLICKS] >= n
+    assert at.selectbox(key="teach_channel").value == source.ch_names[0]
+    at.selectbox(key="teach_channel").select(source.ch_names[2]).run()
+    assert not at.exception
+    (scope,) = at.get("bidi_component")
+    assert json.loads(scope.proto.json)["names"] == [source.ch_names[2]]
 
     at.switch_page("page_live.py").run()
     at.button(key="live_site_out").click().run()

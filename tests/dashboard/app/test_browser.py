@@ -43,10 +43,10 @@ TWITCHES_JS = """() => {
 }"""
 
 
-ONE_CHART_JS = """() => {
-  const plots = document.querySelectorAll('.js-plotly-plot');
-  return plots.length === 1 && plots[0].querySelectorAll('path.js-line').length > 0
-    && [...plots[0].querySelectorAll('.annotation-text')].some(a => a.textContent.includes('▲'));
+#: the scope has drawn frames and at least one flagged twitch's marker
+SCOPE_MARKED_JS = """() => {
+  const e = document.querySelector('.ts-scope');
+  return !!e && Number(e.dataset.frames || 0) > 0 && Number(e.dataset.markersDrawn || 0) > 0;
 }"""
 
 
@@ -114,21 +114,13 @@ def test_dashboard_flags_a_twitch_in_a_real_browser(dashboard_url, tmp_path) -> 
             page.goto(dashboard_url)
             expect(page.get_by_role("heading", name="Live")).to_be_visible(timeout=60_000)
             page.wait_for_function(TWITCHES_JS.replace("LABEL", "'Twitches'"), timeout=60_000)
-            expect(page.locator(".js-plotly-plot").first).to_be_visible(timeout=20_000)
+            expect(page.locator(".ts-scope canvas")).to_be_visible(timeout=20_000)
             # the twitch is in the event table too
             expect(page.get_by_test_id("stDataFrame").first).to_be_visible(timeout=20_000)
-            # Streamlit re-mounts the chart on each update: shoot when exactly one is drawn,
-            # with the flagged twitch's marker in view
+            # the scope stays mounted and draws on its own: shoot once a marker is drawn
+            page.wait_for_function(SCOPE_MARKED_JS, timeout=45_000)
             screenshot.parent.mkdir(parents=True, exist_ok=True)
-            deadline = time.monotonic() + 45
-            while True:
-                if page.evaluate(ONE_CHART_JS):
-                    page.screenshot(path=str(screenshot))
-                    if page.evaluate(ONE_CHART_JS):
-                        break
-                if time.monotonic() > deadline:
-                    pytest.fail("the trace chart never showed a flagged twitch")
-                page.wait_for_timeout(60)
+            page.screenshot(path=str(screenshot))
         finally:
             browser.close()
     assert screenshot.stat().st_size > 20_000

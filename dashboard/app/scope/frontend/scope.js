@@ -1,0 +1,500 @@
+// twitchscope live scope: a Streamlit components-v2 module (no build step).
+//
+// Streamlit calls the default export on mount and again whenever the page sends new
+// data (the element stays mounted: it has a stable key). Each call brings the chunks
+// of bins new since the last run (min/max per bin, µV, base64 float32), the markers
+// and the switches. The scope keeps its own ring buffer of bins per channel and draws
+// it on a canvas with requestAnimationFrame, scrolling on its own clock between
+// updates. Sound: a click when a flagged twitch's marker first shows, and, when on,
+// the EMG audio monitor (samples made on the server) scheduled through a small jitter
+// buffer. What it did is written to data-* attributes of the root element, for tests.
+
+const STATES = new WeakMap();
+const TRACE = "#1f3b73";
+const TWITCH = "#d62728";
+const SITE_FILL = "rgba(46,160,67,0.13)";
+const SITE_TEXT = "#1a7f37";
+const REJECT_FILL = "rgba(150,150,150,0.18)";
+const REJECT_TEXT = "rgb(110,110,110)";
+const JITTER_S = 0.3; // audio scheduled this far ahead of now
+const MAX_AHEAD_S = 1.2; // more queued than this: start again (latency would grow)
+const RING_S = 60;
+const MAX_CHUNK_S = 0.5;
+const MAX_LAG_S = 0.3;
+const MIN_FRAME_MS = 1000 / 32; // at most ~30 frames per second: the CPU is shared // the display runs at most this far behind the newest bin // at most this much of one chunk's sound is played // seconds of bins kept in the browser
+
+function decode(b64) {
+  const s = atob(b64);
+  const bytes = new Uint8Array(s.length);
+  for (let i = 0; i < s.length; i++) bytes[i] = s.charCodeAt(i);
+  return new Float32Array(bytes.buffer);
+}
+
+function newState(parent) {
+  const root = document.createElement("div");
+  root.className = "ts-scope";
+  const canvas = document.createElement("canvas");
+  canvas.className = "ts-scope-canvas";
+  root.appendChild(canvas);
+  parent.appendChild(root);
+  const st = {
+    root,
+    canvas,
+    ctx: canvas.getContext("2d"),
+    stream: null,
+    lastSeq: 0,
+    frames: 0,
+    chunks: 0,
+    audioChunks: 0,
+    audioUnderruns: 0,
+    clicks: 0,
+    markersDrawn: 0,
+    seenTwitches: null, // ids known when the scope started (never clicked)
+    drawnTwitches: new Set(),
+    markerLog: [],
+    td: null, // display time, s of stream
+    lastWall: null,
+    lastArrival: null,
+    interval: 0.25,
+    rate: 1.0,
+    latest: null,
+    dirty: true,
+    frozenSnap: null,
+    audioCtx: null,
+    monitorGain: null,
+    nextAudioT: 0,
+    raf: 0,
+    width: 0,
+    lastDraw: 0,
+    visible: true,
+  };
+  // no drawing while the scope is scrolled out of view
+  if (window.IntersectionObserver) {
+    st.observer = new IntersectionObserver((entries) => {
+      for (const e of entries) st.visible = e.isIntersecting;
+    });
+    st.observer.observe(root);
+  }
+  st.onGesture = () => {
+    if (st.audioCtx && st.audioCtx.state === "suspended") st.audioCtx.resume();
+  };
+  document.addEventListener("pointerdown", st.onGesture, true);
+  document.addEventListener("keydown", st.onGesture, true);
+  const destroy = () => {
+    cancelAnimationFrame(st.raf);
+    if (st.observer) st.observer.disconnect();
+    document.removeEventListener("pointerdown", st.onGesture, true);
+    document.removeEventListener("keydown", st.onGesture, true);
+    if (st.audioCtx) st.audioCtx.close();
+    root.remove();
+    STATES.delete(parent);
+  };
+  // Streamlit also calls the cleanup of a call whose data was superseded while the
+  // module loaded; only a scope whose element left the page is torn down
+  st.cleanup = () => {
+    setTimeout(() => {
+      if (!parent.isConnected) destroy();
+    }, 0);
+  };
+  const loop = () => {
+    st.raf = requestAnimationFrame(loop);
+    frame(st);
+  };
+  st.raf = requestAnimationFrame(loop);
+  return st;
+}
+
+function resetStream(st, d) {
+  st.stream = d.stream;
+  st.sfreq = d.sfreq;
+  st.spb = d.spb;
+  st.bps = d.sfreq / d.spb; // bins per second
+  st.nch = d.names.length;
+  st.cap = Math.ceil(RING_S * st.bps);
+  st.lo = new Float32Array(st.nch * st.cap).fill(NaN);
+  st.hi = new Float32Array(st.nch * st.cap).fill(NaN);
+  st.binEnd = null;
+  st.lastSeq = 0;
+  st.scale = new Array(st.nch).fill(0);
+  st.td = null;
+  st.latest = null;
+  st.frozenSnap = null;
+  st.seenTwitches = null;
+  st.drawnTwitches = new Set();
+  st.refillAsked = false;
+  st.dirty = true;
+}
+
+function applyChunk(st, c) {
+  const lo = decode(c.lo);
+  const hi = c.hi ? decode(c.hi) : lo; // one sample per bin: min = max
+  const n = c.n;
+  if (st.binEnd === null) st.binEnd = c.b0;
+  // bins skipped (the feed fell behind, or a message was lost): a break in the trace
+  for (let b = st.binEnd; b < c.b0 && b < st.binEnd + st.cap; b++) {
+    for (let ch = 0; ch < st.nch; ch++) {
+      st.lo[ch * st.cap + (b % st.cap)] = NaN;
+      st.hi[ch * st.cap + (b % st.cap)] = NaN;
+    }
+  }
+  for (let ch = 0; ch < st.nch; ch++) {
+    const base = ch * st.cap;
+    for (let i = 0; i < n; i++) {
+      const j = base + ((c.b0 + i) % st.cap);
+      st.lo[j] = lo[ch * n + i];
+      st.hi[j] = hi[ch * n + i];
+    }
+  }
+  st.binEnd = Math.max(st.binEnd, c.b0 + n);
+  st.chunks += 1;
+}
+
+function updateScales(st) {
+  const nb = Math.min(st.cap, Math.round(10 * st.bps));
+  for (let ch = 0; ch < st.nch; ch++) {
+    let m = 0;
+    const base = ch * st.cap;
+    for (let b = st.binEnd - nb; b < st.binEnd; b++) {
+      if (b < 0) continue;
+      const j = base + (b % st.cap);
+      const a = Math.abs(st.lo[j]);
+      const z = Math.abs(st.hi[j]);
+      if (a > m) m = a;
+      if (z > m) m = z;
+    }
+    m = Math.max(m * 1.1, 20);
+    const s = st.scale[ch];
+    st.scale[ch] = m > s ? m : s * 0.9 + m * 0.1;
+  }
+}
+
+function ensureAudio(st) {
+  if (st.audioCtx) return st.audioCtx;
+  const C = window.AudioContext || window.webkitAudioContext;
+  if (!C) return null;
+  const ctx = new C();
+  const limiter = ctx.createDynamicsCompressor(); // a second, fixed safety limiter
+  limiter.threshold.value = -6;
+  limiter.knee.value = 0;
+  limiter.ratio.value = 20;
+  limiter.attack.value = 0.002;
+  limiter.release.value = 0.1;
+  limiter.connect(ctx.destination);
+  const gain = ctx.createGain();
+  gain.gain.value = 1.0;
+  gain.connect(limiter);
+  st.audioCtx = ctx;
+  st.limiter = limiter;
+  st.monitorGain = gain;
+  return ctx;
+}
+
+function scheduleAudio(st, samples, rate) {
+  const ctx = ensureAudio(st);
+  if (!ctx || samples.length === 0) return;
+  const now = ctx.currentTime;
+  if (st.nextAudioT < now + 0.02) {
+    if (st.audioChunks > 0) st.audioUnderruns += 1;
+    st.nextAudioT = now + JITTER_S;
+  } else if (st.nextAudioT > now + MAX_AHEAD_S) {
+    st.nextAudioT = now + JITTER_S;
+  }
+  const buf = ctx.createBuffer(1, samples.length, rate);
+  buf.copyToChannel(samples, 0);
+  const src = ctx.createBufferSource();
+  src.buffer = buf;
+  src.connect(st.monitorGain);
+  src.start(st.nextAudioT);
+  st.nextAudioT += samples.length / rate;
+  st.audioChunks += 1;
+}
+
+function playClick(st) {
+  const ctx = ensureAudio(st);
+  if (!ctx) return;
+  const t = ctx.currentTime;
+  const o = ctx.createOscillator();
+  const g = ctx.createGain();
+  o.type = "square";
+  o.frequency.value = 1200;
+  g.gain.setValueAtTime(0.25, t);
+  g.gain.exponentialRampToValueAtTime(0.001, t + 0.03);
+  o.connect(g);
+  g.connect(st.limiter);
+  o.start(t);
+  o.stop(t + 0.04);
+  st.clicks += 1;
+}
+
+function receive(st, d, setStateValue) {
+  if (d.stream !== st.stream) resetStream(st, d);
+  st.d = d;
+  const first = d.chunks.length ? d.chunks[0] : null;
+  if (st.lastSeq === 0 && first && first.seq > 1 && !st.refillAsked) {
+    // mounted anew (the user came back to the page): ask once for the whole tail
+    st.refillAsked = true;
+    setStateValue("refill", d.stream + ":" + Date.now() + ":" + Math.random());
+  }
+  const wall = performance.now() / 1000;
+  let fresh = false;
+  for (const c of d.chunks) {
+    if (c.seq <= st.lastSeq) continue; // sent again in case a message was lost
+    const old = st.binEnd !== null && c.b0 + c.n <= st.binEnd; // a refill: drawn, not heard
+    applyChunk(st, c);
+    if (c.audio && d.audio && !old) {
+      let samples = decode(c.audio);
+      const most = Math.round(MAX_CHUNK_S * d.audio_rate); // a backlog is not played late
+      if (samples.length > most) samples = samples.subarray(samples.length - most);
+      scheduleAudio(st, samples, d.audio_rate);
+    }
+    st.lastSeq = c.seq;
+    fresh = true;
+  }
+  if (fresh) {
+    updateScales(st);
+    const latest = (st.binEnd * st.spb) / st.sfreq;
+    if (st.lastArrival !== null) {
+      const dt = wall - st.lastArrival;
+      if (dt > 0 && dt < 5) {
+        st.interval = 0.8 * st.interval + 0.2 * dt;
+        if (st.latest !== null) {
+          const r = (latest - st.latest) / dt;
+          if (r >= 0 && r < 20) st.rate = 0.8 * st.rate + 0.2 * r;
+        }
+      }
+    }
+    st.lastArrival = wall;
+    st.latest = latest;
+  }
+  const ids = new Set(d.twitches.map((t) => t[4]));
+  if (st.seenTwitches === null) st.seenTwitches = ids; // already there when it opened
+  if ((d.click || d.audio) && !st.audioCtx) ensureAudio(st);
+  if (st.monitorGain) st.monitorGain.gain.value = d.audio ? 1 : 0;
+  if (st.audioCtx && st.audioCtx.state === "suspended") st.audioCtx.resume();
+  if (d.frozen && !st.frozenSnap) {
+    st.frozenSnap = { lo: st.lo.slice(), hi: st.hi.slice(), binEnd: st.binEnd, drawn: false };
+  } else if (!d.frozen) {
+    st.frozenSnap = null;
+  }
+  st.dirty = true;
+  st.root.dataset.chunks = String(st.chunks);
+  st.root.dataset.stream = d.stream;
+}
+
+function displayTime(st) {
+  const wall = performance.now() / 1000;
+  if (st.latest === null) return null;
+  // a little behind the newest bin, so that it does not stop at the edge between
+  // updates; at most MAX_LAG_S, so that a marker is not held back long under load
+  const lag = Math.min(MAX_LAG_S, Math.max(0.1, st.interval));
+  const target = st.latest - lag;
+  if (st.td === null || Math.abs(target - st.td) > 3) {
+    st.td = target;
+  } else {
+    const dt = Math.min(0.1, wall - st.lastWall);
+    st.td += dt * st.rate + (target - st.td) * Math.min(1, 2 * dt);
+  }
+  st.td = Math.min(st.td, st.latest);
+  st.lastWall = wall;
+  return st.td;
+}
+
+function frame(st) {
+  const d = st.d;
+  if (!d || !st.visible) return;
+  const t = performance.now();
+  if (t - st.lastDraw < MIN_FRAME_MS) return;
+  const width = Math.max(200, Math.floor(st.root.clientWidth || 800));
+  const laneH = d.lane_h;
+  const axisH = 22;
+  const height = st.nch * laneH + axisH;
+  const dpr = window.devicePixelRatio || 1;
+  if (st.width !== width || st.canvas.height !== Math.round(height * dpr)) {
+    st.width = width;
+    st.canvas.width = Math.round(width * dpr);
+    st.canvas.height = Math.round(height * dpr);
+    st.canvas.style.width = width + "px";
+    st.canvas.style.height = height + "px";
+    st.root.style.height = height + "px";
+    st.dirty = true;
+    if (st.frozenSnap) st.frozenSnap.drawn = false;
+  }
+  let tEnd;
+  let ring;
+  if (d.frozen && st.frozenSnap) {
+    if (st.frozenSnap.drawn) return; // the canvas holds still
+    tEnd = d.frozen[1];
+    ring = st.frozenSnap;
+    st.frozenSnap.drawn = true;
+  } else {
+    const td = displayTime(st);
+    if (td === null) return;
+    tEnd = Math.max(td, d.window);
+    ring = st;
+  }
+  const ctx = st.ctx;
+  ctx.setTransform(dpr, 0, 0, dpr, 0, 0);
+  draw(st, ctx, ring, tEnd, width, laneH, axisH);
+  st.lastDraw = t;
+  st.frames += 1;
+  st.root.dataset.frames = String(st.frames);
+  st.root.dataset.audioChunks = String(st.audioChunks);
+  st.root.dataset.audioUnderruns = String(st.audioUnderruns);
+  st.root.dataset.clicks = String(st.clicks);
+  st.root.dataset.markersDrawn = String(st.markersDrawn);
+  st.root.dataset.audioState = st.audioCtx ? st.audioCtx.state : "none";
+  st.root.dataset.viewEnd = tEnd.toFixed(3);
+  st.root.dataset.latest = st.latest === null ? "" : st.latest.toFixed(3);
+}
+
+function draw(st, ctx, ring, tEnd, W, laneH, axisH) {
+  const d = st.d;
+  const win = d.window;
+  const t0 = tEnd - win;
+  const H = st.nch * laneH;
+  const xOf = (t) => ((t - t0) / win) * W;
+  ctx.clearRect(0, 0, W, H + axisH);
+  ctx.fillStyle = "#ffffff";
+  ctx.fillRect(0, 0, W, H + axisH);
+  for (let ch = 0; ch < st.nch; ch++) {
+    if (ch % 2 === 1) {
+      ctx.fillStyle = "rgba(31,59,115,0.035)";
+      ctx.fillRect(0, ch * laneH, W, laneH);
+    }
+  }
+  // one-second grid and time labels
+  ctx.strokeStyle = "rgba(0,0,0,0.08)";
+  ctx.lineWidth = 1;
+  ctx.fillStyle = "#555";
+  ctx.font = "12px sans-serif";
+  ctx.textAlign = "center";
+  ctx.textBaseline = "top";
+  const step = win > 20 ? 5 : 1;
+  for (let s = Math.ceil(t0 / step) * step; s <= tEnd; s += step) {
+    const x = Math.round(xOf(s)) + 0.5;
+    ctx.beginPath();
+    ctx.moveTo(x, 0);
+    ctx.lineTo(x, H);
+    ctx.stroke();
+    ctx.fillText(s + " s", x, H + 4);
+  }
+  // needle sites: across every lane
+  ctx.textAlign = "left";
+  for (const [on, off, label] of d.sites) {
+    const end = off === null ? tEnd : off;
+    if (end < t0 || on > tEnd) continue;
+    const a = Math.max(0, xOf(on));
+    const b = Math.min(W, xOf(end));
+    ctx.fillStyle = SITE_FILL;
+    ctx.fillRect(a, 0, b - a, H);
+    ctx.fillStyle = SITE_TEXT;
+    ctx.font = "bold 12px sans-serif";
+    ctx.fillText("▼ " + label, a + 3, 2);
+  }
+  // rejected candidates, dimmed, in their lane
+  for (const [on, off, lane, reason] of d.rejected) {
+    if (lane < 0 || off < t0 || on > tEnd) continue;
+    const a = xOf(on);
+    ctx.fillStyle = REJECT_FILL;
+    ctx.fillRect(a, lane * laneH, Math.max(2, xOf(off) - a), laneH);
+    ctx.fillStyle = REJECT_TEXT;
+    ctx.font = "10px sans-serif";
+    ctx.fillText(reason, a + 2, lane * laneH + laneH - 13);
+  }
+  // traces
+  const bps = st.bps;
+  const cap = st.cap;
+  const bEnd = Math.min(ring.binEnd, Math.ceil(tEnd * bps));
+  const bStart = Math.max(ring.binEnd - cap, Math.floor(t0 * bps), 0);
+  ctx.strokeStyle = TRACE;
+  ctx.lineWidth = 1;
+  for (let ch = 0; ch < st.nch; ch++) {
+    const mid = ch * laneH + laneH / 2;
+    const k = (laneH * 0.46) / st.scale[ch];
+    const base = ch * cap;
+    ctx.beginPath();
+    let pen = false;
+    let col = -1;
+    let cLo = 0;
+    let cHi = 0;
+    const flush = () => {
+      const x = col + 0.5;
+      const y1 = mid - cHi * k;
+      const y2 = mid - cLo * k;
+      if (pen) ctx.lineTo(x, y1);
+      else ctx.moveTo(x, y1);
+      ctx.lineTo(x, y2);
+      pen = true;
+    };
+    for (let b = bStart; b < bEnd; b++) {
+      const j = base + (b % cap);
+      const lo = ring.lo[j];
+      const hi = ring.hi[j];
+      if (Number.isNaN(lo)) {
+        if (col >= 0) flush();
+        col = -1;
+        pen = false;
+        continue;
+      }
+      const c = Math.floor(xOf(b / bps));
+      if (c !== col) {
+        if (col >= 0) flush();
+        col = c;
+        cLo = lo;
+        cHi = hi;
+      } else {
+        if (lo < cLo) cLo = lo;
+        if (hi > cHi) cHi = hi;
+      }
+    }
+    if (col >= 0) flush();
+    ctx.stroke();
+    ctx.fillStyle = "#333";
+    ctx.font = "bold 12px sans-serif";
+    ctx.textBaseline = "top";
+    ctx.fillText(d.names[ch], 4, ch * laneH + (d.sites.length ? 16 : 3));
+    ctx.fillStyle = "#888";
+    ctx.font = "10px sans-serif";
+    ctx.textAlign = "right";
+    ctx.fillText("±" + Math.round(st.scale[ch]) + " µV", W - 4, ch * laneH + 3);
+    ctx.textAlign = "left";
+  }
+  // flagged twitches: a line at the onset, the span shaded, the peak written
+  const nowWall = Date.now();
+  for (const [on, off, lane, label, id, onsetHost] of d.twitches) {
+    if (lane < 0 || off < t0 || on > tEnd) continue;
+    const a = xOf(on);
+    const top = lane * laneH;
+    ctx.fillStyle = "rgba(214,39,40,0.12)";
+    ctx.fillRect(a, top, Math.max(2, xOf(off) - a), laneH);
+    ctx.strokeStyle = TWITCH;
+    ctx.lineWidth = 2;
+    ctx.beginPath();
+    ctx.moveTo(a, top);
+    ctx.lineTo(a, top + laneH);
+    ctx.stroke();
+    ctx.fillStyle = TWITCH;
+    ctx.font = laneH > 200 ? "bold 22px sans-serif" : "bold 12px sans-serif";
+    ctx.fillText("▲ " + label, a + 3, top + laneH - (laneH > 200 ? 28 : 15));
+    if (ring === st && !st.drawnTwitches.has(id)) {
+      st.drawnTwitches.add(id);
+      st.markersDrawn += 1;
+      st.markerLog.push([on, onsetHost, nowWall / 1000]);
+      if (st.markerLog.length > 100) st.markerLog.shift();
+      st.root.dataset.markerLog = JSON.stringify(st.markerLog);
+      if (d.click && st.seenTwitches && !st.seenTwitches.has(id)) playClick(st);
+    }
+  }
+  ctx.lineWidth = 1;
+}
+
+export default function (component) {
+  const { parentElement, data, setStateValue } = component;
+  let st = STATES.get(parentElement);
+  if (!st) {
+    st = newState(parentElement);
+    STATES.set(parentElement, st);
+  }
+  if (data) receive(st, data, setStateValue);
+  return st.cleanup;
+}

@@ -1,4 +1,11 @@
-"""Replay page: a bundled sample recording or an uploaded file, played as if live."""
+"""Replay page: a bundled sample recording or an uploaded file, played as if live.
+
+A recording with an attached video (``<stem>.video.json``) shows the video beside the
+trace (:mod:`twitchscope.dashboard.app.video.panel`): its cursor follows the play
+position; stepping a frame or choosing a twitch (in the video panel or the event
+table) pauses the replay and pins it there; the video's speed trace is drawn under
+the EMG.
+"""
 
 from __future__ import annotations
 
@@ -9,6 +16,12 @@ from numpy.typing import NDArray
 from twitchscope.dashboard.app import panels
 from twitchscope.dashboard.app.files import choose_recording, load_choice
 from twitchscope.dashboard.app.state import REFRESH_S, TABLES_REFRESH_S, K, view_for
+from twitchscope.dashboard.app.video.media import attached_video
+from twitchscope.dashboard.app.video.panel import (
+    seek_video,
+    speed_panel,
+    video_frame_panel,
+)
 from twitchscope.dashboard.services.replay import REPLAY_SPEEDS, ReplaySource
 from twitchscope.dashboard.services.stream_view import condition_array, display_mains
 from twitchscope.signal.core.model import Twitch
@@ -27,6 +40,8 @@ if path is not None and str(path) != ss[K.REPLAY_NAME]:
         ss[K.REPLAY_VIEW] = None
         ss[K.REPLAY_QUALITY] = {}
         ss[K.REPLAY_SUMMARY] = {}
+        seek_video("replay", None)  # a new recording: its video follows its play position
+        ss["replay_video_selected"] = None
         if ss[K.AUTOPLAY]:
             ss[K.AUTOPLAY] = False
             ss[K.REPLAY].play()
@@ -86,19 +101,72 @@ with st.expander("Needle sites: label while it plays", expanded=False):
     panels.site_controls(player.sites, player.now_s(), key="replay_site")
 
 
+attached, why_not = attached_video(ss[K.REPLAY_NAME])
+has_video = attached is not None
+if why_not:  # a video is attached but cannot be shown (no OpenCV, a missing file)
+    st.caption(f"The attached video is not shown: {why_not}")
+
+
 @st.fragment(run_every=REFRESH_S if player.playing else None)
 def replay_panel() -> None:
-    """The scrolling view; reruns on its own while playing."""
+    """The scrolling view (and the video beside it); reruns on its own while playing."""
     start = int(round(player.now_s() * player.sfreq)) if player.generation else 0
     view = view_for(player, view_key=K.REPLAY_VIEW, tag_key=K.REPLAY_VIEW_KEY, start_sample=start)
-    panels.stream_panel(
-        player,
-        view,
-        key="replay",
-        title=player.name,
-        show_rejected=ss[K.SHOW_REJECTED],
-        sound=ss[K.SOUND],
-    )
+    if not has_video:
+        panels.stream_panel(
+            player,
+            view,
+            key="replay",
+            title=player.name,
+            show_rejected=ss[K.SHOW_REJECTED],
+            sound=ss[K.SOUND],
+        )
+        return
+    if player.playing:
+        seek_video("replay", None)  # playing: the video follows the play position
+    left, right = st.columns([3, 2])
+    with left:
+        panels.stream_panel(
+            player,
+            view,
+            key="replay",
+            title=player.name,
+            show_rejected=ss[K.SHOW_REJECTED],
+            sound=ss[K.SOUND],
+        )
+    twitches = view.attributed(player.sites.sites(view.now_s))
+    with right:
+        cursor = video_frame_panel(
+            ss[K.REPLAY_NAME],
+            key="replay",
+            now_s=player.now_s(),
+            twitches=twitches,
+            on_step=player.pause,
+        )
+    if cursor is not None:
+        with left:
+            # under the EMG: its time range, or centred on a cursor pinned outside it
+            t1 = max(view.now_s, view.window_s)
+            x_range = (t1 - view.window_s, t1)
+            if not x_range[0] <= cursor <= x_range[1]:
+                x_range = (cursor - view.window_s / 2, cursor + view.window_s / 2)
+            speed_panel(
+                ss[K.REPLAY_NAME], key="replay", cursor_s=cursor, x_range=x_range, twitches=twitches
+            )
+
+
+def _follow_table_pick(twitches: list[Twitch]) -> None:
+    """A twitch picked in the event table: pause and pin the video on it (whole-page rerun)."""
+    state = ss.get("replay_events") or {}
+    rows = list((state.get("selection") or {}).get("rows") or [])
+    picked = rows[0] if rows and 0 <= rows[0] < len(twitches) else None
+    if picked is None or ss.get("replay_video_selected") == picked:
+        ss["replay_video_selected"] = picked  # a row picked again after a clear counts
+        return
+    ss["replay_video_selected"] = picked
+    player.pause()
+    seek_video("replay", twitches[picked].onset_s)
+    st.rerun()
 
 
 @st.fragment(run_every=TABLES_REFRESH_S if player.playing else None)
@@ -126,6 +194,8 @@ def replay_tables() -> None:
             return seg[i, skip:], rec.sfreq, (a + skip) / rec.sfreq
 
         panels.event_table_with_zoom(twitches, key="replay", zoom=zoom)
+        if has_video:
+            _follow_table_pick(twitches)
     with tabs[1]:
         rec = player.recording
         panels.site_summary(

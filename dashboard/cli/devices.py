@@ -7,7 +7,11 @@ handshake, its packet format, its rate) and streams simulated surface EMG from
 :mod:`twitchscope.signal.simulate` (baseline, mains, ECG where the scenario has it,
 local twitch responses during needle sites, the odd confounder). Any program,
 ``twitchscope record`` included, opens the printed path as if it were the board.
-With ``--link PATH`` the path is a stable symlink.
+With ``--link PATH`` the path is a stable symlink. With ``--video OUT.mp4`` it also
+writes the synthetic ultrasound-like video of the simulation
+(:mod:`twitchscope.signal.video.synthetic`, needs ``twitchscope[video]``) as it goes:
+frame ``k`` shows simulation time ``k / 30`` s (the board's first sample is time 0),
+the tissue moved by the same simulated twitches as the EMG, 30 ms after their onset.
 
 Optional faults show how the rest of the chain copes: ``--drop-every S`` leaves
 out a few packets every S seconds, ``--corrupt-every S`` breaks a few packets'
@@ -31,7 +35,8 @@ import argparse
 import logging
 import threading
 import time
-from typing import Any
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from numpy.typing import NDArray
@@ -43,6 +48,9 @@ from twitchscope.dashboard.services.live import default_scenario
 from twitchscope.signal.core.checks import check_positive
 from twitchscope.signal.core.errors import ConfigError
 from twitchscope.signal.simulate import PRESETS, SimConfig, init_sim_state, preset, sim_step
+
+if TYPE_CHECKING:
+    from twitchscope.signal.video.synthetic import VideoStream
 
 __all__ = ["register", "run", "run_ports", "SimulatedSource"]
 
@@ -58,17 +66,37 @@ class SimulatedSource:
         The scenario (its ``sfreq`` and channels must match the emulated board).
     seed : int
         Random seed of the simulation.
+    video : VideoStream or None
+        Where to write the simulation's video as the samples are made (frames up to
+        the last sample's time, moved by the true twitches), or None.
     """
 
-    def __init__(self, config: SimConfig, *, seed: int) -> None:
+    def __init__(self, config: SimConfig, *, seed: int, video: VideoStream | None = None) -> None:
         self.config = config
         self.state = init_sim_state(config, seed=seed)
         self.n_samples = 0
+        self.video = video
 
     def __call__(self, n: int) -> NDArray[np.float64]:
         block, self.state = sim_step(self.config, n, self.state)
         self.n_samples += n
+        if self.video is not None:
+            self._write_video()
         return block.data
+
+    def _write_video(self) -> None:
+        """Frames up to the time generated, moved by the twitches of the last second."""
+        from twitchscope.signal.simulate import truth_events
+        from twitchscope.signal.video.synthetic import emg_video_twitches
+
+        video = self.video
+        assert video is not None
+        t = self.n_samples / self.config.sfreq
+        if t <= video.next_time_s:
+            return
+        start = max(0.0, video.next_time_s - 1.0)
+        twitches = truth_events(self.config, self.state, start_s=start).twitches
+        video.write_until(t, emg_video_twitches(twitches))
 
 
 def register(subparsers: Any) -> None:
@@ -107,6 +135,13 @@ def register(subparsers: Any) -> None:
     p.add_argument(
         "--unplug-every", type=float, metavar="S", help="disconnect for 0.5 s every S seconds"
     )
+    p.add_argument(
+        "--video",
+        type=Path,
+        metavar="OUT.mp4",
+        help="also write the simulation's synthetic ultrasound-like video (160x120, 30 fps; "
+        "frame k at k/30 s of the simulation), moved by its twitches; needs twitchscope[video]",
+    )
     p.set_defaults(func=run)
     _register_ports(subparsers)
 
@@ -131,8 +166,37 @@ def run(args: argparse.Namespace) -> int:
     board = make_personality(args.protocol, n_channels=args.channels, **options)
     name = args.preset or default_scenario(args.protocol)
     config = preset(name, sfreq=board.sfreq, n_channels=board.n_channels)
-    source = SimulatedSource(config, seed=args.seed)
+    video = None
+    if args.video is not None:
+        from twitchscope.signal.video.synthetic import SyntheticVideoSpec
+        from twitchscope.signal.video.synthetic import VideoStream as _VideoStream
+
+        video = _VideoStream(args.video, SyntheticVideoSpec(), seed=args.seed)
+    source = SimulatedSource(config, seed=args.seed, video=video)
     stop = threading.Event()
+    try:
+        n_sent, n_overflow, emu_report = _serve(board, source, args, name, stop)
+    finally:
+        if video is not None:
+            video.close()
+    print(
+        f"twitchscope simulate: sent {n_sent} samples ({n_sent / board.sfreq:.1f} s); "
+        f"{n_overflow} not read in time and dropped; {emu_report}.",
+        flush=True,
+    )
+    if video is not None:
+        print(
+            f"twitchscope simulate: wrote {video.n_frames} frames "
+            f"({video.n_frames / video.scene.spec.fps:.1f} s) to {args.video}",
+            flush=True,
+        )
+    return 0
+
+
+def _serve(
+    board: Any, source: SimulatedSource, args: argparse.Namespace, name: str, stop: threading.Event
+) -> tuple[int, int, str]:
+    """Run the emulator until the duration or Ctrl-C; (sent, overflowed, faults) back."""
     with Emulator(board, source, link=args.link) as emu:
         opts = ", ".join(f"{k}={v!r}" for k, v in board.reader_options().items())
         print(f"{emu.path}", flush=True)
@@ -142,18 +206,21 @@ def run(args: argparse.Namespace) -> int:
             f"reader options: {opts}. Ctrl-C to stop.",
             flush=True,
         )
+        if source.video is not None:
+            print(
+                f"twitchscope simulate: writing its video to {args.video} (frame k at k/"
+                f"{source.video.scene.spec.fps:g} s of the simulation)",
+                flush=True,
+            )
         try:
             _play(emu, args, stop)
         except KeyboardInterrupt:
             pass
-        n_sent, n_overflow = emu.n_sent, emu.n_overflow
-    print(
-        f"twitchscope simulate: sent {n_sent} samples ({n_sent / board.sfreq:.1f} s); "
-        f"{n_overflow} not read in time and dropped; "
-        f"{len(emu.dropped)} dropped and {len(emu.corrupted)} corrupted on purpose.",
-        flush=True,
-    )
-    return 0
+        return (
+            emu.n_sent,
+            emu.n_overflow,
+            f"{len(emu.dropped)} dropped and {len(emu.corrupted)} corrupted on purpose",
+        )
 
 
 def _play(emu: Emulator, args: argparse.Namespace, stop: threading.Event) -> None:

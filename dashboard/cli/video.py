@@ -1,12 +1,16 @@
-"""``twitchscope motion VIDEO`` and ``twitchscope video attach RECORDING VIDEO``.
+"""``twitchscope motion VIDEO``, ``twitchscope video attach`` and ``twitchscope video clip``.
 
 ``motion`` measures the movement in a video (dense optical flow in a region) and
 writes one row per mechanical twitch, ``onset_s,offset_s,peak_speed,grade``, to
 ``--out MOTION.csv``, and on request the speed trace ``time_s,speed`` to
 ``--trace TRACE.csv`` (:mod:`twitchscope.signal.video.motion`). ``video attach``
 links a video to a recording with a clock offset, region and scale, in the sidecar
-``<recording stem>.video.json`` (:mod:`twitchscope.signal.video.link`). Both need the
-extra ``twitchscope[video]`` (OpenCV) and say so without it.
+``<recording stem>.video.json`` (:mod:`twitchscope.signal.video.link`); with
+``--sync auto`` the offset is found from an event seen in both
+(:mod:`twitchscope.signal.video.sync`) and the residual printed. ``video clip``
+exports twitches of a recording with an attached video as teaching clips, the
+video and the trace side by side (:mod:`twitchscope.signal.video.clips`). All need
+the extra ``twitchscope[video]`` (OpenCV) and say so without it.
 """
 
 from __future__ import annotations
@@ -16,14 +20,29 @@ import logging
 from collections import Counter
 from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
+from twitchscope.dashboard.cli.options import add_detector_options, detector_config
+from twitchscope.signal.core.annotations import recording_events
 from twitchscope.signal.core.errors import ConfigError, FileFormatError
+from twitchscope.signal.core.model import RejectedCandidate, Twitch
+from twitchscope.signal.detect.run import detect_recording
+from twitchscope.signal.io.readers import read_recording
 from twitchscope.signal.video.backend import check_roi, video_info
-from twitchscope.signal.video.link import VideoLink, write_link
+from twitchscope.signal.video.clips import CLIP_FORMATS, ClipConfig, export_twitch_clip
+from twitchscope.signal.video.link import LINK_SUFFIX, VideoLink, link_path, read_link, write_link
 from twitchscope.signal.video.motion import GRADES, MotionConfig, measure_motion
+from twitchscope.signal.video.sync import (
+    SYNC_KINDS,
+    SyncConfig,
+    emg_events,
+    find_offset,
+    parse_sync_event,
+    video_events,
+)
 from twitchscope.signal.video.tables import write_movements, write_trace
 
-__all__ = ["register", "run_motion", "run_attach", "parse_roi"]
+__all__ = ["register", "run_motion", "run_attach", "run_clip", "parse_roi"]
 
 log = logging.getLogger(__name__)
 
@@ -105,8 +124,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
     v = subparsers.add_parser(
         "video",
-        help="attach a video to a recording",
-        description="Manage the video linked to a recording (needs twitchscope[video]).",
+        help="attach a video to a recording (offset given or found), export teaching clips",
+        description="Manage the video linked to a recording: attach it (with a clock offset "
+        "given, or found from a sync event seen in both) and export its twitches as teaching "
+        "clips (needs twitchscope[video]).",
     )
     vsub = v.add_subparsers(dest="video_command", metavar="ACTION")
     vsub.required = True
@@ -122,12 +143,78 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     a.add_argument(
         "--offset",
         type=float,
-        default=0.0,
+        default=None,
         metavar="S",
-        help="video time = recording time - S (default 0)",
+        help="video time = recording time - S (default 0; not with --sync auto)",
     )
     _add_region_options(a)
+    a.add_argument(
+        "--sync",
+        choices=("offset", "auto"),
+        default="offset",
+        help="offset: use --offset (the default); auto: find the offset from an event seen "
+        "in both (a brightness or motion step in --roi matched to --sync-event) and print "
+        "the residual",
+    )
+    a.add_argument(
+        "--sync-event",
+        default="needle-in",
+        metavar="EVENT",
+        help="the recording's side of the sync: needle-in (needle sites, the default), "
+        "marker:LABEL (annotations named LABEL) or emg (large EMG artefacts and twitches)",
+    )
+    a.add_argument(
+        "--sync-kind",
+        choices=SYNC_KINDS,
+        default="auto",
+        help="the video's side: brightness steps (an LED), motion (a tap) or both (auto)",
+    )
+    add_detector_options(a)
     a.set_defaults(func=run_attach)
+
+    c = vsub.add_parser(
+        "clip",
+        help="export twitches as teaching clips (video and trace side by side)",
+        description="Export each twitch the detector finds (or one) of a recording with an "
+        "attached video as a short clip: the video frame and the EMG trace side by side, the "
+        "twitch marked. MP4 (OpenCV, mp4v) or GIF (Pillow).",
+    )
+    c.add_argument("recording", type=Path, help="the recording (its video attached)")
+    which = c.add_mutually_exclusive_group(required=True)
+    which.add_argument(
+        "--twitch", type=int, metavar="N", help="the N-th twitch (1 = first, as detect lists)"
+    )
+    which.add_argument("--all", action="store_true", help="every twitch inside the video")
+    defaults_clip = ClipConfig()
+    c.add_argument(
+        "--before",
+        type=float,
+        default=defaults_clip.before_s,
+        metavar="S",
+        help=f"seconds before the onset (default {defaults_clip.before_s:g})",
+    )
+    c.add_argument(
+        "--after",
+        type=float,
+        default=defaults_clip.after_s,
+        metavar="S",
+        help=f"seconds after the onset (default {defaults_clip.after_s:g})",
+    )
+    c.add_argument(
+        "--format",
+        choices=CLIP_FORMATS,
+        default=None,
+        help="mp4 or gif (default: from --out's extension, else mp4)",
+    )
+    c.add_argument(
+        "--out",
+        type=Path,
+        required=True,
+        metavar="PATH",
+        help="the clip file (--twitch N), or a folder for --all",
+    )
+    add_detector_options(c)
+    c.set_defaults(func=run_clip)
 
 
 def run_motion(args: argparse.Namespace) -> int:
@@ -168,13 +255,133 @@ def run_attach(args: argparse.Namespace) -> int:
     info = video_info(args.video)
     if args.roi is not None:
         check_roi(args.roi, info.width, info.height)
+    described = (
+        f"{args.video.name} ({info.width}x{info.height}, {info.fps:g} fps, {info.duration_s:.1f} s)"
+    )
+    if args.sync == "offset":
+        offset = 0.0 if args.offset is None else args.offset
+        link = VideoLink(
+            video=args.video, offset_s=offset, roi=args.roi, scale_mm_per_px=args.scale
+        )
+        path = write_link(args.recording, link)
+        print(
+            f"attached {described} to {args.recording.name} with offset {offset:g} s: {path.name}"
+        )
+        return 0
+    if args.offset is not None:
+        raise ConfigError(
+            "give either --offset S or --sync auto; to nudge an offset found automatically, "
+            "attach again with --offset."
+        )
+    kind, label = parse_sync_event(args.sync_event)
+    raw = read_recording(args.recording, preload=False)
+    events = recording_events(raw)
+    twitches: tuple[Twitch, ...] = ()
+    rejected: tuple[RejectedCandidate, ...] = ()
+    if kind == "emg":
+        config = detector_config(args)
+        assert config is not None  # detection is not optional here
+        run = detect_recording(raw, config)
+        twitches, rejected = tuple(run.twitches), tuple(run.rejected)
+    emg = emg_events(events, kind, label, twitches=twitches, rejected=rejected)
+    what = {"needle-in": "needle-in annotation", "emg": "large EMG artefact or twitch"}.get(
+        kind, f"annotation {label!r}"
+    )
+    if not emg:  # say so before reading the whole video
+        find_offset(emg, [], what=what)
+    sync = SyncConfig(kind=args.sync_kind)
+    found = video_events(args.video, roi=args.roi, config=sync)
+    result = find_offset(emg, found, tolerance_s=sync.tolerance_s, what=what)
     link = VideoLink(
-        video=args.video, offset_s=args.offset, roi=args.roi, scale_mm_per_px=args.scale
+        video=args.video,
+        offset_s=round(result.offset_s, 6),
+        roi=args.roi,
+        scale_mm_per_px=args.scale,
+        sync_event=args.sync_event,
+        sync_residual_s=result.residual_s,
+        sync_n_checked=result.n_checked,
     )
     path = write_link(args.recording, link)
-    print(
-        f"attached {args.video.name} ({info.width}x{info.height}, {info.fps:g} fps, "
-        f"{info.duration_s:.1f} s) to {args.recording.name} with offset {args.offset:g} s: "
-        f"{path.name}"
+    residual = (
+        f"residual {result.residual_s * 1000:.0f} ms over {result.n_checked} other matched "
+        f"event{'s' if result.n_checked != 1 else ''}"
+        if result.residual_s is not None
+        else "no other event to check it against"
     )
+    print(
+        f"attached {described} to {args.recording.name} with offset {result.offset_s:.3f} s, "
+        f"found from {args.sync_event} (recording {result.anchor_recording_s:.3f} s = video "
+        f"{result.anchor_video_s:.3f} s; {result.n_emg} events in the recording, "
+        f"{result.n_video} in the video): {path.name}"
+    )
+    print(f"sync {residual}; nudge with `twitchscope video attach ... --offset S` if it is off")
+    return 0
+
+
+def run_clip(args: argparse.Namespace) -> int:
+    """Run ``twitchscope video clip``; returns the exit status."""
+    config = ClipConfig(before_s=args.before, after_s=args.after)
+    link = read_link(args.recording)
+    info = video_info(link.video)
+    detector = detector_config(args)
+    assert detector is not None  # detection is not optional here
+    raw = read_recording(args.recording, preload=True)
+    twitches = list(detect_recording(raw, detector).twitches)
+    sfreq = float(raw.info["sfreq"])
+    start, end = link.to_recording_time(0.0), link.to_recording_time(info.duration_s)
+
+    def inside(t: Twitch) -> bool:
+        return start <= t.onset_s < end
+
+    span = f"the video covers {start:.2f}-{end:.2f} s of the recording"
+    if args.twitch is not None:
+        if not 1 <= args.twitch <= len(twitches):
+            raise ConfigError(
+                f"--twitch {args.twitch}: the recording has {len(twitches)} twitches "
+                f"(1..{len(twitches)})."
+            )
+        chosen = [(args.twitch, twitches[args.twitch - 1])]
+        if not inside(chosen[0][1]):
+            raise ConfigError(
+                f"twitch {args.twitch} at {chosen[0][1].onset_s:.2f} s is outside the video "
+                f"({span})."
+            )
+    else:
+        chosen = [(i, t) for i, t in enumerate(twitches, 1) if inside(t)]
+        if not chosen:
+            raise ConfigError(
+                f"no twitch of the {len(twitches)} found is inside the video ({span})."
+            )
+    folder_mode = args.all or args.out.is_dir()
+    fmt = args.format
+    if not folder_mode and fmt is None:
+        ext = args.out.suffix.lower().lstrip(".")
+        fmt = ext if ext in CLIP_FORMATS else "mp4"
+    fmt = fmt or "mp4"
+    if folder_mode:
+        args.out.mkdir(parents=True, exist_ok=True)
+    stem = link_path(args.recording).name[: -len(LINK_SUFFIX)]
+    traces: dict[str, Any] = {}
+    for n, twitch in chosen:
+        out = args.out / f"{stem}_twitch{n:02d}.{fmt}" if folder_mode else args.out
+        if twitch.channel not in traces:
+            traces[twitch.channel] = raw.get_data(picks=[twitch.channel])[0]
+        trace = traces[twitch.channel]
+        clip = export_twitch_clip(
+            out,
+            video=link,
+            trace_v=trace,
+            sfreq=sfreq,
+            twitch=twitch,
+            label=f"twitch {n}: {twitch.channel} at {twitch.onset_s:.2f} s",
+            fmt=fmt,
+            config=config,
+        )
+        print(
+            f"{out}: twitch {n} at {twitch.onset_s:.2f} s, {clip.n_frames} frames "
+            f"{clip.width}x{clip.height} at {clip.fps:g} fps, marked on {len(clip.marked)}"
+        )
+    skipped = len(twitches) - len(chosen) if args.all else 0
+    if skipped:
+        print(f"{skipped} twitches outside the video skipped ({span})")
     return 0

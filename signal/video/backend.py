@@ -14,7 +14,15 @@ from typing import Any
 
 from twitchscope.signal.core.errors import ConfigError, FileFormatError
 
-__all__ = ["INSTALL_HINT", "VideoInfo", "require_cv2", "open_video", "video_info", "check_roi"]
+__all__ = [
+    "INSTALL_HINT",
+    "VideoInfo",
+    "FrameReader",
+    "require_cv2",
+    "open_video",
+    "video_info",
+    "check_roi",
+]
 
 #: What to install for the video features (the message without OpenCV).
 INSTALL_HINT = (
@@ -114,3 +122,67 @@ def check_roi(roi: tuple[int, int, int, int], width: int, height: int) -> None:
         raise ConfigError(
             f"the region of interest {x},{y},{w},{h} does not fit in the {width}x{height} frame."
         )
+
+
+class FrameReader:
+    """Frames of a video by index or by time, for stepping and for clips.
+
+    Frame ``k`` shows video time ``k / fps``; :meth:`index_at` gives the frame on
+    screen at a time. Reading forward a little is done by decoding on (exact); a jump
+    seeks with OpenCV's ``CAP_PROP_POS_FRAMES``. Use it as a context manager, or
+    call :meth:`close`.
+
+    Parameters
+    ----------
+    path : str or Path
+        The video (see :func:`open_video` for the errors).
+    """
+
+    #: Frames decoded on rather than seeking, when the wanted one is this close ahead.
+    READ_AHEAD = 30
+
+    def __init__(self, path: str | Path) -> None:
+        self.path = Path(path)
+        self._cap, self.info = open_video(path)
+        self._cv2 = require_cv2()
+        self._next = 0
+
+    def __enter__(self) -> FrameReader:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        """Release the decoder."""
+        self._cap.release()
+
+    def index_at(self, t_video_s: float) -> int:
+        """The frame on screen at video time ``t_video_s`` (may be outside the video)."""
+        return int(math.floor(t_video_s * self.info.fps + 1e-6))
+
+    def frame(self, index: int) -> Any:
+        """Frame ``index`` as a BGR ``uint8`` array (height, width, 3), or None outside
+        the video."""
+        if index < 0 or (self.info.n_frames > 0 and index >= self.info.n_frames):
+            return None
+        ahead = index - self._next
+        if not 0 <= ahead <= self.READ_AHEAD:
+            self._cap.set(self._cv2.CAP_PROP_POS_FRAMES, index)
+            ahead = 0
+        for _ in range(ahead):
+            if not self._cap.grab():
+                self._next = -1  # unknown position: seek next time
+                return None
+        ok, frame = self._cap.read()
+        if not ok:
+            self._next = -1
+            return None
+        self._next = index + 1
+        if frame.ndim == 2:
+            frame = self._cv2.cvtColor(frame, self._cv2.COLOR_GRAY2BGR)
+        return frame
+
+    def frame_at(self, t_video_s: float) -> Any:
+        """The frame on screen at video time ``t_video_s``, or None outside the video."""
+        return self.frame(self.index_at(t_video_s))

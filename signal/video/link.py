@@ -8,7 +8,11 @@ The link of ``<stem>.<ext>`` is the JSON file ``<stem>.video.json`` beside it
 
 ``video`` is relative to the sidecar's folder when the video is on the same drive,
 else absolute. ``offset_s`` maps the two clocks: video time = recording time -
-offset. ``roi`` (x, y, w, h, px) and ``scale_mm_per_px`` may be ``null``.
+offset. ``roi`` (x, y, w, h, px) and ``scale_mm_per_px`` may be ``null``. When the
+offset was found automatically (``twitchscope video attach --sync auto``), the
+optional ``"sync"`` object says how: ``{"event": "needle-in", "residual_s": 0.012,
+"n_checked": 2}`` (the residual is how far the other matched events disagree with
+the offset, null when there was none to check).
 """
 
 from __future__ import annotations
@@ -44,12 +48,23 @@ class VideoLink:
         Region of interest (x, y, w, h) in pixels, or None for the whole frame.
     scale_mm_per_px : float or None
         Millimetres per pixel, or None (speeds then in px/s).
+    sync_event : str or None
+        The event the offset was found from (``needle-in``, ``marker:LABEL``, ``emg``),
+        or None when it was given.
+    sync_residual_s : float or None
+        How far the other matched events disagree with the offset (largest absolute
+        difference), s; None when none could be checked.
+    sync_n_checked : int
+        How many other events were matched to check it.
     """
 
     video: Path
     offset_s: float = 0.0
     roi: tuple[int, int, int, int] | None = None
     scale_mm_per_px: float | None = None
+    sync_event: str | None = None
+    sync_residual_s: float | None = None
+    sync_n_checked: int = 0
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "video", Path(self.video))
@@ -107,6 +122,12 @@ def write_link(recording: str | Path, link: VideoLink) -> Path:
         "roi": list(link.roi) if link.roi is not None else None,
         "scale_mm_per_px": link.scale_mm_per_px,
     }
+    if link.sync_event is not None:
+        data["sync"] = {
+            "event": link.sync_event,
+            "residual_s": link.sync_residual_s,
+            "n_checked": int(link.sync_n_checked),
+        }
     try:
         path.write_text(json.dumps(data, indent=2) + "\n", encoding="utf-8")
     except OSError as exc:
@@ -153,6 +174,17 @@ def read_link(recording: str | Path) -> VideoLink:
         raise FileFormatError(
             f"{path.name}: scale_mm_per_px must be null or a number, got {scale!r}."
         )
+    sync = data.get("sync")
+    if sync is not None and (
+        not isinstance(sync, dict)
+        or not isinstance(sync.get("event"), str)
+        or not isinstance(sync.get("residual_s", None), int | float | type(None))
+        or not isinstance(sync.get("n_checked", 0), int)
+    ):
+        raise FileFormatError(
+            f'{path.name}: sync must be null or {{"event": str, "residual_s": number or null, '
+            f'"n_checked": int}}, got {sync!r}.'
+        )
     video = Path(data["video"])
     if not video.is_absolute():
         video = Path(os.path.abspath(path.parent / video))
@@ -162,6 +194,11 @@ def read_link(recording: str | Path) -> VideoLink:
             offset_s=float(offset),
             roi=tuple(roi) if roi is not None else None,
             scale_mm_per_px=float(scale) if scale is not None else None,
+            sync_event=sync["event"] if sync else None,
+            sync_residual_s=(
+                float(sync["residual_s"]) if sync and sync.get("residual_s") is not None else None
+            ),
+            sync_n_checked=int(sync.get("n_checked", 0)) if sync else 0,
         )
     except ConfigError as exc:
         raise FileFormatError(f"{path.name}: {exc}") from None

@@ -10,8 +10,15 @@ as in a B-mode image) over a few fascia-like bands. Every frame shows it displac
   back in ``fall_s``; its outward peak speed is the twitch's ``peak_speed`` (px/s at
   the footprint's centre), reached half-way through the rise,
 
-plus independent grey-level noise. Frame ``k`` shows the tissue at time ``k / fps``.
-The video is written as MP4 (``mp4v``). Everything follows from the seed.
+plus independent grey-level noise, and optional LED-like flashes (a bright square in
+a corner for each ``(onset_s, duration_s)`` of ``flashes``: a sync event). Frame ``k``
+shows the tissue at time ``k / fps``. The video is written as MP4 (``mp4v``).
+Everything follows from the seed.
+
+:class:`SpeckleScene` draws single frames (the live page's simulated video),
+:class:`VideoStream` writes frames as a simulation produces them (``twitchscope
+simulate --video``), and :func:`emg_video_twitches` turns EMG twitches into the
+movements they show: :data:`EMD_S` after the EMG onset, faster for a larger twitch.
 """
 
 from __future__ import annotations
@@ -25,9 +32,23 @@ import numpy as np
 from scipy import ndimage
 
 from twitchscope.signal.core.errors import ConfigError, FileFormatError
+from twitchscope.signal.core.model import Twitch
 from twitchscope.signal.video.backend import require_cv2
 
-__all__ = ["VideoTwitch", "SyntheticVideoSpec", "SyntheticVideo", "plan_twitches", "write_video"]
+__all__ = [
+    "EMD_S",
+    "VideoTwitch",
+    "SyntheticVideoSpec",
+    "SyntheticVideo",
+    "SpeckleScene",
+    "VideoStream",
+    "plan_twitches",
+    "emg_video_twitches",
+    "write_video",
+]
+
+#: Electromechanical delay of the simulated movement after its EMG onset, s.
+EMD_S = 0.03
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,6 +90,8 @@ class SyntheticVideoSpec:
     fall_s: float = 0.2
     radius: float = 0.2
     noise: float = 3.0
+    flashes: tuple[tuple[float, float], ...] = ()
+    flash_level: float = 120.0
 
     def __post_init__(self) -> None:
         if not (self.duration_s > 0 and self.fps > 0):
@@ -85,6 +108,17 @@ class SyntheticVideoSpec:
                     f"a twitch needs 0 <= onset_s < {self.duration_s} and a positive peak "
                     f"speed, got onset {tw.onset_s} and speed {tw.peak_speed}."
                 )
+        for onset, duration in self.flashes:
+            if not (math.isfinite(onset) and duration > 0):
+                raise ConfigError(
+                    f"a flash is (onset_s, duration_s > 0), got ({onset}, {duration})."
+                )
+
+    @property
+    def flash_roi(self) -> tuple[int, int, int, int]:
+        """Where the flashes light up: a square in the top-left corner (x, y, w, h)."""
+        side = max(8, min(self.width, self.height) // 5)
+        return (2, 2, side, side)
 
     @property
     def n_frames(self) -> int:
@@ -167,6 +201,128 @@ def _profile(t: np.ndarray | float, rise_s: float, fall_s: float) -> np.ndarray:
     return out
 
 
+def emg_video_twitches(
+    twitches: Sequence[Twitch], *, t0_s: float = 0.0, emd_s: float = EMD_S
+) -> tuple[VideoTwitch, ...]:
+    """The movements EMG twitches show in a simulated video starting at recording time ``t0_s``.
+
+    Each moves :data:`EMD_S` after its EMG onset, with a peak speed that rises with its
+    SNR: ``20 + 90 * clip((snr_db - 6) / 20, 0, 1)`` px/s (weak to strong at 160x120);
+    its place and direction follow from its onset, so a twitch looks the same in every
+    frame drawn.
+    """
+    out = []
+    for t in twitches:
+        snr = t.snr_db if math.isfinite(t.snr_db) else 6.0
+        speed = 20.0 + 90.0 * min(1.0, max(0.0, (snr - 6.0) / 20.0))
+        rng = np.random.default_rng(int(round(t.onset_s * 1000)) % (2**32))
+        out.append(
+            VideoTwitch(
+                onset_s=t.onset_s + emd_s - t0_s,
+                peak_speed=speed,
+                center=(float(rng.uniform(0.3, 0.7)), float(rng.uniform(0.3, 0.7))),
+                angle_rad=float(rng.uniform(0, 2 * math.pi)),
+            )
+        )
+    return tuple(out)
+
+
+class SpeckleScene:
+    """The tissue of a synthetic video, drawn one frame at a time.
+
+    Parameters
+    ----------
+    spec : SyntheticVideoSpec
+        Size, breathing, drift, twitch shape, noise and flashes (its ``twitches`` are
+        not used here: :meth:`frame` takes the twitches to show).
+    seed : int
+        Seed of the texture and of the frame noise.
+    """
+
+    def __init__(self, spec: SyntheticVideoSpec, *, seed: int) -> None:
+        self.cv2 = require_cv2()
+        self.spec = spec
+        self._rng = np.random.default_rng(seed)
+        w, h = spec.width, spec.height
+        self._margin = int(math.ceil(spec.breathing_px + spec.drift_px + 4))
+        grain = 1.2 * w / 160.0
+        shape = (h + 2 * self._margin, w + 2 * self._margin)
+        self._base = _texture(shape, grain, self._rng).astype(np.float32)
+        self._yy, self._xx = np.mgrid[0:h, 0:w].astype(np.float32)
+        self._sigma = spec.radius * min(w, h)
+
+    def frame(self, t: float, twitches: Sequence[VideoTwitch] = ()) -> np.ndarray:
+        """The grey frame (height, width) ``uint8`` at time ``t`` with ``twitches`` moving it."""
+        spec, cv2 = self.spec, self.cv2
+        w, h = spec.width, spec.height
+        xx, yy = self._xx, self._yy
+        dx = np.full((h, w), spec.drift_px * math.sin(2 * math.pi * spec.drift_hz * t))
+        dy = np.full((h, w), spec.breathing_px * math.sin(2 * math.pi * spec.breathing_hz * t))
+        for tw in twitches:
+            d = float(_profile(t - tw.onset_s, spec.rise_s, spec.fall_s))
+            if not d:
+                continue
+            d *= 2 * spec.rise_s * tw.peak_speed / math.pi
+            foot = np.exp(
+                -((xx - tw.center[0] * w) ** 2 + (yy - tw.center[1] * h) ** 2)
+                / (2 * self._sigma**2)
+            )
+            dx = dx + d * math.cos(tw.angle_rad) * foot
+            dy = dy + d * math.sin(tw.angle_rad) * foot
+        map_x = (xx + self._margin - dx).astype(np.float32)
+        map_y = (yy + self._margin - dy).astype(np.float32)
+        img = cv2.remap(self._base, map_x, map_y, cv2.INTER_CUBIC)
+        img = img + self._rng.normal(0.0, spec.noise, img.shape).astype(np.float32)
+        if any(on <= t < on + dur for on, dur in spec.flashes):
+            x, y, fw, fh = spec.flash_roi
+            img[y : y + fh, x : x + fw] += spec.flash_level
+        return np.clip(img, 0, 255).astype(np.uint8)
+
+
+class VideoStream:
+    """An MP4 written as a simulation goes: :meth:`write_until` adds the frames up to a time.
+
+    Frame ``k`` shows time ``k / fps`` of the simulation (its first sample is time 0).
+
+    Raises
+    ------
+    FileFormatError
+        ``path`` is not ``.mp4`` or cannot be written.
+    """
+
+    def __init__(self, path: str | Path, spec: SyntheticVideoSpec, *, seed: int) -> None:
+        self.path = Path(path)
+        if self.path.suffix.lower() != ".mp4":
+            raise FileFormatError(f"{self.path.name}: the synthetic video is written as .mp4.")
+        self.scene = SpeckleScene(spec, seed=seed)
+        cv2 = self.scene.cv2
+        fourcc = cv2.VideoWriter_fourcc(*"mp4v")
+        self._writer = cv2.VideoWriter(str(self.path), fourcc, spec.fps, (spec.width, spec.height))
+        if not self._writer.isOpened():
+            raise FileFormatError(f"{self.path}: cannot open an MP4 writer there.")
+        self.n_frames = 0
+
+    @property
+    def next_time_s(self) -> float:
+        """Time of the next frame to write, s."""
+        return self.n_frames / self.scene.spec.fps
+
+    def write_until(self, t_s: float, twitches: Sequence[VideoTwitch]) -> int:
+        """Write the frames before time ``t_s``; returns how many were written."""
+        cv2, fps = self.scene.cv2, self.scene.spec.fps
+        n = 0
+        while self.n_frames / fps < t_s:
+            grey = self.scene.frame(self.n_frames / fps, twitches)
+            self._writer.write(cv2.cvtColor(grey, cv2.COLOR_GRAY2BGR))
+            self.n_frames += 1
+            n += 1
+        return n
+
+    def close(self) -> None:
+        """Finish the file."""
+        self._writer.release()
+
+
 def write_video(path: str | Path, spec: SyntheticVideoSpec, *, seed: int) -> SyntheticVideo:
     """Write the video of ``spec`` to ``path`` (.mp4); returns it with its truth.
 
@@ -177,43 +333,12 @@ def write_video(path: str | Path, spec: SyntheticVideoSpec, *, seed: int) -> Syn
     FileFormatError
         ``path`` is not ``.mp4`` or cannot be written.
     """
-    cv2 = require_cv2()
     path = Path(path)
-    if path.suffix.lower() != ".mp4":
-        raise FileFormatError(f"{path.name}: the synthetic video is written as .mp4.")
-    rng = np.random.default_rng(seed)
-    w, h = spec.width, spec.height
-    size_scale = w / 160.0
-    margin = int(math.ceil(spec.breathing_px + spec.drift_px + 4))
-    base = _texture((h + 2 * margin, w + 2 * margin), 1.2 * size_scale, rng).astype(np.float32)
-    yy, xx = np.mgrid[0:h, 0:w].astype(np.float32)
-    sigma = spec.radius * min(w, h)
-    footprints = [
-        np.exp(-((xx - tw.center[0] * w) ** 2 + (yy - tw.center[1] * h) ** 2) / (2 * sigma**2))
-        for tw in spec.twitches
-    ]
-    amplitudes = [2 * spec.rise_s * tw.peak_speed / math.pi for tw in spec.twitches]
-    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"mp4v"), spec.fps, (w, h))
-    if not writer.isOpened():
-        raise FileFormatError(f"{path}: cannot open an MP4 writer there.")
+    stream = VideoStream(path, spec, seed=seed)
     try:
-        for k in range(spec.n_frames):
-            t = k / spec.fps
-            dx = np.full((h, w), spec.drift_px * math.sin(2 * math.pi * spec.drift_hz * t))
-            dy = np.full((h, w), spec.breathing_px * math.sin(2 * math.pi * spec.breathing_hz * t))
-            for tw, foot, amp in zip(spec.twitches, footprints, amplitudes, strict=True):
-                d = amp * float(_profile(t - tw.onset_s, spec.rise_s, spec.fall_s))
-                if d:
-                    dx = dx + d * math.cos(tw.angle_rad) * foot
-                    dy = dy + d * math.sin(tw.angle_rad) * foot
-            map_x = (xx + margin - dx).astype(np.float32)
-            map_y = (yy + margin - dy).astype(np.float32)
-            frame = cv2.remap(base, map_x, map_y, cv2.INTER_CUBIC)
-            frame = frame + rng.normal(0.0, spec.noise, frame.shape).astype(np.float32)
-            grey = np.clip(frame, 0, 255).astype(np.uint8)
-            writer.write(cv2.cvtColor(grey, cv2.COLOR_GRAY2BGR))
+        stream.write_until(spec.n_frames / spec.fps - 0.5 / spec.fps, spec.twitches)
     finally:
-        writer.release()
+        stream.close()
     if not path.is_file() or path.stat().st_size == 0:
         raise FileFormatError(f"{path}: the MP4 writer produced no file.")
     return SyntheticVideo(path=path, spec=spec, twitches=spec.twitches)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import replace
+from pathlib import Path
 
 import numpy as np
 import streamlit as st
@@ -11,6 +12,7 @@ from numpy.typing import NDArray
 
 from twitchscope.acquisition.boards.registry import BOARDS
 from twitchscope.dashboard.app import panels
+from twitchscope.dashboard.app.camera import camera_panel
 from twitchscope.dashboard.app.scope.panel import ScopeOptions, scope_panel
 from twitchscope.dashboard.app.state import (
     REFRESH_S,
@@ -21,6 +23,7 @@ from twitchscope.dashboard.app.state import (
     detector_config,
     view_for,
 )
+from twitchscope.dashboard.app.video.live import simulated_video
 from twitchscope.dashboard.services import exporting
 from twitchscope.dashboard.services.live import (
     LiveSource,
@@ -28,11 +31,16 @@ from twitchscope.dashboard.services.live import (
     default_scenario,
     parse_channel_names,
 )
+from twitchscope.dashboard.services.session_files import summary_line
 from twitchscope.dashboard.services.stream_source import SIMULATED
 from twitchscope.signal.core.errors import TwitchscopeError
 from twitchscope.signal.core.model import Twitch
 
 ss = st.session_state
+#: Where the Record button writes, unless the page is told another folder.
+DEFAULT_RECORDINGS_DIR = Path("~/twitchscope/recordings")
+LAST_RECORDING = "live_last_recording"  # the StreamRecording last started (camera offset)
+RECORDING_MESSAGE = "live_recording_message"  # what the last Record/Stop press gave
 st.title("Live")
 panels.show_message()
 owner = acquisition_owner()
@@ -49,6 +57,47 @@ def _port_options() -> dict[str, str]:
     except (TwitchscopeError, OSError, ImportError):
         return {}
     return {f"{p.device} {('– ' + p.guess) if p.guess else ''}".strip(): p.device for p in ports}
+
+
+def _recording_controls(src: LiveSource) -> None:
+    """Record the stream to a file from now on (crash-safe), then write it with its twitches.
+
+    The same elements in every state (a label changes, nothing comes or goes), so the scope
+    below keeps its place in the page.
+    """
+    rec = src.recording
+    cols = st.columns([3, 1.4, 3], vertical_alignment="bottom")
+    folder = cols[0].text_input(
+        "Save recordings in",
+        value=str(DEFAULT_RECORDINGS_DIR),
+        key="live_rec_dir",
+        disabled=rec is not None,
+        help="A crash-safe partial folder is written as you record; Stop recording writes "
+        "the FIF file with its needle sites and twitches.",
+    )
+    if cols[1].button(
+        "Stop recording" if rec is not None else "Record",
+        key="live_rec",
+        icon=":material/stop_circle:" if rec is not None else ":material/radio_button_checked:",
+        type="primary" if rec is not None else "secondary",
+    ):
+        try:
+            if rec is None:
+                out = Path(folder).expanduser() / time.strftime("live-%Y%m%d-%H%M%S.fif")
+                out.parent.mkdir(parents=True, exist_ok=True)
+                ss[LAST_RECORDING] = src.start_recording(out)
+                ss[RECORDING_MESSAGE] = ""
+            else:
+                summary = src.stop_recording(detector=detector_config())
+                ss[RECORDING_MESSAGE] = f"Recorded {summary_line(summary)}"
+        except (TwitchscopeError, OSError) as exc:
+            ss[RECORDING_MESSAGE] = f"Recording: {exc}"
+        st.rerun()
+    rec = src.recording
+    if rec is not None:
+        cols[2].markdown(f":red[**● Recording**] {rec.duration_s:.0f} s to `{rec.target.name}`")
+    else:
+        cols[2].caption(ss.get(RECORDING_MESSAGE) or "Not recording.")
 
 
 if not running:
@@ -166,6 +215,8 @@ else:
     with st.container(border=True):
         st.markdown("**Needle site**")
         panels.site_controls(source.sites, source.now_s(), key="live_site")
+    with st.container(border=True):
+        _recording_controls(source)
 
 
 @st.fragment(run_every=REFRESH_S if running else None)
@@ -187,6 +238,7 @@ def live_panel() -> None:
         freeze=ss[K.FREEZE],
     )
     scope_panel(src, view, key="live", options=options)
+    simulated_video(src, key="live")  # the simulator's ultrasound-like video, when simulated
 
 
 @st.fragment(run_every=TABLES_REFRESH_S if running else None)
@@ -252,3 +304,14 @@ def live_tables() -> None:
 
 live_panel()
 live_tables()
+
+if running:
+    assert source is not None
+    with st.expander("Camera (saved with the recording)", icon=":material/videocam:"):
+        last = ss.get(LAST_RECORDING)
+        camera_panel(
+            source.recording.target if source.recording is not None else None,
+            clock=source.now_s,
+            recording_start_s=lambda: None if last is None else last.start_s,
+            key="live_camera",
+        )

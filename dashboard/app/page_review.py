@@ -17,6 +17,7 @@ from twitchscope.dashboard.app.review_panel import (
     reviewed_twitches,
 )
 from twitchscope.dashboard.app.state import K, analysed
+from twitchscope.dashboard.app.video.panel import video_beside_trace
 from twitchscope.dashboard.services.recordings import Recording
 from twitchscope.signal.core.errors import TwitchscopeError
 from twitchscope.signal.review.profile import read_profile
@@ -126,6 +127,8 @@ if draft is None:
     )
 else:  # reviewing: a click on a channel's row marks a missed twitch
     marking_chart(zoom, recording)
+# the attached video (if any) at the selected twitch, frame by frame, its speed trace beside
+video_beside_trace(ss[K.REVIEW_NAME], key="review", twitches=twitches, selected=sel)
 
 draft = review_panel(recording, result, Path(ss[K.REVIEW_NAME]))
 counted = list(reviewed) if reviewed is not None else twitches

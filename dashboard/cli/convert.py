@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from twitchscope.dashboard.cli.info import add_read_options, read_options
-from twitchscope.signal.core.errors import ConfigError, FileFormatError
+from twitchscope.signal.core.errors import ConfigError, FileFormatError, TwitchscopeError
 from twitchscope.signal.io.readers import read_recording
 from twitchscope.signal.io.writers import write_recording
 
@@ -59,11 +59,28 @@ def run(args: argparse.Namespace) -> int:
     raw = read_recording(args.input, **read_options(args).kwargs(), preload=False)
     out = write_recording(raw, args.output, overwrite=args.overwrite)
     sfreq = float(raw.info["sfreq"])
+    linked = _carry_video_link(Path(args.input), Path(out))
     print(
         f"wrote {out} ({len(raw.ch_names)} channels, {raw.n_times / sfreq:.3f} s at "
         f"{sfreq:g} Hz, {len(raw.annotations)} annotations)"
+        + (f"; its video stays linked ({linked.name})" if linked is not None else "")
     )
     return 0
+
+
+def _carry_video_link(source: Path, out: Path) -> Path | None:
+    """Link the converted file to the video the source is linked to (``<stem>.video.json``:
+    the same video, offset, region, scale and sync); the new link's path, or None."""
+    from twitchscope.signal.video.link import link_path, read_link, write_link
+
+    old, new = link_path(source), link_path(out)
+    if not old.is_file() or new.resolve() == old.resolve():
+        return None
+    try:
+        return write_link(out, read_link(source))
+    except TwitchscopeError as exc:  # the recording is written; only the link is lost
+        log.warning("the video link of %s was not carried over: %s", source.name, exc)
+        return None
 
 
 log = logging.getLogger(__name__)

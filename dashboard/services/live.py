@@ -21,9 +21,11 @@ from __future__ import annotations
 
 import logging
 import math
+import os
 import threading
 import time
 from dataclasses import dataclass
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -38,8 +40,10 @@ from twitchscope.signal.detect.config import DetectorConfig
 
 if TYPE_CHECKING:  # imported lazily at run time (threads, pyserial, the simulator, pylsl)
     from twitchscope.acquisition.emulation.pty_board import Emulator
+    from twitchscope.acquisition.recording.stream_recording import StreamRecording
     from twitchscope.acquisition.transport.reader import Reader
     from twitchscope.dashboard.services.lsl_outlet import LslPublisher, LslRelay
+    from twitchscope.dashboard.services.session_files import FinalizeSummary
 
 __all__ = [
     "COALESCE_S",
@@ -188,6 +192,8 @@ class LiveSource:
         self._stop = threading.Event()  # tells the LSL and labelling threads to end
         self.lsl_publisher: LslPublisher | None = None
         self.lsl_error = ""
+        self._recording: StreamRecording | None = None
+        self._recording_lock = threading.Lock()
 
     def start(self) -> LiveSource:
         """Open the port (starting the emulator first when simulated) and stream.
@@ -332,9 +338,93 @@ class LiveSource:
         if emu is not None:
             emu.stop()
 
+    @property
+    def recording(self) -> StreamRecording | None:
+        """The recording to disk in progress, if any."""
+        return self._recording
+
+    def start_recording(self, out: str | os.PathLike[str]) -> StreamRecording:
+        """Record the stream from now on to ``out`` (``.fif`` or ``.edf``).
+
+        The samples go to a crash-safe partial folder beside ``out`` (``<out>.partial``,
+        which ``twitchscope recover`` rebuilds after a crash) until :meth:`stop_recording`.
+
+        Raises
+        ------
+        ConfigError
+            Not streaming, already recording, or a bad file name.
+        FileFormatError
+            ``out`` or its partial folder exists, or its folder does not.
+        """
+        from twitchscope.acquisition.recording.partial_format import partial_path_for
+        from twitchscope.acquisition.recording.stream_recording import StreamRecording
+        from twitchscope.signal.core.errors import FileFormatError
+
+        out = Path(out)
+        if not out.name.lower().endswith((".fif", ".edf")):
+            raise ConfigError(f"a recording is written as .fif or .edf, got {out.name!r}.")
+        if out.exists():
+            raise FileFormatError(f"{str(out)!r} already exists; choose another name.")
+        if not out.parent.is_dir():
+            raise FileFormatError(f"cannot write {str(out)!r}: its folder does not exist.")
+        with self._recording_lock:
+            reader = self._reader
+            if reader is None:
+                raise ConfigError("start the source before recording it.")
+            if self._recording is not None:
+                raise ConfigError(f"already recording to {self._recording.target.name}.")
+            self._recording = StreamRecording(
+                reader.buffer,
+                partial_path_for(out),
+                target=out,
+                sfreq=self.sfreq,
+                ch_names=tuple(reader.ch_names),
+                ch_types=tuple(reader.ch_types),
+                device=self.spec.describe(),
+                protocol=self.spec.protocol,
+                sites=self.sites,
+            ).start()
+            log.info("recording %s to %s", self.name, out)
+            return self._recording
+
+    def stop_recording(self, *, detector: DetectorConfig | None = None) -> FinalizeSummary:
+        """End the recording and write its file (with the twitches ``detector`` finds).
+
+        Raises
+        ------
+        ConfigError
+            No recording in progress.
+        DeviceError
+            Nothing arrived while recording (the partial folder is removed).
+        FileFormatError
+            The file could not be written (the partial folder is kept: ``twitchscope
+            recover``).
+        """
+        import shutil
+
+        from twitchscope.dashboard.services.session_files import finalize
+        from twitchscope.signal.core.errors import DeviceError
+
+        with self._recording_lock:
+            rec, self._recording = self._recording, None
+        if rec is None:
+            raise ConfigError("not recording.")
+        recorder = rec.stop()
+        if recorder.n_samples == 0:
+            shutil.rmtree(rec.partial, ignore_errors=True)
+            raise DeviceError("no samples arrived while recording; nothing was written.")
+        return finalize(rec.partial, rec.target, detector=detector, remove_partial=True)
+
     def stop(self) -> None:
         """Stop LSL publishing and site labelling, the reader (sending the board's stop
-        command), the emulator."""
+        command), the emulator; a recording in progress is written first (without
+        detection: its partial folder is kept if that fails)."""
+        if self._recording is not None:
+            try:
+                summary = self.stop_recording()
+                log.info("recording written to %s", summary.out_path)
+            except Exception as exc:  # the stream must stop whatever the disk says
+                log.error("the recording could not be written: %s", exc)
         self._stop.set()
         threads = (self._lsl_thread, self._label_thread)
         self._lsl_thread = self._label_thread = None

@@ -125,3 +125,34 @@ def test_console_entry_in_a_subprocess(tmp_path: Path) -> None:
         "twitchscope: error: bad.csv: line 3, column 'APB' holds 'one'; expected a number (µV)."
     )
     assert "Traceback" not in run.stderr and not (tmp_path / "o.fif").exists()
+
+
+def test_convert_keeps_the_video_link(tmp_path, capsys):
+    import shutil
+
+    from twitchscope.signal.video.link import link_path, read_link
+
+    samples = Path(__file__).resolve().parents[3] / "sample_recordings"
+    src = tmp_path / "in"
+    src.mkdir()
+    for suffix in (".edf", ".mp4", ".video.json"):
+        shutil.copy(samples / f"gastrocnemius_limb_2khz{suffix}", src)
+    out = tmp_path / "out" / "converted.fif"
+    out.parent.mkdir()
+    assert main(["convert", str(src / "gastrocnemius_limb_2khz.edf"), str(out)]) == 0
+    assert "its video stays linked (converted.video.json)" in capsys.readouterr().out
+    old, new = read_link(src / "gastrocnemius_limb_2khz.edf"), read_link(out)
+    assert new.video == old.video and new.video.is_file()  # the same video, from the new place
+    assert (new.offset_s, new.roi, new.scale_mm_per_px) == (
+        old.offset_s,
+        old.roi,
+        old.scale_mm_per_px,
+    )
+    plain = tmp_path / "plain.fif"
+    assert main(["convert", str(out), str(plain)]) == 0
+    assert link_path(plain).is_file()  # converted.fif is linked, so its conversion is too
+    # a file without a link gets none
+    bare = tmp_path / "bare.edf"
+    shutil.copy(samples / "not_a_twitch_1khz.edf", bare)
+    assert main(["convert", str(bare), str(tmp_path / "bare.fif")]) == 0
+    assert not link_path(tmp_path / "bare.fif").exists()

@@ -85,7 +85,10 @@ function newState(parent) {
     if (st.observer) st.observer.disconnect();
     document.removeEventListener("pointerdown", st.onGesture, true);
     document.removeEventListener("keydown", st.onGesture, true);
-    if (st.audioCtx) st.audioCtx.close();
+    // destroy may come twice (two cleanups of one element): close the context once
+    const ctx = st.audioCtx;
+    st.audioCtx = null;
+    if (ctx && ctx.state !== "closed") ctx.close().catch(() => {});
     root.remove();
     STATES.delete(parent);
   };

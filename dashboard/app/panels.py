@@ -40,6 +40,7 @@ __all__ = [
     "stream_panel",
     "big_counters",
     "click_sound",
+    "explain_twitch",
     "show_message",
 ]
 
@@ -472,7 +473,7 @@ def click_sound(n_total: int, *, play: bool) -> None:
     st.iframe(f"<!-- twitch {n_total} --><script>{script}</script>", height=1)
 
 
-def _explain(twitch: Twitch | None) -> str:
+def explain_twitch(twitch: Twitch | None) -> str:
     """Why the frozen twitch is one: its features, as the detector measured them."""
     if twitch is None:
         return "No twitch yet."
@@ -535,7 +536,7 @@ def stream_panel(
     st.session_state[f"{key}_frozen"] = snap
     if snap is not None:
         data, t0, x_range, shown = snap
-        st.caption(f"Frozen (detection goes on). {_explain(shown)}")
+        st.caption(f"Frozen (detection goes on). {explain_twitch(shown)}")
     else:
         st.caption(source.status())
     if teaching:

@@ -27,9 +27,8 @@ from twitchscope.dashboard.services.stream_source import StreamSource
 from twitchscope.dashboard.services.stream_view import StreamView
 from twitchscope.signal.core.model import NeedleSite, RejectedCandidate, Twitch, site_at
 from twitchscope.signal.core.units import volts_to_uv
-from twitchscope.signal.io.events import twitch_row
 
-__all__ = ["ScopeOptions", "explain", "feed_for", "scope_message", "scope_panel"]
+__all__ = ["ScopeOptions", "feed_for", "scope_message", "scope_panel"]
 
 #: Seconds of markers (twitches, sites, rejected) sent with each message: what the
 #: browser's ring buffer can show, frozen or not.
@@ -63,19 +62,6 @@ class ScopeOptions:
     audio_channel: int | None = None
     show_rejected: bool = False
     freeze: bool = False
-
-
-def explain(twitch: Twitch | None) -> str:
-    """Why the frozen twitch is one: its features, as the detector measured them."""
-    if twitch is None:
-        return "No twitch yet."
-    row = twitch_row(twitch)
-    return (
-        f"Last twitch at {twitch.onset_s:.2f} s on {twitch.channel}: peak {row['peak_uv']:.0f} µV, "
-        f"{row['snr_db']:.1f} dB above the background (SNR), {row['duration_ms']:.0f} ms long: "
-        "above the on-threshold for longer than the shortest twitch, and not rejected as a pop, "
-        "ECG, mains or a slow artefact (switch on Show rejected candidates to see those)."
-    )
 
 
 def feed_for(view: StreamView, key: str, channels: Sequence[int]) -> ScopeFeed:
@@ -221,7 +207,7 @@ def scope_panel(
     feed.push(view.trace, view.trace_end)
     _freeze(feed, view, last, options.freeze)
     if feed.frozen is not None:
-        st.caption(f"Frozen (detection goes on). {explain(feed.frozen[2])}")
+        st.caption(f"Frozen (detection goes on). {panels.explain_twitch(feed.frozen[2])}")
     else:
         st.caption(source.status())
     message = scope_message(

@@ -15,7 +15,7 @@ from twitchscope.dashboard.services.recordings import Recording
 from twitchscope.dashboard.services.review_analysis import Analysis, stored_review
 from twitchscope.signal.core.errors import ConfigError, TwitchscopeError
 from twitchscope.signal.core.model import RecordingEvents, Twitch
-from twitchscope.signal.review.sidecar import pick_reviewer
+from twitchscope.signal.review.sidecar import Verdict, pick_reviewer
 from twitchscope.signal.review.twitches import apply_review
 
 ss = st.session_state
@@ -164,6 +164,7 @@ kind = st.radio(
     format_func=lambda k: {"fif": "FIF (MNE)", "edf": "EDF+"}[k],
 )
 if st.button("Prepare recording", key="export_prepare"):
+    verdicts: tuple[Verdict, ...] = ()
     try:
         if which == "Live":
             assert live is not None
@@ -179,9 +180,13 @@ if st.button("Prepare recording", key="export_prepare"):
             rec = item["recording"] if item.get("review") else ss[K.REPLAY].recording
             data, sfreq, names, gaps = rec.data, rec.sfreq, rec.ch_names, list(rec.events.gaps)
             sites_s, tw_s = tuple(sites), tuple(twitches)
+            if item.get("review"):  # the review itself goes with the file (every reviewer)
+                verdicts = stored_review(Path(ss[K.REVIEW_NAME]))
         events = RecordingEvents(sites=tuple(sites_s), twitches=tuple(tw_s), gaps=tuple(gaps))
         ss[K.EXPORT_FILE] = (
-            exporting.recording_bytes(data, sfreq=sfreq, ch_names=names, events=events, kind=kind),
+            exporting.recording_bytes(
+                data, sfreq=sfreq, ch_names=names, events=events, kind=kind, verdicts=verdicts
+            ),
             f"{stem}{'_raw.fif' if kind == 'fif' else '.edf'}",
         )
     except TwitchscopeError as exc:

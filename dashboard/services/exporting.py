@@ -28,7 +28,7 @@ from twitchscope.signal.core.model import (
 )
 from twitchscope.signal.io.events import write_events, write_rejected
 from twitchscope.signal.io.writers import write_recording
-from twitchscope.signal.review.sidecar import Verdict, write_review
+from twitchscope.signal.review.sidecar import Verdict, annotate_review, write_review
 
 __all__ = [
     "EXPORT_KINDS",
@@ -81,8 +81,13 @@ def recording_bytes(
     events: RecordingEvents,
     kind: str,
     meas_date: dt.datetime | None = None,
+    verdicts: Sequence[Verdict] = (),
 ) -> bytes:
-    """The recording with its sites, twitches and gaps as annotations, as a FIF or EDF+ file."""
+    """The recording with its sites, twitches and gaps as annotations, as a FIF or EDF+ file.
+
+    ``verdicts`` (a review) become ``REVIEW:<verdict>`` annotations with their extras
+    (reviewer, confidence, note...), which FIF keeps whole and EDF+ as descriptions only.
+    """
     check_option("kind", kind, EXPORT_KINDS)
     raw = make_raw(
         data,
@@ -91,6 +96,8 @@ def recording_bytes(
         events=events,
         meas_date=meas_date or dt.datetime.now(dt.UTC).replace(microsecond=0),
     )
+    if verdicts:
+        annotate_review(raw, verdicts)
     suffix = "_raw.fif" if kind == "fif" else ".edf"
     return _written(f"recording{suffix}", lambda p: write_recording(raw, p))
 

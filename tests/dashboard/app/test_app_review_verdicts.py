@@ -158,6 +158,22 @@ def test_export_offers_the_reviewed_twitches(app_path: str, rec: Path) -> None:
     # off: the detector's own twitches
     at.toggle(key="export_reviewed").set_value(False).run()
     assert any(f"**{n}** twitches" in m.value for m in at.markdown)
+    # the FIF keeps the review as annotations with its extras
+    at.radio(key="export_kind").set_value("fif")
+    at.button(key="export_prepare").click().run()
+    assert not at.exception
+    data, name = at.session_state["export_file"]
+    out = rec.parent / name
+    out.write_bytes(data)
+    from twitchscope.signal.io.readers import read_recording
+    from twitchscope.signal.review.sidecar import verdicts_from_annotations
+
+    raw = read_recording(out)
+    back = verdicts_from_annotations(raw.annotations, first_time=raw.first_time)
+    stored = read_review(review_path(rec))
+    assert [(v.verdict, v.reviewer) for v in back] == [(v.verdict, v.reviewer) for v in stored]
+    assert [round(v.onset_s, 3) for v in back] == [round(v.onset_s, 3) for v in stored]
+    assert sorted(v.verdict for v in back) == ["confirmed", "confirmed", "rejected"]
 
 
 def test_a_profile_drives_every_page_until_the_settings_drop_it(

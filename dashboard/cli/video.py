@@ -1,4 +1,4 @@
-"""``twitchscope motion VIDEO``, ``twitchscope video attach`` and ``twitchscope video clip``.
+"""``twitchscope motion VIDEO`` and ``twitchscope video attach|clip|fuse``.
 
 ``motion`` measures the movement in a video (dense optical flow in a region) and
 writes one row per mechanical twitch, ``onset_s,offset_s,peak_speed,grade``, to
@@ -9,7 +9,9 @@ links a video to a recording with a clock offset, region and scale, in the sidec
 ``--sync auto`` the offset is found from an event seen in both
 (:mod:`twitchscope.signal.video.sync`) and the residual printed. ``video clip``
 exports twitches of a recording with an attached video as teaching clips, the
-video and the trace side by side (:mod:`twitchscope.signal.video.clips`). All need
+video and the trace side by side (:mod:`twitchscope.signal.video.clips`). ``video fuse``
+gives each twitch the movement it caused, lists twitches and movements without the other
+and the agreement per needle site (:mod:`twitchscope.signal.video.fuse`). All need
 the extra ``twitchscope[video]`` (OpenCV) and say so without it.
 """
 
@@ -30,6 +32,7 @@ from twitchscope.signal.detect.run import detect_recording
 from twitchscope.signal.io.readers import read_recording
 from twitchscope.signal.video.backend import check_roi, video_info
 from twitchscope.signal.video.clips import CLIP_FORMATS, ClipConfig, export_twitch_clip
+from twitchscope.signal.video.fuse import fuse
 from twitchscope.signal.video.link import LINK_SUFFIX, VideoLink, link_path, read_link, write_link
 from twitchscope.signal.video.motion import GRADES, MotionConfig, measure_motion
 from twitchscope.signal.video.sync import (
@@ -40,7 +43,7 @@ from twitchscope.signal.video.sync import (
     parse_sync_event,
     video_events,
 )
-from twitchscope.signal.video.tables import write_movements, write_trace
+from twitchscope.signal.video.tables import write_fusion, write_movements, write_trace
 
 __all__ = ["register", "run_motion", "run_attach", "run_clip", "parse_roi"]
 
@@ -216,6 +219,22 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     add_detector_options(c)
     c.set_defaults(func=run_clip)
 
+    f = vsub.add_parser(
+        "fuse",
+        help="each twitch with the movement it caused (lag, peak speed, grade)",
+        description="Detect the twitches of a recording with an attached video, measure the "
+        "movements in the video (in the link's region and scale), match them (the movement "
+        "starting 50 ms before to 300 ms after the twitch) and write one row per twitch with "
+        "the events columns plus motion, motion_lag_ms, motion_peak_speed and motion_grade, "
+        "then one row per movement without a twitch. Prints the agreement per needle site.",
+    )
+    f.add_argument("recording", type=Path, help="the recording (its video attached)")
+    f.add_argument(
+        "--out", type=Path, required=True, metavar="FUSED.csv", help="the table (.csv or .json)"
+    )
+    add_detector_options(f)
+    f.set_defaults(func=run_fuse)
+
 
 def run_motion(args: argparse.Namespace) -> int:
     """Run ``twitchscope motion``; returns the exit status."""
@@ -384,4 +403,36 @@ def run_clip(args: argparse.Namespace) -> int:
     skipped = len(twitches) - len(chosen) if args.all else 0
     if skipped:
         print(f"{skipped} twitches outside the video skipped ({span})")
+    return 0
+
+
+def run_fuse(args: argparse.Namespace) -> int:
+    """Run ``twitchscope video fuse``; returns the exit status."""
+    if args.out.suffix.lower() not in (".csv", ".json"):
+        raise FileFormatError(f"{args.out.name}: the fused table is written as .csv or .json.")
+    link = read_link(args.recording)
+    detector = detector_config(args)
+    assert detector is not None  # detection is not optional here
+    raw = read_recording(args.recording, preload=True)
+    run = detect_recording(raw, detector)
+    motion = measure_motion(link.video, roi=link.roi, scale=link.scale_mm_per_px)
+    info = video_info(link.video)
+    start, end = link.to_recording_time(0.0), link.to_recording_time(info.duration_s)
+    seen = [t for t in run.twitches if start <= t.onset_s < end]
+    sites = recording_events(raw).sites
+    fusion = fuse(seen, motion.movements, offset_s=link.offset_s, sites=sites)
+    write_fusion(args.out, fusion, unit=motion.trace.unit)
+    n = sum(m.movement is not None for m in fusion.matches)
+    print(
+        f"{args.out}: {len(seen)} twitches inside the video ({start:.2f}-{end:.2f} s), "
+        f"{n} with their movement, {len(fusion.twitches_without_movement)} without; "
+        f"{len(fusion.movements_without_twitch)} movements without a twitch; "
+        f"speeds in {motion.trace.unit}"
+    )
+    for a in fusion.sites:
+        share = "-" if a.total == 0 else f"{a.agreement:.2f}"
+        print(
+            f"  {a.site or '(outside any site)'}: {a.n_matched} of {a.n_twitches} twitches "
+            f"moved, {a.n_unmatched_movements} movements alone, agreement {share}"
+        )
     return 0

@@ -1,9 +1,16 @@
-"""CSV files of the video features: the movements and the speed trace.
+"""Files of the video features: the movements, the speed trace, and twitches fused with them.
 
 ``MOTION.csv`` has one row per movement with the columns ``onset_s,offset_s,
 peak_speed,grade`` (seconds from the first frame; speed in px/s or mm/s), and
 ``TRACE.csv`` one row per frame pair with ``time_s,speed``. Both are read back with
 clear errors for a missing column or a value that is not a number.
+
+A fused table (:func:`write_fusion`) has one row per EMG twitch, the events columns
+(:data:`~twitchscope.signal.io.events.EVENT_COLUMNS`) then :data:`FUSION_COLUMNS`
+(``motion``: ``matched`` or ``twitch only``; the lag from the twitch onset to the
+movement onset in ms, the movement's peak speed and grade), then one row per movement
+that no twitch explains (``movement only``: its onset, offset, speed and grade); the
+JSON form adds the agreement per needle site.
 """
 
 from __future__ import annotations
@@ -16,6 +23,8 @@ from pathlib import Path
 import numpy as np
 
 from twitchscope.signal.core.errors import FileFormatError
+from twitchscope.signal.io.events import EVENT_COLUMNS, twitch_row
+from twitchscope.signal.video.fuse import Fusion
 from twitchscope.signal.video.motion import GRADES, Movement, SpeedTrace
 
 __all__ = [
@@ -25,7 +34,13 @@ __all__ = [
     "read_movements",
     "write_trace",
     "read_trace",
+    "FUSION_COLUMNS",
+    "fusion_rows",
+    "write_fusion",
 ]
+
+#: Columns a fused table adds after the events columns.
+FUSION_COLUMNS: tuple[str, ...] = ("motion", "motion_lag_ms", "motion_peak_speed", "motion_grade")
 
 #: Columns of a movements file, in order.
 MOVEMENT_COLUMNS: tuple[str, ...] = ("onset_s", "offset_s", "peak_speed", "grade")
@@ -118,3 +133,66 @@ def read_trace(path: str | Path) -> tuple[np.ndarray, np.ndarray]:
     times = np.array([_number(path, i, "time_s", r["time_s"]) for i, r in enumerate(rows, 2)])
     speed = np.array([_number(path, i, "speed", r["speed"]) for i, r in enumerate(rows, 2)])
     return times.astype(float), speed.astype(float)
+
+
+def fusion_rows(fusion: Fusion) -> list[dict[str, object]]:
+    """The rows of a fused table (see the module docstring); times in recording time."""
+    rows: list[dict[str, object]] = []
+    for m in fusion.matches:
+        row: dict[str, object] = dict(twitch_row(m.twitch))
+        row["motion"] = "matched" if m.movement is not None else "twitch only"
+        row["motion_lag_ms"] = None if m.lag_s is None else round(m.lag_s * 1e3, 3)
+        row["motion_peak_speed"] = None if m.peak_speed is None else round(m.peak_speed, 3)
+        row["motion_grade"] = m.grade
+        rows.append(row)
+    for mv in fusion.movements_without_twitch:
+        row = dict.fromkeys(EVENT_COLUMNS)
+        row.update(
+            onset_s=mv.onset_s,
+            offset_s=mv.offset_s,
+            motion="movement only",
+            motion_lag_ms=None,
+            motion_peak_speed=round(mv.peak_speed, 3),
+            motion_grade=mv.grade,
+        )
+        rows.append(row)
+    return rows
+
+
+def write_fusion(path: str | Path, fusion: Fusion, *, unit: str) -> Path:
+    """Write the fused table as CSV or JSON (by ``path``'s extension); returns the path.
+
+    ``unit`` is the unit of ``motion_peak_speed`` (``px/s``, or ``mm/s`` with a scale):
+    the JSON records it.
+    """
+    import json
+
+    path = Path(path)
+    rows = fusion_rows(fusion)
+    columns = (*EVENT_COLUMNS, *FUSION_COLUMNS)
+    suffix = path.suffix.lower()
+    try:
+        if suffix == ".csv":
+            with path.open("w", newline="", encoding="utf-8") as f:
+                writer = csv.writer(f)
+                writer.writerow(columns)
+                for row in rows:
+                    writer.writerow(["" if row.get(c) is None else row.get(c) for c in columns])
+        elif suffix == ".json":
+            sites = [
+                {
+                    "site": a.site,
+                    "twitches": a.n_twitches,
+                    "matched": a.n_matched,
+                    "movements_without_twitch": a.n_unmatched_movements,
+                    "agreement": None if math.isnan(a.agreement) else round(a.agreement, 4),
+                }
+                for a in fusion.sites
+            ]
+            data = {"speed_unit": unit, "events": rows, "sites": sites}
+            path.write_text(json.dumps(data, indent=2) + "\n", encoding="utf-8")
+        else:
+            raise FileFormatError(f"{path.name}: a fused table is written as .csv or .json.")
+    except OSError as exc:
+        raise FileFormatError(f"cannot write {path}: {exc.strerror or exc}.") from None
+    return path

@@ -56,6 +56,26 @@ def _free_port() -> int:
         return int(s.getsockname()[1])
 
 
+def server_tracebacks(log: str) -> list[str]:
+    """The exceptions the dashboard's server logged (each traceback's last line).
+
+    Starlette's websocket-disconnect race when a browser closes its page
+    (``starlette.websockets.WebSocketDisconnected`` raised inside Streamlit's own
+    websocket endpoint) is left out: it is the server's, not the app's, and comes and goes
+    with the timing of the browser's shutdown.
+    """
+    found: list[str] = []
+    in_traceback = False
+    for line in log.splitlines():
+        if line.startswith("Traceback (most recent call last):"):
+            in_traceback = True
+        elif in_traceback and line and not line.startswith((" ", "\t")):
+            in_traceback = False
+            if not line.startswith("starlette.websockets.WebSocketDisconnected"):
+                found.append(line)
+    return found
+
+
 @contextlib.contextmanager
 def running_dashboard(tmp_path: Path, *args: str) -> Iterator[str]:
     """``twitchscope dashboard ARGS`` on a free port, its URL once healthy; stopped

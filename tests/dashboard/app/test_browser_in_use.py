@@ -10,7 +10,12 @@ from __future__ import annotations
 
 import pytest
 
-from tests.dashboard.app.test_browser import ARGS, CHROMIUM, dashboard_url  # noqa: F401
+from tests.dashboard.app.test_browser import (  # noqa: F401 (dashboard_url: a fixture)
+    ARGS,
+    CHROMIUM,
+    dashboard_url,
+    server_tracebacks,
+)
 
 pytestmark = pytest.mark.browser
 
@@ -62,6 +67,6 @@ def test_ten_rounds_of_needle_and_toggles_while_streaming_raise_nothing(
         finally:
             browser.close()
     log = (tmp_path / "server.log").read_text()
-    assert "Traceback" not in log, log[-4000:]
+    assert server_tracebacks(log) == [], log[-4000:]
     assert "before the next expected sample" not in log
     assert "StreamlitDuplicateElementKey" not in log

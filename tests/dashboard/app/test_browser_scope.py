@@ -13,7 +13,12 @@ import io
 import numpy as np
 import pytest
 
-from tests.dashboard.app.test_browser import ARGS, CHROMIUM, dashboard_url  # noqa: F401
+from tests.dashboard.app.test_browser import (  # noqa: F401 (dashboard_url: a fixture)
+    ARGS,
+    CHROMIUM,
+    dashboard_url,
+    server_tracebacks,
+)
 
 pytestmark = pytest.mark.browser
 
@@ -92,8 +97,18 @@ def test_the_scope_draws_marks_clicks_plays_and_freezes(
             assert _attr(scope, "audio-chunks") == n_audio
 
             # freeze: the canvas holds still while the page goes on streaming
-            page.get_by_role("button", name="Freeze").click()
-            expect(page.get_by_role("button", name="Go on")).to_be_visible(timeout=20_000)
+            # (a press that lands while the timed fragment reruns can be lost on this loaded
+            # machine: press again, at most three times)
+            for _ in range(3):
+                if page.get_by_role("button", name="Go on").count():
+                    break
+                page.get_by_role("button", name="Freeze").click()
+                try:
+                    expect(page.get_by_role("button", name="Go on")).to_be_visible(timeout=10_000)
+                    break
+                except AssertionError:
+                    continue
+            expect(page.get_by_role("button", name="Go on")).to_be_visible(timeout=10_000)
             page.wait_for_timeout(1000)
             chunks = _attr(scope, "chunks")
             held = canvas.screenshot()
@@ -121,4 +136,4 @@ def test_the_scope_draws_marks_clicks_plays_and_freezes(
             browser.close()
     assert not errors, errors
     log = (tmp_path / "server.log").read_text()
-    assert "Traceback" not in log, log[-4000:]
+    assert server_tracebacks(log) == [], log[-4000:]

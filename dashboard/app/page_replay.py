@@ -112,19 +112,7 @@ def replay_panel() -> None:
     """The scrolling view (and the video beside it); reruns on its own while playing."""
     start = int(round(player.now_s() * player.sfreq)) if player.generation else 0
     view = view_for(player, view_key=K.REPLAY_VIEW, tag_key=K.REPLAY_VIEW_KEY, start_sample=start)
-    if not has_video:
-        panels.stream_panel(
-            player,
-            view,
-            key="replay",
-            title=player.name,
-            show_rejected=ss[K.SHOW_REJECTED],
-            sound=ss[K.SOUND],
-        )
-        return
-    if player.playing:
-        seek_video("replay", None)  # playing: the video follows the play position
-    left, right = st.columns([3, 2])
+    left, right = st.columns([3, 2]) if has_video else (st.container(), None)
     with left:
         panels.stream_panel(
             player,
@@ -134,6 +122,10 @@ def replay_panel() -> None:
             show_rejected=ss[K.SHOW_REJECTED],
             sound=ss[K.SOUND],
         )
+    if right is None:
+        return
+    if player.playing:
+        seek_video("replay", None)  # playing: the video follows the play position
     twitches = view.attributed(player.sites.sites(view.now_s))
     with right:
         cursor = video_frame_panel(

@@ -10,6 +10,7 @@ from __future__ import annotations
 import html
 import time
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -38,6 +39,9 @@ __all__ = [
     "quality_panel",
     "site_controls",
     "stream_panel",
+    "StreamStatus",
+    "stream_status",
+    "stream_counters",
     "big_counters",
     "click_sound",
     "explain_twitch",
@@ -486,13 +490,52 @@ def explain_twitch(twitch: Twitch | None) -> str:
     )
 
 
+@dataclass(frozen=True, slots=True)
+class StreamStatus:
+    """Where a stream stands for its panel: its sites, attributed twitches, needle site."""
+
+    now_s: float
+    sites: tuple[NeedleSite, ...]
+    twitches: list[Twitch]
+    active: str | None  # the needle site in, or the one the stream time is inside
+    n_site: int  # twitches at ``active``
+
+    @property
+    def last(self) -> Twitch | None:
+        """The latest twitch, if any."""
+        return self.twitches[-1] if self.twitches else None
+
+
+def stream_status(source: StreamSource, view: StreamView) -> StreamStatus:
+    """Bring ``view`` up to date with ``source`` (this session's cursor) and say where it is."""
+    advance(source, view)
+    now = view.now_s
+    sites = source.sites.sites(now)
+    twitches = view.attributed(sites)
+    here = site_at(sites, now)
+    active = source.sites.active or (here.label if here is not None else None)
+    n_site = sum(1 for t in twitches if active and t.site == active)
+    return StreamStatus(now, sites, twitches, active, n_site)
+
+
+def stream_counters(status: StreamStatus, *, teaching: bool = False) -> None:
+    """The counters above a stream: large for the classroom, else one row of metrics."""
+    if teaching:
+        big_counters(len(status.twitches), status.active, status.n_site, status.last)
+        return
+    c = st.columns([1, 1, 1, 2])
+    c[0].metric("Twitches", len(status.twitches))
+    c[1].metric("At this site", status.n_site if status.active else "–")
+    c[2].metric("Stream time", f"{status.now_s:.1f} s")
+    c[3].metric("Needle", status.active or "out")
+
+
 def stream_panel(
     source: StreamSource,
     view: StreamView,
     *,
     key: str,
     title: str,
-    teaching: bool = False,
     show_rejected: bool = False,
     sound: bool = False,
     freeze: bool = False,
@@ -502,28 +545,13 @@ def stream_panel(
     With ``sound``, a click sounds for each new twitch; with ``freeze``, detection goes
     on but the view stays where it was frozen, on the last twitch, with its features.
     """
-    advance(source, view)
-    now = view.now_s
-    sites = source.sites.sites(now)
-    twitches = view.attributed(sites)
-    here = site_at(sites, now)
-    active = source.sites.active or (here.label if here is not None else None)
-    n_site = sum(1 for t in twitches if active and t.site == active)
-    last = twitches[-1] if twitches else None
-    if teaching:
-        big_counters(len(twitches), active, n_site, last)
-        click_sound(len(twitches), play=len(twitches) > st.session_state[K.LIVE_CLICKS])
-        st.session_state[K.LIVE_CLICKS] = len(twitches)
-    else:
-        c = st.columns([1, 1, 1, 2])
-        c[0].metric("Twitches", len(twitches))
-        c[1].metric("At this site", n_site if active else "–")
-        c[2].metric("Stream time", f"{now:.1f} s")
-        c[3].metric("Needle", active or "out")
-        clicked = st.session_state.get(f"{key}_sounded", len(twitches))
-        click_sound(len(twitches), play=sound and len(twitches) > clicked)
-        st.session_state[f"{key}_sounded"] = len(twitches)
-    t1 = max(now, view.window_s)
+    status = stream_status(source, view)
+    twitches, last = status.twitches, status.last
+    stream_counters(status)
+    clicked = st.session_state.get(f"{key}_sounded", len(twitches))
+    click_sound(len(twitches), play=sound and len(twitches) > clicked)
+    st.session_state[f"{key}_sounded"] = len(twitches)
+    t1 = max(status.now_s, view.window_s)
     x_range = (t1 - view.window_s, t1)
     data, t0 = view.trace, view.trace_start_s  # replaced, never changed, by each update
     snap = st.session_state.get(f"{key}_frozen") if freeze else None
@@ -539,17 +567,12 @@ def stream_panel(
         st.caption(f"Frozen (detection goes on). {explain_twitch(shown)}")
     else:
         st.caption(source.status())
-    if teaching:
-        cols = st.columns([3, 2])
-        box, zoom_box = cols[0], cols[1]
-    else:
-        box, zoom_box = st.container(), None
     trace_view = plots.make_trace_view(
         data,
         sfreq=view.sfreq,
         t0=t0,
         ch_names=view.ch_names,
-        sites=sites,
+        sites=status.sites,
         twitches=twitches,
         rejected=view.rejected if show_rejected else (),
         x_range=x_range,
@@ -557,26 +580,11 @@ def stream_panel(
         title=title,
     )
     st.session_state[K.CURRENT_VIEW] = trace_view
-    box.plotly_chart(
+    st.plotly_chart(
         plots.trace_figure(trace_view, height_per_channel=70 if len(view.ch_names) > 4 else 100),
         key=f"{key}_traces",
         config={"displayModeBar": False},
     )
-    if zoom_box is not None:
-        slot = zoom_box.empty()  # one element whatever it shows: a fixed structure
-        seg = np.zeros((0, 0))
-        s0 = 0.0
-        if last is not None:
-            seg, s0 = view.segment(last.onset_s - 0.3, last.offset_s + 0.3)
-        if last is not None and seg.shape[1]:
-            i = view.ch_names.index(last.channel) if last.channel in view.ch_names else 0
-            slot.plotly_chart(
-                plots.twitch_figure(seg[i], sfreq=view.sfreq, t0=s0, twitch=last, height=330),
-                key=f"{key}_latest",
-                config={"displayModeBar": False},
-            )
-        else:
-            slot.info("The latest twitch will appear here, zoomed.")
 
 
 # ------------------------------------------------------------------------------ tabs

@@ -47,6 +47,7 @@ import numpy as np
 from scipy import ndimage
 
 from twitchscope.signal.core.errors import ConfigError, FileFormatError
+from twitchscope.signal.core.masks import true_runs
 from twitchscope.signal.video.backend import check_roi, open_video, require_cv2
 
 __all__ = [
@@ -342,14 +343,14 @@ def detect_movements(trace: SpeedTrace, config: MotionConfig | None = None) -> l
     floor = config.min_speed * (trace.scale if trace.scale is not None else 1.0)
     high = max(median + config.k_high * sigma, floor)
     low = median + (high - median) * config.k_low / config.k_high
-    runs = _runs(speed > low)
+    runs = zip(*true_runs(speed > low), strict=True)
     merge = round(config.merge_gap_s * trace.fps)
     merged: list[list[int]] = []
     for start, stop in runs:
         if merged and start - merged[-1][1] <= merge:
-            merged[-1][1] = stop
+            merged[-1][1] = int(stop)
         else:
-            merged.append([start, stop])
+            merged.append([int(start), int(stop)])
     dt = 1.0 / trace.fps
     out = []
     for start, stop in merged:
@@ -378,13 +379,6 @@ def detect_movements(trace: SpeedTrace, config: MotionConfig | None = None) -> l
             )
         )
     return out
-
-
-def _runs(mask: np.ndarray) -> list[tuple[int, int]]:
-    """(start, stop) of each run of True in ``mask``, stop exclusive."""
-    padded = np.concatenate(([False], mask, [False])).astype(np.int8)
-    edges = np.flatnonzero(np.diff(padded))
-    return [(int(a), int(b)) for a, b in zip(edges[::2], edges[1::2], strict=True)]
 
 
 def measure_motion(

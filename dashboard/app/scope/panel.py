@@ -22,10 +22,10 @@ import streamlit as st
 from twitchscope.dashboard.app import panels, plots
 from twitchscope.dashboard.app.scope.component import render_scope
 from twitchscope.dashboard.app.scope.feed import ScopeFeed
-from twitchscope.dashboard.app.state import K, advance
+from twitchscope.dashboard.app.state import K
 from twitchscope.dashboard.services.stream_source import StreamSource
 from twitchscope.dashboard.services.stream_view import StreamView
-from twitchscope.signal.core.model import NeedleSite, RejectedCandidate, Twitch, site_at
+from twitchscope.signal.core.model import NeedleSite, RejectedCandidate, Twitch
 from twitchscope.signal.core.units import volts_to_uv
 
 __all__ = ["ScopeOptions", "feed_for", "scope_message", "scope_panel"]
@@ -185,22 +185,9 @@ def scope_panel(
     list of Twitch
         The session's twitches with their sites (for the caller's other panels).
     """
-    advance(source, view)
-    now = view.now_s
-    sites = source.sites.sites(now)
-    twitches = view.attributed(sites)
-    here = site_at(sites, now)
-    active = source.sites.active or (here.label if here is not None else None)
-    n_site = sum(1 for t in twitches if active and t.site == active)
-    last = twitches[-1] if twitches else None
-    if teaching:
-        panels.big_counters(len(twitches), active, n_site, last)
-    else:
-        c = st.columns([1, 1, 1, 2])
-        c[0].metric("Twitches", len(twitches))
-        c[1].metric("At this site", n_site if active else "–")
-        c[2].metric("Stream time", f"{now:.1f} s")
-        c[3].metric("Needle", active or "out")
+    status = panels.stream_status(source, view)
+    twitches, sites, last = status.twitches, status.sites, status.last
+    panels.stream_counters(status, teaching=teaching)
     channels = options.channels or tuple(range(len(view.ch_names)))
     feed = feed_for(view, key, channels)
     feed.set_audio(options.audio_channel)

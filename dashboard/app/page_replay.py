@@ -18,6 +18,7 @@ from twitchscope.dashboard.app.files import choose_recording, load_choice
 from twitchscope.dashboard.app.state import REFRESH_S, TABLES_REFRESH_S, K, view_for
 from twitchscope.dashboard.app.video.media import attached_video
 from twitchscope.dashboard.app.video.panel import (
+    motion_table_columns,
     seek_video,
     speed_panel,
     video_frame_panel,
@@ -185,7 +186,8 @@ def replay_tables() -> None:
             skip = min(seg.shape[1], int(1.0 * rec.sfreq))
             return seg[i, skip:], rec.sfreq, (a + skip) / rec.sfreq
 
-        panels.event_table_with_zoom(twitches, key="replay", zoom=zoom)
+        extra = motion_table_columns(ss[K.REPLAY_NAME], twitches, sites) if has_video else None
+        panels.event_table_with_zoom(twitches, key="replay", zoom=zoom, extra=extra)
         if has_video:
             _follow_table_pick(twitches)
     with tabs[1]:

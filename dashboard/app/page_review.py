@@ -17,7 +17,7 @@ from twitchscope.dashboard.app.review_panel import (
     reviewed_twitches,
 )
 from twitchscope.dashboard.app.state import K, analysed
-from twitchscope.dashboard.app.video.panel import video_beside_trace
+from twitchscope.dashboard.app.video.panel import motion_table_columns, video_beside_trace
 from twitchscope.dashboard.services.recordings import Recording
 from twitchscope.signal.core.errors import TwitchscopeError
 from twitchscope.signal.review.profile import read_profile
@@ -142,7 +142,12 @@ tabs = st.tabs(["Events", "Per site", "Rejected", "Signal quality", "Review agre
 with tabs[0]:
     cols = st.columns([3, 2])
     with cols[0]:
-        picked = panels.event_table(twitches, key="review_events", height=320)
+        picked = panels.event_table(
+            twitches,
+            key="review_events",
+            height=320,
+            extra=motion_table_columns(ss[K.REVIEW_NAME], twitches, sites),
+        )
     if picked is not None and picked != sel:
         ss[K.REVIEW_SELECTED] = picked
         st.rerun()

@@ -156,9 +156,16 @@ def event_frame(twitches: Sequence[Twitch]) -> pd.DataFrame:
     return _table_view([twitch_row(t) for t in twitches], EVENT_TABLE_DECIMALS)
 
 
-def event_table(twitches: Sequence[Twitch], *, key: str, height: int = 240) -> int | None:
-    """Sortable event table; returns the index (into ``twitches``) of the selected row."""
-    df = event_frame(twitches)
+def event_table(
+    twitches: Sequence[Twitch],
+    *,
+    key: str,
+    height: int = 240,
+    extra: dict[str, list[Any]] | None = None,
+) -> int | None:
+    """Sortable event table (``extra``: more columns, a value per twitch); returns the
+    index (into ``twitches``) of the selected row."""
+    df = event_frame(twitches).assign(**(extra or {}))
     event = st.dataframe(
         df,
         key=key,
@@ -185,14 +192,15 @@ def event_table_with_zoom(
     key: str,
     zoom: Callable[[Twitch], tuple[NDArray[np.float64], float, float] | None],
     missing: str = "",
+    extra: dict[str, list[Any]] | None = None,
 ) -> None:
-    """The event table and, under it, the selected twitch zoomed.
+    """The event table (with ``extra`` columns) and, under it, the selected twitch zoomed.
 
     ``zoom(twitch)`` returns ``(trace_v, sfreq, t0)`` of the twitch's channel around it,
     or None when those samples are gone (then ``missing`` is shown). Keys:
     ``<key>_events`` (the table) and ``<key>_pick_zoom`` (the figure).
     """
-    picked = event_table(twitches, key=f"{key}_events", height=210)
+    picked = event_table(twitches, key=f"{key}_events", height=210, extra=extra)
     slot = st.empty()  # one element whatever it shows: a fixed structure
     if picked is None:
         slot.caption("Select a row to zoom on that twitch.")
@@ -430,11 +438,7 @@ def site_controls(sites: SiteLog, now_s: float, *, key: str) -> None:
 def big_counters(n_twitches: int, active: str | None, n_site: int, last: Twitch | None) -> None:
     """Large counters for teaching mode."""
     last_txt = "–" if last is None else f"{volts_to_uv(last.peak_v):.0f} µV"
-    cells = [
-        ("Twitches", str(n_twitches)),
-        ("At this site", str(n_site)),
-        ("Latest", last_txt),
-    ]
+    cells = [("Twitches", str(n_twitches)), ("At this site", str(n_site)), ("Latest", last_txt)]
     body = "".join(
         f'<div class="ts-big"><div class="ts-big-n">{html.escape(v)}</div>'
         f'<div class="ts-big-l">{html.escape(k)}</div></div>'

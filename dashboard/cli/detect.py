@@ -5,6 +5,12 @@ with its length), exactly as live data would be. Writes one row per twitch
 (``--out EVENTS.csv`` or ``.json``), optionally the rejected candidates with their
 reason codes (``--rejected``) and the recording with ``LTR`` annotations
 (``--annotate OUT.fif`` or ``.edf``). Without ``--out`` the twitches are printed.
+
+When the recording has a video attached (``<stem>.video.json``, ``twitchscope video
+attach``), each twitch also gets the movement it caused in the video (lag, peak speed,
+grade) and the movements without a twitch are listed: ``--out`` is then the fused
+table of :mod:`twitchscope.signal.video.tables` (still read back as events), and the
+summary gives the agreement per needle site. ``--no-video`` leaves the video out.
 """
 
 from __future__ import annotations
@@ -19,8 +25,10 @@ from pathlib import Path
 from twitchscope.dashboard.cli.info import add_read_options, read_options
 from twitchscope.dashboard.cli.options import (
     add_detector_options,
+    add_video_option,
     detector_config,
     detector_profile,
+    video_fusion,
 )
 from twitchscope.signal.core.annotations import recording_events, set_recording_events
 from twitchscope.signal.core.errors import FileFormatError
@@ -30,6 +38,8 @@ from twitchscope.signal.detect.run import detect_recording
 from twitchscope.signal.io.events import write_events, write_rejected
 from twitchscope.signal.io.readers import read_recording
 from twitchscope.signal.io.writers import write_recording
+from twitchscope.signal.video.attached import VideoFusion
+from twitchscope.signal.video.tables import write_fused
 
 __all__ = ["register", "run"]
 
@@ -50,6 +60,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "--out", type=Path, default=None, metavar="EVENTS", help="events file (.csv or .json)"
     )
     add_detector_options(p)
+    add_video_option(p)
     p.add_argument(
         "--rejected",
         type=Path,
@@ -96,10 +107,14 @@ def run(args: argparse.Namespace) -> int:
     if detection.n_samples == 0:
         raise FileFormatError(f"{args.input.name}: no EMG samples to analyse.")
     twitches, rejected = detection.twitches, detection.rejected
+    fused, video_note = video_fusion(args, args.input, twitches, recording_events(raw).sites)
     if args.out is not None:
-        write_events(args.out, twitches)
+        if fused is not None:
+            write_fused(args.out, fused)
+        else:
+            write_events(args.out, twitches)
     else:
-        _print_twitches(twitches)
+        _print_twitches(twitches, fused)
     if args.rejected is not None:
         write_rejected(args.rejected, rejected)
     if args.annotate is not None:
@@ -122,13 +137,36 @@ def run(args: argparse.Namespace) -> int:
     if profile is not None:
         summary += f"; profile {profile.label()}"
     print(summary)
+    if video_note:
+        print(video_note)
+    for line in fused.agreement_lines() if fused is not None else ():
+        print(f"  {line}")
     return 0
 
 
-def _print_twitches(twitches: Sequence[Twitch]) -> None:
-    print("onset_s  duration_ms  channel  peak_uv  snr_db  site")
+def _print_twitches(twitches: Sequence[Twitch], fused: VideoFusion | None) -> None:
+    motion: dict[int, str] = {}
+    header = "onset_s  duration_ms  channel  peak_uv  snr_db  site"
+    if fused is not None:
+        header += f"  movement (lag ms, peak {fused.unit}, grade)"
+        for m in fused.fusion.matches:
+            motion[id(m.twitch)] = (
+                "none"
+                if m.movement is None or m.lag_s is None
+                else f"{s_to_ms(m.lag_s):.0f}  {m.movement.peak_speed:.1f}  {m.movement.grade}"
+            )
+    print(header)
     for t in twitches:
-        print(
-            f"{t.onset_s:8.3f}  {s_to_ms(t.duration_s):11.1f}  {t.channel}  {volts_to_uv(t.peak_v):7.1f}  "
-            f"{t.snr_db:6.1f}  {t.site or ''}"
+        line = (
+            f"{t.onset_s:8.3f}  {s_to_ms(t.duration_s):11.1f}  {t.channel}  "
+            f"{volts_to_uv(t.peak_v):7.1f}  {t.snr_db:6.1f}  {t.site or ''}"
         )
+        if fused is not None:
+            line += f"  {motion.get(id(t), 'outside the video')}"
+        print(line)
+    if fused is not None:
+        for mv in fused.fusion.movements_without_twitch:
+            print(
+                f"{mv.onset_s:8.3f}  movement without a twitch: peak {mv.peak_speed:.1f} "
+                f"{fused.unit}, {mv.grade}"
+            )

@@ -4,14 +4,17 @@ from __future__ import annotations
 
 import argparse
 import difflib
+from collections.abc import Sequence
 from dataclasses import fields
 from pathlib import Path
 from typing import Any
 
-from twitchscope.signal.core.errors import ConfigError
+from twitchscope.signal.core.errors import ConfigError, TwitchscopeError
+from twitchscope.signal.core.model import NeedleSite, Twitch
 from twitchscope.signal.detect.config import ENVELOPE_METHODS, PRESETS, DetectorConfig, preset
 from twitchscope.signal.review.profile import Profile, read_profile
 from twitchscope.signal.review.session import NOT_REVIEWED, ReviewUse
+from twitchscope.signal.video.attached import VideoFusion, fuse_attached, has_video
 
 __all__ = [
     "add_detector_options",
@@ -184,3 +187,33 @@ def provenance_lines(args: argparse.Namespace, use: ReviewUse | None) -> list[st
         f"Twitches counted: {twitches}.",
         f"Detector profile: {profile.label() if profile is not None else 'none'}.",
     ]
+
+
+def add_video_option(p: argparse.ArgumentParser) -> None:
+    """Add ``--no-video`` (commands that fuse twitches with an attached video)."""
+    p.add_argument(
+        "--no-video",
+        action="store_true",
+        help="leave out the movement of the attached video (<stem>.video.json), if any",
+    )
+
+
+def video_fusion(
+    args: argparse.Namespace,
+    recording: Path,
+    twitches: Sequence[Twitch],
+    sites: Sequence[NeedleSite],
+) -> tuple[VideoFusion | None, str]:
+    """The twitches fused with the recording's attached video, and a note for the summary.
+
+    ``(None, "")`` without a video or with ``--no-video``; ``(None, why)`` when a video is
+    attached but cannot be used (no OpenCV, a missing file): the command goes on without
+    it and says so.
+    """
+    if getattr(args, "no_video", False) or not has_video(recording):
+        return None, ""
+    try:
+        fused = fuse_attached(recording, twitches, sites=sites)
+    except TwitchscopeError as exc:
+        return None, f"video not used: {exc}"
+    return fused, fused.summary() if fused is not None else ""

@@ -6,6 +6,10 @@ added) replace the detector's and the report says so (``--no-review`` to ignore 
 ``--reviewer`` to choose among several). Then writes the report (see :mod:`twitchscope.signal.report.session_report`): recording metadata in ISEK terms,
 signal quality, the per-site table, figures and the detector configuration.
 
+When a video is attached (``<stem>.video.json``), the report adds each counted
+twitch's movement in the video and the agreement per needle site (``--no-video`` to
+leave it out).
+
 ``--out`` picks the format by extension (``.html`` self-contained, or ``.pdf``).
 Without ``--out`` the report is written to the **current directory** as
 ``<input stem>.report.html`` (the input's folder may be read-only, e.g. a shared
@@ -22,8 +26,10 @@ from twitchscope.dashboard.cli.info import add_read_options, read_options
 from twitchscope.dashboard.cli.options import (
     add_detector_options,
     add_review_options,
+    add_video_option,
     detector_config,
     provenance_lines,
+    video_fusion,
 )
 from twitchscope.signal.analysis.session import analyse_recording
 from twitchscope.signal.core.errors import FileFormatError
@@ -55,6 +61,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--overwrite", action="store_true", help="replace an existing report")
     add_detector_options(p)
     add_review_options(p)
+    add_video_option(p)
     add_read_options(p)
     p.set_defaults(func=run)
 
@@ -81,11 +88,16 @@ def run(args: argparse.Namespace) -> int:
     use = None
     if not args.no_review:
         analysis, use = review_session(analysis, reviewer=args.reviewer)
-    write_report(analysis, out, provenance=provenance_lines(args, use))
+    video, video_note = video_fusion(
+        args, args.input, analysis.detection.twitches, analysis.events.sites
+    )
+    write_report(analysis, out, provenance=provenance_lines(args, use), video=video)
     n_sites = len(analysis.events.sites)
     source = f" ({use.line()})" if use is not None else ""
     print(
         f"{args.input.name}: {len(analysis.detection.twitches)} twitches{source} at {n_sites} "
         f"needle site{'s' if n_sites != 1 else ''}; report written to {out}"
     )
+    if video_note:
+        print(video_note)
     return 0

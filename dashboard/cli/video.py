@@ -30,9 +30,9 @@ from twitchscope.signal.core.errors import ConfigError, FileFormatError
 from twitchscope.signal.core.model import RejectedCandidate, Twitch
 from twitchscope.signal.detect.run import detect_recording
 from twitchscope.signal.io.readers import read_recording
+from twitchscope.signal.video.attached import fuse_attached
 from twitchscope.signal.video.backend import check_roi, video_info
 from twitchscope.signal.video.clips import CLIP_FORMATS, ClipConfig, export_twitch_clip
-from twitchscope.signal.video.fuse import fuse
 from twitchscope.signal.video.link import LINK_SUFFIX, VideoLink, link_path, read_link, write_link
 from twitchscope.signal.video.motion import GRADES, MotionConfig, measure_motion
 from twitchscope.signal.video.sync import (
@@ -43,7 +43,7 @@ from twitchscope.signal.video.sync import (
     parse_sync_event,
     video_events,
 )
-from twitchscope.signal.video.tables import write_fusion, write_movements, write_trace
+from twitchscope.signal.video.tables import write_fused, write_movements, write_trace
 
 __all__ = ["register", "run_motion", "run_attach", "run_clip", "parse_roi"]
 
@@ -410,29 +410,22 @@ def run_fuse(args: argparse.Namespace) -> int:
     """Run ``twitchscope video fuse``; returns the exit status."""
     if args.out.suffix.lower() not in (".csv", ".json"):
         raise FileFormatError(f"{args.out.name}: the fused table is written as .csv or .json.")
-    link = read_link(args.recording)
+    read_link(args.recording)  # a missing or broken link is the first thing to say
     detector = detector_config(args)
     assert detector is not None  # detection is not optional here
     raw = read_recording(args.recording, preload=True)
     run = detect_recording(raw, detector)
-    motion = measure_motion(link.video, roi=link.roi, scale=link.scale_mm_per_px)
-    info = video_info(link.video)
-    start, end = link.to_recording_time(0.0), link.to_recording_time(info.duration_s)
-    seen = [t for t in run.twitches if start <= t.onset_s < end]
-    sites = recording_events(raw).sites
-    fusion = fuse(seen, motion.movements, offset_s=link.offset_s, sites=sites)
-    write_fusion(args.out, fusion, unit=motion.trace.unit)
-    n = sum(m.movement is not None for m in fusion.matches)
+    fused = fuse_attached(args.recording, run.twitches, sites=recording_events(raw).sites)
+    assert fused is not None  # the link was read above
+    write_fused(args.out, fused)
+    start, end = fused.span_s
     print(
-        f"{args.out}: {len(seen)} twitches inside the video ({start:.2f}-{end:.2f} s), "
-        f"{n} with their movement, {len(fusion.twitches_without_movement)} without; "
-        f"{len(fusion.movements_without_twitch)} movements without a twitch; "
-        f"speeds in {motion.trace.unit}"
+        f"{args.out}: {len(fused.fusion.matches)} twitches inside the video "
+        f"({start:.2f}-{end:.2f} s), {fused.n_moved} with their movement, "
+        f"{len(fused.fusion.twitches_without_movement)} without; "
+        f"{len(fused.fusion.movements_without_twitch)} movements without a twitch; "
+        f"{len(fused.outside)} twitches outside the video; speeds in {fused.unit}"
     )
-    for a in fusion.sites:
-        share = "-" if a.total == 0 else f"{a.agreement:.2f}"
-        print(
-            f"  {a.site or '(outside any site)'}: {a.n_matched} of {a.n_twitches} twitches "
-            f"moved, {a.n_unmatched_movements} movements alone, agreement {share}"
-        )
+    for line in fused.agreement_lines():
+        print(f"  {line}")
     return 0

@@ -31,7 +31,11 @@ Twitch columns, in order:
 Rejected-candidate columns: ``onset_s, offset_s, channel, reason, peak_uv, detail``.
 
 Reading needs ``onset_s``, ``offset_s`` and ``channel`` (and ``reason`` for
-rejected candidates); other columns may be missing or empty.
+rejected candidates); other columns may be missing or empty. A fused table
+(:mod:`twitchscope.signal.video.tables`: the twitches of a recording with a video,
+with the movement each caused) reads as events too: its JSON object's ``events``
+array is read, and its rows of movements without a twitch (``motion`` =
+``movement only``) are skipped.
 """
 
 from __future__ import annotations
@@ -50,6 +54,7 @@ from twitchscope.signal.core.units import ms_cell, ms_to_s, number_cell, uv_cell
 __all__ = [
     "EVENT_COLUMNS",
     "REJECTED_COLUMNS",
+    "MOVEMENT_ONLY",
     "twitch_row",
     "rejected_row",
     "write_events",
@@ -84,6 +89,9 @@ REJECTED_COLUMNS: tuple[str, ...] = (
     "detail",
 )
 
+#: ``motion`` of a fused table's row that is a movement, not a twitch (skipped on reading).
+MOVEMENT_ONLY = "movement only"
+
 Row = dict[str, Any]
 _REASONS = frozenset(r.value for r in RejectReason)
 
@@ -112,7 +120,11 @@ def read_events(path: str | Path) -> list[Twitch]:
     """
     path = Path(path)
     rows = _read(path, ("onset_s", "offset_s", "channel"))
-    return [_parse_row(path, where, row, _row_twitch) for where, row in rows]
+    return [
+        _parse_row(path, where, row, _row_twitch)
+        for where, row in rows
+        if row.get("motion") != MOVEMENT_ONLY
+    ]
 
 
 def write_rejected(path: str | Path, rejected: Iterable[RejectedCandidate]) -> Path:
@@ -325,8 +337,13 @@ def _read(path: Path, required: Sequence[str]) -> list[tuple[str, Row]]:
                 f"{path.name} is not valid JSON (line {exc.lineno}: {exc.msg}); expected an "
                 "array of objects."
             ) from None
+        if isinstance(data, dict) and "events" in data:  # a fused table
+            data = data["events"]
         if not isinstance(data, list) or not all(isinstance(r, dict) for r in data):
-            raise FileFormatError(f"{path.name} is not a JSON array of objects; expected one.")
+            raise FileFormatError(
+                f"{path.name} is not a JSON array of objects (or an object with an "
+                '"events" array); expected one.'
+            )
         columns = set().union(*(r.keys() for r in data)) if data else set(required)
         out = [(f"item {i}", r) for i, r in enumerate(data)]
     else:

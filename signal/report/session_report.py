@@ -17,12 +17,17 @@ A report holds, for one recording:
 6. **Provenance** (``provenance`` lines given by the caller): which twitches were counted
    (the reviewed twitches when a review exists, else the detector's) and the detector
    profile applied, if any. The HTML shows them in a paragraph with id ``provenance``.
+7. **Movement in the attached video**, when the caller passes ``video`` (a
+   :class:`~twitchscope.signal.video.attached.VideoFusion`): the agreement per needle
+   site, each twitch with the movement it caused (lag, peak speed, grade), and the
+   movements without a twitch (tables ``motion_sites`` and ``motion_events``).
 
 The HTML file is self-contained: figures are embedded as base64 PNG ``data:`` URIs and
 the style sheet is inline, so it opens offline and can be mailed or archived as one
 file. The PDF is written with matplotlib's ``PdfPages`` (one page per section/figure).
 
-In the HTML, tables carry ids (``metadata``, ``quality``, ``sites``, ``config``) and each
+In the HTML, tables carry ids (``metadata``, ``quality``, ``sites``, ``config``, and
+``motion_sites``, ``motion_events`` with a video) and each
 cell a ``data-col`` attribute with its column name, so the numbers can be read back.
 """
 
@@ -50,6 +55,8 @@ from twitchscope.signal.report.figures import (
     habituation_figure,
     overview_figure,
 )
+from twitchscope.signal.video.attached import VideoFusion
+from twitchscope.signal.video.tables import fusion_rows, site_agreement_rows
 
 __all__ = [
     "TO_FILL",
@@ -62,6 +69,7 @@ __all__ = [
     "write_report",
     "write_html",
     "write_pdf",
+    "motion_rows",
 ]
 
 #: Shown for a metadata field the file does not hold.
@@ -329,18 +337,23 @@ def report_figures(analysis: SessionAnalysis) -> list[tuple[str, Figure]]:
 
 
 def write_report(
-    analysis: SessionAnalysis, out: str | Path, *, provenance: Sequence[str] = ()
+    analysis: SessionAnalysis,
+    out: str | Path,
+    *,
+    provenance: Sequence[str] = (),
+    video: VideoFusion | None = None,
 ) -> Path:
     """Write the report as ``.html`` or ``.pdf`` (chosen by the extension).
 
-    ``provenance``: lines saying which twitches were counted and which profile was used.
+    ``provenance``: lines saying which twitches were counted and which profile was used;
+    ``video``: the counted twitches fused with the attached video's movements.
     """
     out = Path(out)
     suffix = out.suffix.lower()
     if suffix in (".html", ".htm"):
-        return write_html(analysis, out, provenance=provenance)
+        return write_html(analysis, out, provenance=provenance, video=video)
     if suffix == ".pdf":
-        return write_pdf(analysis, out, provenance=provenance)
+        return write_pdf(analysis, out, provenance=provenance, video=video)
     raise FileFormatError(f"{out.name}: a report is written as .html or .pdf, got {suffix!r}.")
 
 
@@ -382,8 +395,40 @@ figcaption { font-size: 0.85em; color: #555; }
 """
 
 
+def motion_rows(video: VideoFusion) -> list[dict[str, Any]]:
+    """The report's table of twitches and movements (a fused table's columns, shortened)."""
+    unit = video.unit
+    return [
+        {
+            "onset_s": round(float(r["onset_s"]), 3),  # type: ignore[arg-type]
+            "channel": r["channel"],
+            "site": r["site"],
+            "motion": r["motion"],
+            "lag_ms": r["motion_lag_ms"],
+            f"peak_speed ({unit})": r["motion_peak_speed"],
+            "grade": r["motion_grade"],
+        }
+        for r in fusion_rows(video.fusion, unit=unit, outside=video.outside)
+    ]
+
+
+def _motion_note(video: VideoFusion) -> str:
+    lo, hi = video.span_s
+    lag = video.config
+    return (
+        f"{video.summary()}. The video covers {lo:.2f}-{hi:.2f} s of the recording "
+        f"(offset {video.link.offset_s:.3f} s). A twitch and a movement match when the "
+        f"movement starts {lag.min_lag_s * 1e3:+.0f} to {lag.max_lag_s * 1e3:+.0f} ms from "
+        "the twitch onset; agreement = matched / (twitches + movements without a twitch)."
+    )
+
+
 def write_html(
-    analysis: SessionAnalysis, out: str | Path, *, provenance: Sequence[str] = ()
+    analysis: SessionAnalysis,
+    out: str | Path,
+    *,
+    provenance: Sequence[str] = (),
+    video: VideoFusion | None = None,
 ) -> Path:
     """Write a self-contained HTML report (inline CSS, figures as base64 PNG)."""
     out = Path(out)
@@ -438,6 +483,16 @@ def write_html(
         "channel.</p>",
         "<h2>Figures</h2>",
         *figs,
+        *(
+            [
+                "<h2>Movement in the attached video</h2>",
+                f'<p class="note">{esc(_motion_note(video))}</p>',
+                _html_table("motion_sites", site_agreement_rows(video.fusion)),
+                _html_table("motion_events", motion_rows(video)),
+            ]
+            if video is not None
+            else []
+        ),
         "<h2>Detector configuration</h2>",
         _html_table("config", config_rows(analysis)),
         "</body></html>",
@@ -493,7 +548,11 @@ def _table_page(title: str, rows: Sequence[dict[str, Any]], note: str) -> Figure
 
 
 def write_pdf(
-    analysis: SessionAnalysis, out: str | Path, *, provenance: Sequence[str] = ()
+    analysis: SessionAnalysis,
+    out: str | Path,
+    *,
+    provenance: Sequence[str] = (),
+    video: VideoFusion | None = None,
 ) -> Path:
     """Write a multi-page PDF report with matplotlib's ``PdfPages``."""
     out = Path(out)
@@ -526,6 +585,18 @@ def write_pdf(
     for k in range(0, max(1, len(rows)), _SITES_PER_PAGE):  # keep the columns readable
         pages.append(_table_page("Per needle site", rows[k : k + _SITES_PER_PAGE], note))
     pages += [fig for _, fig in report_figures(analysis)]
+    if video is not None:
+        motion = [
+            _motion_note(video),
+            "",
+            *(
+                "  ".join(f"{k}={_fmt(v)}" for k, v in r.items())
+                for r in site_agreement_rows(video.fusion)
+            ),
+            "",
+            *("  ".join(_fmt(v) for v in r.values()) for r in motion_rows(video)),
+        ]
+        pages += _text_pages("Movement in the attached video", motion)
     pages += _text_pages("Detector configuration", config)
     with PdfPages(out, metadata={"Title": f"twitchscope report: {analysis.path.name}"}) as pdf:
         for fig in pages:

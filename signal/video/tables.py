@@ -5,12 +5,16 @@ peak_speed,grade`` (seconds from the first frame; speed in px/s or mm/s), and
 ``TRACE.csv`` one row per frame pair with ``time_s,speed``. Both are read back with
 clear errors for a missing column or a value that is not a number.
 
-A fused table (:func:`write_fusion`) has one row per EMG twitch, the events columns
+A fused table (:func:`write_fusion`; also what ``twitchscope detect --out`` writes for
+a recording with a video attached) has one row per EMG twitch, the events columns
 (:data:`~twitchscope.signal.io.events.EVENT_COLUMNS`) then :data:`FUSION_COLUMNS`
-(``motion``: ``matched`` or ``twitch only``; the lag from the twitch onset to the
-movement onset in ms, the movement's peak speed and grade), then one row per movement
-that no twitch explains (``movement only``: its onset, offset, speed and grade); the
-JSON form adds the agreement per needle site.
+(``motion``: ``matched``, ``twitch only``, or ``outside video`` for a twitch the video
+does not cover; the lag from the twitch onset to the movement onset in ms, the
+movement's peak speed, grade and the speed's unit), then one row per movement that no
+twitch explains (``movement only``: its onset, offset, speed and grade). The JSON form
+is an object: ``speed_unit``, ``events`` (those rows) and ``sites`` (the agreement
+per needle site). :func:`~twitchscope.signal.io.events.read_events` reads either form
+back, skipping the ``movement only`` rows.
 """
 
 from __future__ import annotations
@@ -23,7 +27,9 @@ from pathlib import Path
 import numpy as np
 
 from twitchscope.signal.core.errors import FileFormatError
-from twitchscope.signal.io.events import EVENT_COLUMNS, twitch_row
+from twitchscope.signal.core.model import Twitch
+from twitchscope.signal.io.events import EVENT_COLUMNS, MOVEMENT_ONLY, twitch_row
+from twitchscope.signal.video.attached import VideoFusion
 from twitchscope.signal.video.fuse import Fusion
 from twitchscope.signal.video.motion import GRADES, Movement, SpeedTrace
 
@@ -35,12 +41,26 @@ __all__ = [
     "write_trace",
     "read_trace",
     "FUSION_COLUMNS",
+    "MATCHED",
+    "TWITCH_ONLY",
+    "OUTSIDE_VIDEO",
+    "MOVEMENT_ONLY",
     "fusion_rows",
+    "site_agreement_rows",
     "write_fusion",
+    "write_fused",
 ]
 
 #: Columns a fused table adds after the events columns.
-FUSION_COLUMNS: tuple[str, ...] = ("motion", "motion_lag_ms", "motion_peak_speed", "motion_grade")
+FUSION_COLUMNS: tuple[str, ...] = (
+    "motion",
+    "motion_lag_ms",
+    "motion_peak_speed",
+    "motion_grade",
+    "motion_speed_unit",
+)
+#: Values of the ``motion`` column.
+MATCHED, TWITCH_ONLY, OUTSIDE_VIDEO = ("matched", "twitch only", "outside video")
 
 #: Columns of a movements file, in order.
 MOVEMENT_COLUMNS: tuple[str, ...] = ("onset_s", "offset_s", "peak_speed", "grade")
@@ -135,40 +155,70 @@ def read_trace(path: str | Path) -> tuple[np.ndarray, np.ndarray]:
     return times.astype(float), speed.astype(float)
 
 
-def fusion_rows(fusion: Fusion) -> list[dict[str, object]]:
-    """The rows of a fused table (see the module docstring); times in recording time."""
-    rows: list[dict[str, object]] = []
+def fusion_rows(
+    fusion: Fusion, *, unit: str, outside: Sequence[Twitch] = ()
+) -> list[dict[str, object]]:
+    """The rows of a fused table (see the module docstring); times in recording time.
+
+    ``unit`` is the unit of the peak speeds (``px/s`` or ``mm/s``); ``outside`` are
+    twitches outside the span the video covers (``motion`` = ``outside video``). Twitch
+    rows come in onset order, then the movements without a twitch.
+    """
+    rows: list[tuple[float, dict[str, object]]] = []
     for m in fusion.matches:
         row: dict[str, object] = dict(twitch_row(m.twitch))
-        row["motion"] = "matched" if m.movement is not None else "twitch only"
+        row["motion"] = MATCHED if m.movement is not None else TWITCH_ONLY
         row["motion_lag_ms"] = None if m.lag_s is None else round(m.lag_s * 1e3, 3)
         row["motion_peak_speed"] = None if m.peak_speed is None else round(m.peak_speed, 3)
         row["motion_grade"] = m.grade
-        rows.append(row)
+        row["motion_speed_unit"] = unit if m.movement is not None else None
+        rows.append((m.twitch.onset_s, row))
+    for t in outside:
+        row = dict(twitch_row(t))
+        row.update(dict.fromkeys(FUSION_COLUMNS), motion=OUTSIDE_VIDEO)
+        rows.append((t.onset_s, row))
+    out = [row for _, row in sorted(rows, key=lambda r: r[0])]
     for mv in fusion.movements_without_twitch:
         row = dict.fromkeys(EVENT_COLUMNS)
         row.update(
             onset_s=mv.onset_s,
             offset_s=mv.offset_s,
-            motion="movement only",
+            motion=MOVEMENT_ONLY,
             motion_lag_ms=None,
             motion_peak_speed=round(mv.peak_speed, 3),
             motion_grade=mv.grade,
+            motion_speed_unit=unit,
         )
-        rows.append(row)
-    return rows
+        out.append(row)
+    return out
 
 
-def write_fusion(path: str | Path, fusion: Fusion, *, unit: str) -> Path:
+def site_agreement_rows(fusion: Fusion) -> list[dict[str, object]]:
+    """Agreement per needle site, one row each (``site`` None: outside any site)."""
+    return [
+        {
+            "site": a.site,
+            "twitches": a.n_twitches,
+            "matched": a.n_matched,
+            "movements_without_twitch": a.n_unmatched_movements,
+            "agreement": None if math.isnan(a.agreement) else round(a.agreement, 4),
+        }
+        for a in fusion.sites
+    ]
+
+
+def write_fusion(
+    path: str | Path, fusion: Fusion, *, unit: str, outside: Sequence[Twitch] = ()
+) -> Path:
     """Write the fused table as CSV or JSON (by ``path``'s extension); returns the path.
 
-    ``unit`` is the unit of ``motion_peak_speed`` (``px/s``, or ``mm/s`` with a scale):
-    the JSON records it.
+    ``unit`` is the unit of ``motion_peak_speed`` (``px/s``, or ``mm/s`` with a scale);
+    ``outside``: twitches outside the span the video covers (see :func:`fusion_rows`).
     """
     import json
 
     path = Path(path)
-    rows = fusion_rows(fusion)
+    rows = fusion_rows(fusion, unit=unit, outside=outside)
     columns = (*EVENT_COLUMNS, *FUSION_COLUMNS)
     suffix = path.suffix.lower()
     try:
@@ -179,20 +229,15 @@ def write_fusion(path: str | Path, fusion: Fusion, *, unit: str) -> Path:
                 for row in rows:
                     writer.writerow(["" if row.get(c) is None else row.get(c) for c in columns])
         elif suffix == ".json":
-            sites = [
-                {
-                    "site": a.site,
-                    "twitches": a.n_twitches,
-                    "matched": a.n_matched,
-                    "movements_without_twitch": a.n_unmatched_movements,
-                    "agreement": None if math.isnan(a.agreement) else round(a.agreement, 4),
-                }
-                for a in fusion.sites
-            ]
-            data = {"speed_unit": unit, "events": rows, "sites": sites}
+            data = {"speed_unit": unit, "events": rows, "sites": site_agreement_rows(fusion)}
             path.write_text(json.dumps(data, indent=2) + "\n", encoding="utf-8")
         else:
             raise FileFormatError(f"{path.name}: a fused table is written as .csv or .json.")
     except OSError as exc:
         raise FileFormatError(f"cannot write {path}: {exc.strerror or exc}.") from None
     return path
+
+
+def write_fused(path: str | Path, fused: VideoFusion) -> Path:
+    """Write a recording's :class:`~.attached.VideoFusion` (see :func:`write_fusion`)."""
+    return write_fusion(path, fused.fusion, unit=fused.unit, outside=fused.outside)

@@ -17,11 +17,13 @@ from numpy.typing import NDArray
 
 from twitchscope.signal.core.errors import TwitchscopeError
 from twitchscope.signal.core.model import Twitch
+from twitchscope.signal.video.attached import VideoFusion
 from twitchscope.signal.video.backend import FrameReader, VideoInfo, require_cv2, video_info
 from twitchscope.signal.video.link import VideoLink, link_path, read_link
 from twitchscope.signal.video.motion import Movement, SpeedTrace
+from twitchscope.signal.video.tables import MATCHED, OUTSIDE_VIDEO, TWITCH_ONLY
 
-__all__ = ["AttachedVideo", "attached_video", "frame_at", "speed_figure"]
+__all__ = ["AttachedVideo", "attached_video", "frame_at", "speed_figure", "motion_columns"]
 
 #: Width the frame is shown at, px (small videos are scaled up, large ones down).
 DISPLAY_WIDTH = 480
@@ -139,3 +141,27 @@ def speed_figure(
         yaxis={"title": None, "rangemode": "tozero"},
     )
     return fig
+
+
+def motion_columns(fused: VideoFusion, twitches: Sequence[Twitch]) -> dict[str, list[object]]:
+    """The event table's movement columns, one value per twitch of ``twitches`` (in order):
+    whether it moved (``matched``, ``twitch only``, ``outside video``), the lag from its
+    onset to the movement's (ms), the movement's peak speed and grade."""
+    found = {id(m.twitch): m for m in fused.fusion.matches}
+    cols: dict[str, list[object]] = {
+        "movement": [],
+        "lag (ms)": [],
+        f"peak speed ({fused.unit})": [],
+        "grade": [],
+    }
+    for t in twitches:
+        m = found.get(id(t))
+        mv = None if m is None else m.movement
+        cols["movement"].append(
+            OUTSIDE_VIDEO if m is None else MATCHED if mv is not None else TWITCH_ONLY
+        )
+        lag = None if m is None or m.lag_s is None else round(m.lag_s * 1e3)
+        cols["lag (ms)"].append(lag)
+        cols[f"peak speed ({fused.unit})"].append(None if mv is None else round(mv.peak_speed, 1))
+        cols["grade"].append(None if mv is None else mv.grade)
+    return cols

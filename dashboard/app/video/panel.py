@@ -26,10 +26,12 @@ from twitchscope.dashboard.app.video.media import (
     AttachedVideo,
     attached_video,
     frame_at,
+    motion_columns,
     speed_figure,
 )
 from twitchscope.signal.core.errors import TwitchscopeError
-from twitchscope.signal.core.model import Twitch
+from twitchscope.signal.core.model import NeedleSite, Twitch
+from twitchscope.signal.video.attached import VideoFusion, fuse_attached
 from twitchscope.signal.video.link import link_path
 from twitchscope.signal.video.motion import MotionResult, measure_motion
 
@@ -39,6 +41,8 @@ __all__ = [
     "video_frame_panel",
     "speed_panel",
     "video_beside_trace",
+    "video_motion",
+    "motion_table_columns",
 ]
 
 #: Alternative text of the frame image (what a browser test looks for).
@@ -230,3 +234,30 @@ def video_beside_trace(
     if cursor is not None:
         with cols[1]:
             speed_panel(recording, key=key, cursor_s=cursor, twitches=twitches)
+
+
+def video_motion(
+    recording: str | Path, twitches: Sequence[Twitch], sites: Sequence[NeedleSite] = ()
+) -> VideoFusion | None:
+    """``twitches`` fused with the movements of the recording's video (the motion is
+    measured once per video and cached), or None without a usable video."""
+    video, _why = attached_video(recording)
+    if video is None:
+        return None
+    link = video.link
+    path = Path(link.video)
+    try:
+        motion = _motion(str(path), path.stat().st_mtime, link.roi, link.scale_mm_per_px)
+        return fuse_attached(recording, twitches, sites=sites, motion=motion)
+    except (TwitchscopeError, OSError):
+        return None  # the video panel says why
+
+
+def motion_table_columns(
+    recording: str | Path | None, twitches: Sequence[Twitch], sites: Sequence[NeedleSite] = ()
+) -> dict[str, list[object]] | None:
+    """The event table's movement columns for ``twitches``, or None without a video."""
+    if recording is None or not link_path(recording).is_file():
+        return None
+    fused = video_motion(recording, twitches, sites)
+    return None if fused is None else motion_columns(fused, twitches)

@@ -74,6 +74,10 @@ def test_replay_shows_the_video_and_seeks_and_steps_it(app_path) -> None:
     # the speed trace is drawn under the EMG, with the cursor
     speed = [c for c in at.get("plotly_chart") if "motion" in c.proto.spec]
     assert len(speed) == 1
+    # the event table gives each twitch the movement it caused in the video
+    (events,) = [d.value for d in at.dataframe if "movement" in d.value.columns]
+    assert len(events) == len(view.twitches)
+    assert "matched" in set(events["movement"]) and events["grade"].notna().any()
     # Follow: the video follows the (paused) play position again
     at.button(key="replay_video_follow").click().run()
     assert at.session_state["replay_video_t"] is None

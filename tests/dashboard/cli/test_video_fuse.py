@@ -32,12 +32,18 @@ def test_fuse_writes_each_twitch_with_its_movement(sample: Path, tmp_path: Path,
     assert "with their movement" in printed and "agreement" in printed
     rows = list(csv.DictReader(out.open()))
     assert rows and list(rows[0])[-len(FUSION_COLUMNS) :] == list(FUSION_COLUMNS)
-    twitches = [r for r in rows if r["motion"] != "movement only"]
-    assert all(5.0 <= float(r["onset_s"]) < 35.0 for r in twitches)  # inside the video
+    twitches = [r for r in rows if r["motion"] in ("matched", "twitch only")]
+    assert twitches and all(5.0 <= float(r["onset_s"]) < 35.0 for r in twitches)  # the video's
+    outside = [r for r in rows if r["motion"] == "outside video"]
+    assert outside and all(not 5.0 <= float(r["onset_s"]) < 35.0 for r in outside)
+    assert all(r["motion_lag_ms"] == r["motion_grade"] == "" for r in outside)
+    onsets = [float(r["onset_s"]) for r in rows if r["motion"] != "movement only"]
+    assert onsets == sorted(onsets)
     matched = [r for r in twitches if r["motion"] == "matched"]
     assert len(matched) >= 0.9 * len(twitches)
     # the simulated muscle moves 30 ms after its EMG onset
     assert all(0.0 <= float(r["motion_lag_ms"]) <= 60.0 for r in matched)
+    assert {r["motion_speed_unit"] for r in matched} == {"px/s"}
     assert {r["motion_grade"] for r in matched} >= {"strong", "medium"}
 
     js = tmp_path / "fused.json"
@@ -53,8 +59,16 @@ def test_fuse_lists_twitches_and_movements_without_the_other() -> None:
     twitches = [Twitch(1.0, 1.1, "A"), Twitch(3.0, 3.1, "A")]
     movements = [Movement(0.53, 0.7, 40.0, "medium"), Movement(7.0, 7.2, 90.0, "strong")]
     # video time = recording time - 0.5: the first movement starts 30 ms after twitch 1
-    rows = fusion_rows(fuse(twitches, movements, offset_s=0.5))
-    assert [r["motion"] for r in rows] == ["matched", "twitch only", "movement only"]
+    outside = [Twitch(0.2, 0.3, "A")]
+    rows = fusion_rows(fuse(twitches, movements, offset_s=0.5), unit="mm/s", outside=outside)
+    assert [r["motion"] for r in rows] == [
+        "outside video",
+        "matched",
+        "twitch only",
+        "movement only",
+    ]
+    assert [r["motion_speed_unit"] for r in rows] == [None, "mm/s", None, "mm/s"]
+    rows = rows[1:]
     assert rows[0]["motion_lag_ms"] == pytest.approx(30.0)
     assert rows[2]["onset_s"] == pytest.approx(7.5) and rows[2]["channel"] is None
 

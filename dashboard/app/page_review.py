@@ -17,6 +17,7 @@ from twitchscope.dashboard.app.review_panel import (
     reviewed_twitches,
 )
 from twitchscope.dashboard.app.state import K, analysed
+from twitchscope.dashboard.app.video.attach import attach_panel
 from twitchscope.dashboard.app.video.panel import motion_table_columns, video_beside_trace
 from twitchscope.dashboard.services.recordings import Recording
 from twitchscope.signal.core.errors import TwitchscopeError
@@ -129,6 +130,13 @@ else:  # reviewing: a click on a channel's row marks a missed twitch
     marking_chart(zoom, recording)
 # the attached video (if any) at the selected twitch, frame by frame, its speed trace beside
 video_beside_trace(ss[K.REVIEW_NAME], key="review", twitches=twitches, selected=sel)
+attach_panel(
+    ss[K.REVIEW_NAME],
+    key="review",
+    events=recording.events,
+    twitches=twitches,
+    rejected=result.rejected,
+)
 
 draft = review_panel(recording, result, Path(ss[K.REVIEW_NAME]))
 counted = list(reviewed) if reviewed is not None else twitches

@@ -38,10 +38,8 @@ from twitchscope.signal.video.motion import GRADES, MotionConfig, measure_motion
 from twitchscope.signal.video.sync import (
     SYNC_KINDS,
     SyncConfig,
-    emg_events,
-    find_offset,
     parse_sync_event,
-    video_events,
+    sync_video,
 )
 from twitchscope.signal.video.tables import write_fused, write_movements, write_trace
 
@@ -292,9 +290,8 @@ def run_attach(args: argparse.Namespace) -> int:
             "give either --offset S or --sync auto; to nudge an offset found automatically, "
             "attach again with --offset."
         )
-    kind, label = parse_sync_event(args.sync_event)
+    kind, _label = parse_sync_event(args.sync_event)
     raw = read_recording(args.recording, preload=False)
-    events = recording_events(raw)
     twitches: tuple[Twitch, ...] = ()
     rejected: tuple[RejectedCandidate, ...] = ()
     if kind == "emg":
@@ -302,15 +299,15 @@ def run_attach(args: argparse.Namespace) -> int:
         assert config is not None  # detection is not optional here
         run = detect_recording(raw, config)
         twitches, rejected = tuple(run.twitches), tuple(run.rejected)
-    emg = emg_events(events, kind, label, twitches=twitches, rejected=rejected)
-    what = {"needle-in": "needle-in annotation", "emg": "large EMG artefact or twitch"}.get(
-        kind, f"annotation {label!r}"
+    result = sync_video(
+        recording_events(raw),
+        args.video,
+        sync_event=args.sync_event,
+        roi=args.roi,
+        config=SyncConfig(kind=args.sync_kind),
+        twitches=twitches,
+        rejected=rejected,
     )
-    if not emg:  # say so before reading the whole video
-        find_offset(emg, [], what=what)
-    sync = SyncConfig(kind=args.sync_kind)
-    found = video_events(args.video, roi=args.roi, config=sync)
-    result = find_offset(emg, found, tolerance_s=sync.tolerance_s, what=what)
     link = VideoLink(
         video=args.video,
         offset_s=round(result.offset_s, 6),
@@ -321,12 +318,7 @@ def run_attach(args: argparse.Namespace) -> int:
         sync_n_checked=result.n_checked,
     )
     path = write_link(args.recording, link)
-    residual = (
-        f"residual {result.residual_s * 1000:.0f} ms over {result.n_checked} other matched "
-        f"event{'s' if result.n_checked != 1 else ''}"
-        if result.residual_s is not None
-        else "no other event to check it against"
-    )
+    residual = result.residual_text()
     print(
         f"attached {described} to {args.recording.name} with offset {result.offset_s:.3f} s, "
         f"found from {args.sync_event} (recording {result.anchor_recording_s:.3f} s = video "

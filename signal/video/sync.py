@@ -53,6 +53,8 @@ __all__ = [
     "emg_events",
     "find_offset",
     "parse_sync_event",
+    "sync_video",
+    "residual_text",
 ]
 
 #: What the video side looks for: brightness steps, movements, or both.
@@ -122,6 +124,20 @@ class SyncResult:
     n_checked: int
     n_emg: int
     n_video: int
+
+    def residual_text(self) -> str:
+        """How well the other events agree with the offset, in words."""
+        return residual_text(self.residual_s, self.n_checked)
+
+
+def residual_text(residual_s: float | None, n_checked: int) -> str:
+    """A sync's residual in words (``residual 13 ms over 2 other matched events``)."""
+    if residual_s is None:
+        return "no other event to check it against"
+    return (
+        f"residual {residual_s * 1000:.0f} ms over {n_checked} other matched "
+        f"event{'s' if n_checked != 1 else ''}"
+    )
 
 
 def parse_sync_event(text: str) -> tuple[str, str | None]:
@@ -273,3 +289,32 @@ def find_offset(
         n_emg=len(emg),
         n_video=len(video),
     )
+
+
+def sync_video(
+    events: RecordingEvents,
+    video: str | Path,
+    *,
+    sync_event: str,
+    roi: tuple[int, int, int, int] | None = None,
+    config: SyncConfig | None = None,
+    twitches: Sequence[Twitch] = (),
+    rejected: Sequence[RejectedCandidate] = (),
+) -> SyncResult:
+    """Find a video's offset from a sync event seen in both (what ``video attach --sync
+    auto`` and the dashboard's attach panel do).
+
+    ``sync_event`` is ``needle-in``, ``marker:LABEL`` or ``emg`` (then ``twitches`` and
+    ``rejected`` are the detector's output on the recording). The recording side is
+    checked first, so a recording without the event is said before the video is read.
+    """
+    config = config or SyncConfig()
+    kind, label = parse_sync_event(sync_event)
+    emg = emg_events(events, kind, label, twitches=twitches, rejected=rejected)
+    what = {"needle-in": "needle-in annotation", "emg": "large EMG artefact or twitch"}.get(
+        kind, f"annotation {label!r}"
+    )
+    if not emg:
+        find_offset(emg, [], what=what)  # raises: says what the recording lacks
+    found = video_events(video, roi=roi, config=config)
+    return find_offset(emg, found, tolerance_s=config.tolerance_s, what=what)

@@ -33,3 +33,18 @@ def _restore_log_level():
     level = logger.level
     yield
     logger.setLevel(level)
+
+
+#: The bundled sample recording that has a video attached.
+VIDEO_SAMPLE_STEM = "gastrocnemius_limb_2khz"
+
+
+@pytest.fixture
+def video_sample(tmp_path: Path) -> Path:
+    """The bundled sample with its video and link, copied (tests may rewrite the link)."""
+    import shutil
+
+    for suffix in (".edf", ".mp4", ".video.json"):
+        name = f"{VIDEO_SAMPLE_STEM}{suffix}"
+        shutil.copy(REPO_ROOT / "sample_recordings" / name, tmp_path / name)
+    return tmp_path / f"{VIDEO_SAMPLE_STEM}.edf"

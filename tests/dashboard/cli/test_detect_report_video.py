@@ -5,7 +5,6 @@ from __future__ import annotations
 import csv
 import json
 import re
-import shutil
 from pathlib import Path
 
 import pytest
@@ -17,16 +16,6 @@ from twitchscope.signal.video.tables import FUSION_COLUMNS
 
 pytest.importorskip("cv2")
 
-SAMPLES = Path(__file__).resolve().parents[3] / "sample_recordings"
-STEM = "gastrocnemius_limb_2khz"
-
-
-@pytest.fixture
-def sample(tmp_path: Path) -> Path:
-    for suffix in (".edf", ".mp4", ".video.json"):
-        shutil.copy(SAMPLES / f"{STEM}{suffix}", tmp_path)
-    return tmp_path / f"{STEM}.edf"
-
 
 def _table(html: str, table_id: str) -> list[dict[str, str]]:
     body = re.search(rf'<table id="{table_id}">(.*?)</table>', html, re.S)
@@ -36,9 +25,11 @@ def _table(html: str, table_id: str) -> list[dict[str, str]]:
     return [c for c in cells if c]
 
 
-def test_detect_writes_the_movement_of_each_twitch(sample: Path, tmp_path: Path, capsys) -> None:
+def test_detect_writes_the_movement_of_each_twitch(
+    video_sample: Path, tmp_path: Path, capsys
+) -> None:
     out = tmp_path / "events.csv"
-    assert main(["detect", str(sample), "--preset", "limb", "--out", str(out)]) == 0
+    assert main(["detect", str(video_sample), "--preset", "limb", "--out", str(out)]) == 0
     printed = capsys.readouterr().out
     assert "twitches with their movement" in printed and "agreement" in printed
     with out.open() as f:
@@ -52,7 +43,10 @@ def test_detect_writes_the_movement_of_each_twitch(sample: Path, tmp_path: Path,
     assert all(not 5.0 <= float(r["onset_s"]) < 35.0 for r in outside)
     # still an events file: every twitch reads back, the same as without the video
     plain = tmp_path / "plain.csv"
-    assert main(["detect", str(sample), "--preset", "limb", "--out", str(plain), "--no-video"]) == 0
+    assert (
+        main(["detect", str(video_sample), "--preset", "limb", "--out", str(plain), "--no-video"])
+        == 0
+    )
     assert "movement" not in capsys.readouterr().out
     with plain.open() as f:
         assert tuple(csv.DictReader(f).fieldnames or ()) == EVENT_COLUMNS
@@ -60,16 +54,16 @@ def test_detect_writes_the_movement_of_each_twitch(sample: Path, tmp_path: Path,
 
 
 def test_detect_json_and_printed_table_carry_the_movement(
-    sample: Path, tmp_path: Path, capsys
+    video_sample: Path, tmp_path: Path, capsys
 ) -> None:
     out = tmp_path / "events.json"
-    assert main(["detect", str(sample), "--preset", "limb", "--out", str(out)]) == 0
+    assert main(["detect", str(video_sample), "--preset", "limb", "--out", str(out)]) == 0
     data = json.loads(out.read_text())
     assert data["speed_unit"] == "px/s"
     assert data["sites"][0]["site"] == "R medial gastrocnemius TrP1"
     assert {e["motion"] for e in data["events"]} >= {"matched", "outside video"}
     capsys.readouterr()
-    assert main(["detect", str(sample), "--preset", "limb"]) == 0
+    assert main(["detect", str(video_sample), "--preset", "limb"]) == 0
     printed = capsys.readouterr().out.splitlines()
     assert "movement (lag ms, peak px/s, grade)" in printed[0]
     assert any(line.rstrip().endswith(("strong", "medium", "weak")) for line in printed[1:])
@@ -77,20 +71,22 @@ def test_detect_json_and_printed_table_carry_the_movement(
 
 
 def test_a_video_that_cannot_be_used_is_said_and_the_events_still_written(
-    sample: Path, tmp_path: Path, capsys
+    video_sample: Path, tmp_path: Path, capsys
 ) -> None:
-    write_link(sample, VideoLink(video=tmp_path / "gone.mp4", offset_s=5.0))
+    write_link(video_sample, VideoLink(video=tmp_path / "gone.mp4", offset_s=5.0))
     out = tmp_path / "events.csv"
-    assert main(["detect", str(sample), "--preset", "limb", "--out", str(out)]) == 0
+    assert main(["detect", str(video_sample), "--preset", "limb", "--out", str(out)]) == 0
     printed = capsys.readouterr().out
     assert "video not used:" in printed and "gone.mp4" in printed
     assert read_events(out)
 
 
 @pytest.mark.parametrize("ext", [".html", ".pdf"])
-def test_report_has_the_movement_section(sample: Path, tmp_path: Path, ext: str, capsys) -> None:
+def test_report_has_the_movement_section(
+    video_sample: Path, tmp_path: Path, ext: str, capsys
+) -> None:
     out = tmp_path / f"report{ext}"
-    assert main(["report", str(sample), "--preset", "limb", "--out", str(out)]) == 0
+    assert main(["report", str(video_sample), "--preset", "limb", "--out", str(out)]) == 0
     assert "twitches with their movement" in capsys.readouterr().out
     if ext == ".pdf":
         assert out.read_bytes().startswith(b"%PDF") and out.stat().st_size > 10_000
@@ -107,6 +103,9 @@ def test_report_has_the_movement_section(sample: Path, tmp_path: Path, ext: str,
     )
     assert "-50 to +300 ms" in html
     bare = tmp_path / "bare.html"
-    assert main(["report", str(sample), "--preset", "limb", "--out", str(bare), "--no-video"]) == 0
+    assert (
+        main(["report", str(video_sample), "--preset", "limb", "--out", str(bare), "--no-video"])
+        == 0
+    )
     assert "motion_sites" not in bare.read_text(encoding="utf-8")
     capsys.readouterr()

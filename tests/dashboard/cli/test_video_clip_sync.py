@@ -33,24 +33,16 @@ def _run(argv: list[str]) -> int:
     return int(args.func(args))
 
 
-@pytest.fixture
-def sample(tmp_path) -> Path:
-    """The bundled sample with its video and link, copied (the link is rewritten here)."""
-    for suffix in (".edf", ".mp4", ".video.json"):
-        shutil.copy(SAMPLES / f"{STEM}{suffix}", tmp_path / f"{STEM}{suffix}")
-    return tmp_path / f"{STEM}.edf"
-
-
-def test_clip_one_twitch_as_gif_and_all_as_mp4(sample, tmp_path, capsys) -> None:
+def test_clip_one_twitch_as_gif_and_all_as_mp4(video_sample, tmp_path, capsys) -> None:
     from PIL import Image
 
     gif = tmp_path / "t2.gif"
-    assert _run(["video", "clip", str(sample), "--twitch", "2", "--out", str(gif)]) == 0
+    assert _run(["video", "clip", str(video_sample), "--twitch", "2", "--out", str(gif)]) == 0
     with Image.open(gif) as im:
         assert im.n_frames == round(2.5 * FPS) and im.size == (320 + 360, 240)
     assert "twitch 2 at 12.47 s, 75 frames 680x240" in capsys.readouterr().out
     folder = tmp_path / "clips"
-    argv = ["video", "clip", str(sample), "--all", "--before", "0.5", "--after", "0.5"]
+    argv = ["video", "clip", str(video_sample), "--all", "--before", "0.5", "--after", "0.5"]
     assert _run([*argv, "--out", str(folder)]) == 0
     clips = sorted(folder.glob("*.mp4"))
     # the video covers 5-35 s of the recording: the 9 twitches of the first site
@@ -61,22 +53,26 @@ def test_clip_one_twitch_as_gif_and_all_as_mp4(sample, tmp_path, capsys) -> None
     assert "10 twitches outside the video skipped" in capsys.readouterr().out
 
 
-def test_clip_refuses_what_cannot_work(sample, tmp_path, capsys) -> None:
+def test_clip_refuses_what_cannot_work(video_sample, tmp_path, capsys) -> None:
     with pytest.raises(ConfigError, match="outside the video"):
-        _run(["video", "clip", str(sample), "--twitch", "15", "--out", str(tmp_path / "a.mp4")])
+        _run(
+            ["video", "clip", str(video_sample), "--twitch", "15", "--out", str(tmp_path / "a.mp4")]
+        )
     with pytest.raises(ConfigError, match=r"has 19 twitches \(1\.\.19\)"):
-        _run(["video", "clip", str(sample), "--twitch", "40", "--out", str(tmp_path / "a.mp4")])
+        _run(
+            ["video", "clip", str(video_sample), "--twitch", "40", "--out", str(tmp_path / "a.mp4")]
+        )
     # the command line: one line, exit 2
-    argv = ["video", "clip", str(sample), "--twitch", "1", "--out", str(tmp_path / "a.avi")]
+    argv = ["video", "clip", str(video_sample), "--twitch", "1", "--out", str(tmp_path / "a.avi")]
     assert main(argv) == 2
     assert "twitchscope: error:" in capsys.readouterr().err
     bare = tmp_path / "bare.edf"
-    shutil.copy(sample, bare)
+    shutil.copy(video_sample, bare)
     with pytest.raises(Exception, match="no attached video"):
         _run(["video", "clip", str(bare), "--twitch", "1", "--out", str(tmp_path / "b.mp4")])
 
 
-def test_attach_sync_auto_from_needle_in_and_emg(tmp_path, sample, capsys) -> None:
+def test_attach_sync_auto_from_needle_in_and_emg(tmp_path, video_sample, capsys) -> None:
     # a recording with three needle-ins, and a video whose LED flashes at each, 1.8 s earlier
     offset, needle_in = 1.8, (2.5, 7.0, 11.0)
     sfreq = 500.0
@@ -102,18 +98,34 @@ def test_attach_sync_auto_from_needle_in_and_emg(tmp_path, sample, capsys) -> No
     assert "found from needle-in" in out and "over 2 other matched events" in out
     assert "--offset" in out
     # the bundled sample: its twitches and their movements give its 5 s offset
-    argv = ["video", "attach", str(sample), str(sample.with_suffix(".mp4")), "--sync", "auto"]
+    argv = [
+        "video",
+        "attach",
+        str(video_sample),
+        str(video_sample.with_suffix(".mp4")),
+        "--sync",
+        "auto",
+    ]
     assert _run([*argv, "--sync-event", "emg", "--sync-kind", "motion"]) == 0
-    assert abs(read_link(sample).offset_s - 5.0) <= 1 / FPS
+    assert abs(read_link(video_sample).offset_s - 5.0) <= 1 / FPS
 
 
-def test_attach_sync_auto_refusals(tmp_path, sample) -> None:
-    video = str(sample.with_suffix(".mp4"))
+def test_attach_sync_auto_refusals(tmp_path, video_sample) -> None:
+    video = str(video_sample.with_suffix(".mp4"))
     with pytest.raises(ConfigError, match="either --offset"):
-        _run(["video", "attach", str(sample), video, "--sync", "auto", "--offset", "1"])
+        _run(["video", "attach", str(video_sample), video, "--sync", "auto", "--offset", "1"])
     with pytest.raises(ConfigError, match="no annotation 'LED'"):
         _run(
-            ["video", "attach", str(sample), video, "--sync", "auto", "--sync-event", "marker:LED"]
+            [
+                "video",
+                "attach",
+                str(video_sample),
+                video,
+                "--sync",
+                "auto",
+                "--sync-event",
+                "marker:LED",
+            ]
         )
     with pytest.raises(ConfigError, match="marker:LABEL"):
-        _run(["video", "attach", str(sample), video, "--sync", "auto", "--sync-event", "tap"])
+        _run(["video", "attach", str(video_sample), video, "--sync", "auto", "--sync-event", "tap"])

@@ -18,16 +18,11 @@ from twitchscope.signal.video.tables import FUSION_COLUMNS, fusion_rows
 SAMPLES = Path(__file__).resolve().parents[3] / "sample_recordings"
 
 
-@pytest.fixture
-def sample(tmp_path: Path) -> Path:
-    for suffix in (".edf", ".mp4", ".video.json"):
-        shutil.copy(SAMPLES / f"gastrocnemius_limb_2khz{suffix}", tmp_path)
-    return tmp_path / "gastrocnemius_limb_2khz.edf"
-
-
-def test_fuse_writes_each_twitch_with_its_movement(sample: Path, tmp_path: Path, capsys) -> None:
+def test_fuse_writes_each_twitch_with_its_movement(
+    video_sample: Path, tmp_path: Path, capsys
+) -> None:
     out = tmp_path / "fused.csv"
-    assert main(["video", "fuse", str(sample), "--out", str(out)]) == 0
+    assert main(["video", "fuse", str(video_sample), "--out", str(out)]) == 0
     printed = capsys.readouterr().out
     assert "with their movement" in printed and "agreement" in printed
     rows = list(csv.DictReader(out.open()))
@@ -47,7 +42,7 @@ def test_fuse_writes_each_twitch_with_its_movement(sample: Path, tmp_path: Path,
     assert {r["motion_grade"] for r in matched} >= {"strong", "medium"}
 
     js = tmp_path / "fused.json"
-    assert main(["video", "fuse", str(sample), "--out", str(js)]) == 0
+    assert main(["video", "fuse", str(video_sample), "--out", str(js)]) == 0
     data = json.loads(js.read_text())
     assert data["speed_unit"] == "px/s"
     (site,) = data["sites"]
@@ -74,9 +69,9 @@ def test_fuse_lists_twitches_and_movements_without_the_other() -> None:
 
 
 def test_fuse_without_a_link_or_with_a_bad_extension_is_one_line(
-    sample: Path, tmp_path: Path, capsys
+    video_sample: Path, tmp_path: Path, capsys
 ) -> None:
-    assert main(["video", "fuse", str(sample), "--out", str(tmp_path / "f.txt")]) == 2
+    assert main(["video", "fuse", str(video_sample), "--out", str(tmp_path / "f.txt")]) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and ".csv or .json" in err[0]
     bare = tmp_path / "bare.edf"

@@ -24,23 +24,15 @@ from twitchscope.signal.video.tables import write_fusion
 pytest.importorskip("cv2")
 
 SAMPLES = Path(__file__).resolve().parents[3] / "sample_recordings"
-STEM = "gastrocnemius_limb_2khz"
-
-
-@pytest.fixture
-def sample(tmp_path: Path) -> Path:
-    for suffix in (".edf", ".mp4", ".video.json"):
-        shutil.copy(SAMPLES / f"{STEM}{suffix}", tmp_path)
-    return tmp_path / f"{STEM}.edf"
 
 
 def test_twitches_inside_the_video_get_their_movement_the_others_are_outside(
-    sample: Path,
+    video_sample: Path,
 ) -> None:
-    raw = read_recording(sample, preload=True)
+    raw = read_recording(video_sample, preload=True)
     twitches = detect_recording(raw, preset("limb")).twitches
-    fused = fuse_attached(sample, twitches, sites=recording_events(raw).sites)
-    assert fused is not None and has_video(sample)
+    fused = fuse_attached(video_sample, twitches, sites=recording_events(raw).sites)
+    assert fused is not None and has_video(video_sample)
     lo, hi = fused.span_s
     assert (lo, hi) == pytest.approx((5.0, 35.0), abs=0.05)  # offset 5 s, a 30 s video
     inside = [m.twitch for m in fused.fusion.matches]
@@ -53,7 +45,9 @@ def test_twitches_inside_the_video_get_their_movement_the_others_are_outside(
     (line,) = fused.agreement_lines()
     assert line.startswith("R medial gastrocnemius TrP1:")
     # a narrower lag window than the simulated 30 ms delay matches nothing
-    narrow = fuse_attached(sample, twitches, config=FuseConfig(min_lag_s=-0.05, max_lag_s=0.0))
+    narrow = fuse_attached(
+        video_sample, twitches, config=FuseConfig(min_lag_s=-0.05, max_lag_s=0.0)
+    )
     assert narrow is not None and narrow.n_moved == 0 and narrow.config.max_lag_s == 0.0
 
 
@@ -64,10 +58,12 @@ def test_a_recording_without_a_link_has_no_fusion(tmp_path: Path) -> None:
     assert fuse_attached(bare, [Twitch(1.0, 1.1, "A")]) is None
 
 
-def test_a_link_to_a_missing_video_is_an_error_naming_it(sample: Path, tmp_path: Path) -> None:
-    write_link(sample, VideoLink(video=tmp_path / "gone.mp4"))
+def test_a_link_to_a_missing_video_is_an_error_naming_it(
+    video_sample: Path, tmp_path: Path
+) -> None:
+    write_link(video_sample, VideoLink(video=tmp_path / "gone.mp4"))
     with pytest.raises(TwitchscopeError, match="gone.mp4"):
-        fuse_attached(sample, [Twitch(1.0, 1.1, "A")])
+        fuse_attached(video_sample, [Twitch(1.0, 1.1, "A")])
 
 
 @pytest.mark.parametrize("ext", [".csv", ".json"])

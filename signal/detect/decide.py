@@ -9,7 +9,8 @@ explains are left out of that background), classifies it
 inside it (:mod:`twitchscope.signal.detect.inner_burst`), starts a twitch that merged with
 the QRS before it after that QRS, and gives each kept twitch its confidence. Every
 duration gate holds on what is reported. The streaming state machine that opens and
-closes candidates is :mod:`twitchscope.signal.detect.detector`.
+closes candidates is :mod:`twitchscope.signal.detect.detector`; :class:`History` holds the
+recent samples it keeps for these decisions.
 """
 
 from __future__ import annotations
@@ -37,7 +38,74 @@ from twitchscope.signal.detect.inner_burst import InnerBurst, find_inner_burst
 if TYPE_CHECKING:
     from twitchscope.signal.detect.detector import DetectorState, _Candidate
 
-__all__ = ["DetectionOutput", "close_candidate"]
+__all__ = ["DetectionOutput", "History", "close_candidate"]
+
+
+class _Store:
+    """Append-only storage behind :class:`History`: (3, n_channels, capacity) samples of
+    which the first ``used`` columns are written; never rewritten once written."""
+
+    __slots__ = ("data", "used")
+
+    def __init__(self, data: NDArray[np.float64], used: int) -> None:
+        self.data = data
+        self.used = used
+
+
+@dataclass(frozen=True, eq=False, slots=True)
+class History:
+    """The last samples of the conditioned signal, the 1-20 Hz band and the envelope.
+
+    Each array has shape (n_channels, n) and holds samples ``first`` to ``first + n``
+    (absolute indexes): views of ``n`` columns from ``offset`` of a store that later
+    blocks are appended to in place (a history already appended to copies its samples
+    to a new store instead), so the samples a history shows never change.
+    """
+
+    first: int
+    store: _Store
+    offset: int = 0
+    n: int = 0
+
+    @property
+    def cond(self) -> NDArray[np.float64]:
+        """Conditioned signal."""
+        return self.store.data[0, :, self.offset : self.offset + self.n]
+
+    @property
+    def lf(self) -> NDArray[np.float64]:
+        """1-20 Hz band of the raw signal."""
+        return self.store.data[1, :, self.offset : self.offset + self.n]
+
+    @property
+    def env(self) -> NDArray[np.float64]:
+        """Envelope."""
+        return self.store.data[2, :, self.offset : self.offset + self.n]
+
+    def appended(
+        self, cond: NDArray[np.float64], lf: NDArray[np.float64], env: NDArray[np.float64]
+    ) -> History:
+        """The history with one more block of each signal (the rest is not copied)."""
+        store, offset, end, m = self.store, self.offset, self.offset + self.n, cond.shape[1]
+        if store.used != end or end + m > store.data.shape[2]:
+            data = np.empty((3, cond.shape[0], self.n + m + (self.n if m < self.n else 0)))
+            data[:, :, : self.n] = store.data[:, :, offset:end]
+            store, offset, end = _Store(data, self.n), 0, self.n
+        store.data[0, :, end : end + m] = cond
+        store.data[1, :, end : end + m] = lf
+        store.data[2, :, end : end + m] = env
+        store.used = end + m
+        return History(first=self.first, store=store, offset=offset, n=self.n + m)
+
+    @staticmethod
+    def empty(n_channels: int, first: int) -> History:
+        """No samples yet; the next one is ``first``."""
+        return History(first=first, store=_Store(np.zeros((3, n_channels, 0)), 0))
+
+    def from_sample(self, first: int) -> History:
+        """The history without the samples before ``first``."""
+        cut = first - self.first
+        return History(first=first, store=self.store, offset=self.offset + cut, n=self.n - cut)
 
 
 @dataclass(frozen=True, slots=True)

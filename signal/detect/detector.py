@@ -37,7 +37,7 @@ from twitchscope.signal.core.masks import true_runs
 from twitchscope.signal.core.model import SampleBlock
 from twitchscope.signal.detect.classify import EcgTracker
 from twitchscope.signal.detect.config import DetectorConfig
-from twitchscope.signal.detect.decide import DetectionOutput, close_candidate
+from twitchscope.signal.detect.decide import DetectionOutput, History, close_candidate
 from twitchscope.signal.detect.design import DetectorDesign, check_design, design_detector
 from twitchscope.signal.detect.envelope import (
     BaselineState,
@@ -88,46 +88,6 @@ class FilterStates:
     lf: FilterState
     env: EnvelopeState
     mains: TrackerState | None = None
-
-
-@dataclass(frozen=True, eq=False, slots=True)
-class History:
-    """The last samples of the conditioned signal, the 1-20 Hz band and the envelope.
-
-    Each array has shape (n_channels, n) and holds samples ``first`` to ``first + n``
-    (absolute indexes).
-    """
-
-    first: int
-    cond: NDArray[np.float64]
-    lf: NDArray[np.float64]
-    env: NDArray[np.float64]
-
-    def appended(
-        self, cond: NDArray[np.float64], lf: NDArray[np.float64], env: NDArray[np.float64]
-    ) -> History:
-        """The history with one more block of each signal."""
-        return History(
-            first=self.first,
-            cond=np.concatenate([self.cond, cond], axis=1),
-            lf=np.concatenate([self.lf, lf], axis=1),
-            env=np.concatenate([self.env, env], axis=1),
-        )
-
-    def from_sample(self, first: int) -> History:
-        """The history without the samples before ``first`` (copied, so the rest is freed)."""
-        cut = first - self.first
-        return History(
-            first=first,
-            cond=self.cond[:, cut:].copy(),
-            lf=self.lf[:, cut:].copy(),
-            env=self.env[:, cut:].copy(),
-        )
-
-
-def _empty_history(n_channels: int, first: int) -> History:
-    empty = np.zeros((n_channels, 0))
-    return History(first=first, cond=empty, lf=empty, env=empty)
 
 
 @dataclass(frozen=True, eq=False, slots=True)
@@ -221,7 +181,7 @@ def init_detector_state(
         design=design,
         baseline=init_baseline_state(n),
         active=-np.ones(n, dtype=np.int8),
-        history=_empty_history(n, 0),
+        history=History.empty(n, 0),
     )
     if design.conditioning is None:
         return replace(state, probe=np.zeros((n, 0)))
@@ -350,7 +310,7 @@ def _restart_after_gap(
         n_seen=first_sample,
         filters=_init_filters(state.design),
         active=-np.ones(n, dtype=np.int8),
-        history=_empty_history(n, first_sample),
+        history=History.empty(n, first_sample),
     )
     return out, state
 
@@ -404,8 +364,10 @@ def _process(
             far_n_eff=design.far_n_eff,
             far_segments=design.far_ring,
         )
-        state = replace(state, baseline=baseline, active=active)
-        if any_act.any():
+        busy = bool(any_act.any())
+        if busy or state.candidate is not None:  # (else set once, after the loop)
+            state = replace(state, baseline=baseline, active=active)
+        if busy:
             starts, ends = true_runs(any_act)
             starts, ends = starts + a, ends + a
             for s, en in zip(starts.tolist(), ends.tolist(), strict=True):
@@ -426,6 +388,8 @@ def _process(
             out = out + more
             state = replace(state, candidate=None)
         a = b
+    if state.baseline is not baseline or state.active is not active:
+        state = replace(state, baseline=baseline, active=active)
     # trim the history to what an open candidate (or the next one) can need
     history = state.history
     keep_from = state.n_seen - design.history_n
@@ -433,7 +397,7 @@ def _process(
     if cand is not None and cand.sustained_peak is None:
         keep_from = min(keep_from, cand.start - design.context_n - 1)
     keep_from = max(keep_from, history.first)
-    # trim only once the surplus is as long as what is kept: amortised copying
+    # trim only once the surplus is as long as what is kept (fewer, larger new stores)
     if keep_from - history.first > design.history_n:
         state = replace(state, history=history.from_sample(keep_from))
     return out, state
@@ -446,7 +410,10 @@ def _hysteresis(
     prev: NDArray[np.int8],
 ) -> tuple[NDArray[np.bool_], NDArray[np.int8]]:
     """Vectorised two-threshold switch per channel: on above ``on``, off below ``off``."""
-    mark = np.where(env > on[:, None], 1, np.where(env < off[:, None], -1, 0)).astype(np.int8)
+    up = env > on[:, None]
+    if not up.any() and bool((prev == -1).all()):  # off, and nothing switches it on
+        return np.zeros(env.shape, dtype=bool), prev.astype(np.int8)
+    mark = np.where(up, 1, np.where(env < off[:, None], -1, 0)).astype(np.int8)
     n = env.shape[1]
     idx = np.where(mark != 0, np.arange(n)[None, :], -1)
     idx = np.maximum.accumulate(idx, axis=1)

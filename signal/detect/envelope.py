@@ -26,6 +26,7 @@ Baseline
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -35,6 +36,7 @@ from scipy import signal
 from twitchscope.signal.core.errors import ConfigError
 from twitchscope.signal.detect.config import DetectorConfig
 from twitchscope.signal.detect.false_alarms import append_maxima, segment_statistic
+from twitchscope.signal.detect.filters import sosfilt_block
 
 __all__ = [
     "EnvelopeDesign",
@@ -101,8 +103,8 @@ def envelope_block(
     else:
         energy = x * x
         tail = state.tail
-    smooth, zf = signal.sosfilt(design.sos, energy, axis=-1, zi=state.zi)
-    env = np.sqrt(np.maximum(smooth, 0.0))
+    smooth, zf = sosfilt_block(design.sos, energy, state.zi)
+    env = np.sqrt(np.maximum(smooth, 0.0, out=smooth), out=smooth)  # its own array
     return env, EnvelopeState(tail=tail, zi=zf)
 
 
@@ -166,16 +168,28 @@ _QUANTILES = np.linspace(0.05, 0.95, 10)
 
 def _quantiles(seg: NDArray[np.float64]) -> NDArray[np.float64]:
     """``np.quantile(seg, _QUANTILES, axis=1).T`` (its default linear method, bit for bit)
-    from one sort: the baseline computes it for every segment of every stream."""
-    s = np.sort(seg, axis=1)
-    n = s.shape[1]
+    from one partition: the baseline computes it for every segment of every stream."""
+    n = seg.shape[1]
+    kth, lo, hi, t, upper = _quantile_positions(n)
+    s = np.partition(seg, kth, axis=1)
+    a, b = s[:, lo], s[:, hi]
+    d = b - a
+    return np.where(upper, b - d * (1 - t), a + d * t)
+
+
+@functools.lru_cache(maxsize=16)
+def _quantile_positions(
+    n: int,
+) -> tuple[
+    NDArray[np.intp], NDArray[np.intp], NDArray[np.intp], NDArray[np.float64], NDArray[np.bool_]
+]:
+    """For :func:`_quantiles` of ``n`` samples: the order statistics it needs, the lower
+    and upper neighbour of each quantile, the interpolation weight and where it is >= 0.5."""
     pos = _QUANTILES * (n - 1)
     lo = np.floor(pos).astype(np.intp)
     hi = np.minimum(lo + 1, n - 1)
     t = pos - lo
-    a, b = s[:, lo], s[:, hi]
-    d = b - a
-    return np.where(t >= 0.5, b - d * (1 - t), a + d * t)
+    return np.unique(np.concatenate([lo, hi])), lo, hi, t, t >= 0.5
 
 
 def _median(x: NDArray[np.float64]) -> NDArray[np.float64]:

@@ -7,7 +7,9 @@ was cut into blocks.
 
 from __future__ import annotations
 
+import functools
 import math
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 import numpy as np
@@ -24,6 +26,7 @@ __all__ = [
     "mains_line_ratio",
     "mains_line_stats",
     "measure_candidate",
+    "median_of_rows",
 ]
 
 # median of a chi-square variable with one degree of freedom: median(x^2) = 0.4549 sigma^2
@@ -90,6 +93,49 @@ class CandidateFeatures:
     pre_level: float = 1.0  # envelope before the onset over the baseline median
 
 
+@functools.lru_cache(maxsize=64)
+def _hann(n: int) -> NDArray[np.float64]:
+    """``np.hanning(n)``, computed once per length (read-only)."""
+    win = np.hanning(n)
+    win.setflags(write=False)
+    return win
+
+
+def _median(x: NDArray[np.float64]) -> float:
+    """``float(np.median(x))`` of a 1-D array (bit for bit) through one partition: the
+    measurements take several medians per candidate, where NumPy's general code costs
+    more than the partition."""
+    n = x.size
+    if n == 0 or np.isnan(x).any():  # NumPy's own result (NaN)
+        return float(np.median(x))
+    k = n // 2
+    if n % 2:
+        return float(np.partition(x, k)[k])
+    p = np.partition(x, [k - 1, k])
+    return float((p[k - 1] + p[k]) / 2)
+
+
+def median_of_rows(x: NDArray[np.float64]) -> NDArray[np.float64]:
+    """``np.median(x, axis=1)`` of a 2-D array (bit for bit) through one partition."""
+    n = x.shape[1]
+    if n == 0 or x.shape[0] == 0 or np.isnan(x).any():  # NumPy's own result
+        out: NDArray[np.float64] = np.median(x, axis=1)
+        return out
+    k = n // 2
+    if n % 2:
+        return np.partition(x, k, axis=1)[:, k].copy()
+    p = np.partition(x, [k - 1, k], axis=1)
+    return (p[:, k - 1] + p[:, k]) / 2
+
+
+def _mean(x: NDArray[np.float64]) -> float:
+    """``float(np.mean(x))`` of a 1-D float64 array (bit for bit): its sum over its size."""
+    n = x.size
+    if n == 0:
+        return float(np.mean(x))  # NaN, with NumPy's warning
+    return float(np.add.reduce(x, axis=None)) / n
+
+
 def refine_onset(x: NDArray[np.float64], *, noise_var: float, lo: int, hi: int) -> int:
     """Maximum-likelihood change point of the variance in ``x[lo:hi]``.
 
@@ -123,7 +169,7 @@ def refine_onset(x: NDArray[np.float64], *, noise_var: float, lo: int, hi: int) 
 
 def median_frequency(x: NDArray[np.float64], *, sfreq: float) -> float:
     """Frequency below which half the power of ``x`` lies (Hann-windowed periodogram), Hz."""
-    spec = np.abs(np.fft.rfft((x - x.mean()) * np.hanning(x.size))) ** 2
+    spec = np.abs(np.fft.rfft((x - x.mean()) * _hann(x.size))) ** 2
     freqs = np.fft.rfftfreq(x.size, 1.0 / sfreq)
     cum = np.cumsum(spec)
     if cum[-1] <= 0:
@@ -153,24 +199,62 @@ def mains_line_stats(
     """
     if not lines_hz or x.size < 16:
         return 0.0, 0.0
-    win = np.hanning(x.size)
-    spec = np.abs(np.fft.rfft((x - x.mean()) * win)) ** 2
-    freqs = np.fft.rfftfreq(x.size, 1.0 / sfreq)
+    to_power, bins, line_bins, flank_bins = _line_bins(x.size, float(sfreq), tuple(lines_hz))
+    spec = np.abs(np.fft.rfft((x - x.mean()) * _hann(x.size))) ** 2
+    if line_bins is not None and flank_bins is not None:
+        # every line at once (as many bins each): the same sums, row by row
+        refs = median_of_rows(spec[flank_bins])
+        on_lines = spec[line_bins]
+        sums = np.add.reduce(on_lines, axis=1).tolist()
+        excess = np.add.reduce(on_lines - refs[:, None], axis=1).tolist()
+        stats: Iterable[tuple[float, float, float]] = zip(
+            refs.tolist(), [v / line_bins.shape[1] for v in sums], excess, strict=True
+        )
+    else:
+        stats = (
+            (ref, _mean(spec[line]), float(np.add.reduce(spec[line] - ref, axis=None)))
+            for line, flank in bins
+            for ref in (_median(spec[flank]),)
+        )
+    best, line_power = 0.0, 0.0
+    for ref, mean, above in stats:
+        if ref > 0:
+            best = max(best, mean / ref)
+        line_power += max(above, 0.0) * to_power
+    return best, line_power
+
+
+@functools.lru_cache(maxsize=64)
+def _line_bins(
+    n: int, sfreq: float, lines_hz: tuple[float, ...]
+) -> tuple[
+    float,
+    tuple[tuple[NDArray[np.intp], NDArray[np.intp]], ...],
+    NDArray[np.intp] | None,
+    NDArray[np.intp] | None,
+]:
+    """For :func:`mains_line_stats` on ``n`` samples: the periodogram's bins-to-power
+    factor; for each line with a neighbourhood, the bins of the line and of its
+    neighbourhood; and the same stacked (n_lines, n_bins) when every line has as many
+    (else None). They depend on the length and the rate only: computed once."""
+    win = _hann(n)
+    freqs = np.fft.rfftfreq(n, 1.0 / sfreq)
     df = freqs[1]
     # one-sided periodogram bins in power units: they sum to about the mean square of x
-    to_power = 2.0 / (x.size * float(np.sum(win**2)))
-    best, line_power = 0.0, 0.0
+    to_power = 2.0 / (n * float(np.sum(win**2)))
+    bins = []
     for f in lines_hz:
         dist = np.abs(freqs - f)
         line = dist <= max(1.5, df)
         flank = (dist >= max(4.0, 2.5 * df)) & (dist <= max(15.0, 8 * df))
         if not line.any() or np.count_nonzero(flank) < 3:
             continue
-        ref = float(np.median(spec[flank]))
-        if ref > 0:
-            best = max(best, float(spec[line].mean()) / ref)
-        line_power += max(float(np.sum(spec[line] - ref)), 0.0) * to_power
-    return best, line_power
+        bins.append((np.flatnonzero(line), np.flatnonzero(flank)))
+    line_bins = flank_bins = None
+    if bins and len({b[0].size for b in bins}) == 1 and len({b[1].size for b in bins}) == 1:
+        line_bins = np.stack([b[0] for b in bins])
+        flank_bins = np.stack([b[1] for b in bins])
+    return to_power, tuple(bins), line_bins, flank_bins
 
 
 def mains_fit_share(x: NDArray[np.float64], *, sfreq: float, lines_hz: tuple[float, ...]) -> float:
@@ -187,10 +271,7 @@ def mains_fit_share(x: NDArray[np.float64], *, sfreq: float, lines_hz: tuple[flo
     energy = float(np.dot(y, y))
     if energy <= 0:
         return 0.0
-    phase = (
-        2 * np.pi * np.asarray(lines_hz, dtype=np.float64)[:, None] * (np.arange(y.size) / sfreq)
-    )
-    s, c = np.sin(phase), np.cos(phase)  # (n_lines, n)
+    s, c = _sinusoids(y.size, float(sfreq), tuple(lines_hz))  # (n_lines, n)
     # least squares per line through the 2 x 2 normal equations; the fit's energy is
     # coef . (basis^T y) at the solution
     ss, cc, sc = np.sum(s * s, axis=1), np.sum(c * c, axis=1), np.sum(s * c, axis=1)
@@ -203,6 +284,31 @@ def mains_fit_share(x: NDArray[np.float64], *, sfreq: float, lines_hz: tuple[flo
     return float(min(max(float(np.max(fit_energy)) / energy, 0.0), 1.0))
 
 
+_SINUSOIDS: dict[tuple[float, tuple[float, ...]], tuple[NDArray[np.float64], ...]] = {}
+
+
+def _sinusoids(
+    n: int, sfreq: float, lines_hz: tuple[float, ...]
+) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
+    """``sin`` and ``cos`` of ``2 pi f t`` for each line over ``n`` samples, shape
+    (n_lines, n): the first ``n`` columns of a table kept per rate and lines (each value
+    depends on its own sample index only, so it is the same as computed afresh)."""
+    key = (sfreq, lines_hz)
+    table = _SINUSOIDS.get(key)
+    if table is None or table[0].shape[1] < n:
+        if len(_SINUSOIDS) >= 32:
+            _SINUSOIDS.clear()
+        size = max(n, 2 * table[0].shape[1] if table is not None else 0, 1024)
+        phase = (
+            2 * np.pi * np.asarray(lines_hz, dtype=np.float64)[:, None] * (np.arange(size) / sfreq)
+        )
+        table = (np.sin(phase), np.cos(phase))
+        for part in table:
+            part.setflags(write=False)
+        _SINUSOIDS[key] = table
+    return table[0][:, :n].copy(), table[1][:, :n].copy()
+
+
 def _pre_level(env: NDArray[np.float64], onset: int, median: float, sfreq: float) -> float:
     """The envelope before ``onset`` over the baseline median (1.0 when unknown)."""
     step = max(int(round(0.05 * sfreq)), 1)
@@ -210,7 +316,7 @@ def _pre_level(env: NDArray[np.float64], onset: int, median: float, sfreq: float
     if lo < 0 or median <= 0:
         return 1.0
     windows = env[lo : onset - step].reshape(5, step)
-    return float(np.median(windows, axis=1).min()) / median
+    return float(median_of_rows(windows).min()) / median
 
 
 def measure_candidate(config: DetectorConfig, w: CandidateWindow) -> CandidateFeatures:
@@ -235,7 +341,7 @@ def measure_candidate(config: DetectorConfig, w: CandidateWindow) -> CandidateFe
     if config.envelope_for(sf) == "rms" or ctx_end < 8:
         noise_var = float(w.env_median[ch]) ** 2
     else:
-        noise_var = float(np.median(x[:ctx_end] ** 2) / CHI2_1_MEDIAN)
+        noise_var = float(_median(x[:ctx_end] ** 2) / CHI2_1_MEDIAN)
     lo = max(i0 - search, 0)
     hi = min(i1, i0 + max(int(round(0.02 * sf)), 3))
     k = refine_onset(x, noise_var=noise_var, lo=lo, hi=hi)
@@ -257,7 +363,8 @@ def measure_candidate(config: DetectorConfig, w: CandidateWindow) -> CandidateFe
         report_offset = min(max(offset_idx, i1 - smooth_lag), x.size)
     burst = x[onset_idx:offset_idx]
     peak = float(np.max(np.abs(burst)))
-    rms = float(np.sqrt(np.mean(burst**2)))
+    burst_power = _mean(burst**2)
+    rms = math.sqrt(burst_power)
     noise_rms = math.sqrt(noise_var) if noise_var > 0 else math.nan
     snr_db = (
         20 * math.log10(rms / noise_rms) if noise_rms and noise_rms > 0 and rms > 0 else math.nan
@@ -274,13 +381,13 @@ def measure_candidate(config: DetectorConfig, w: CandidateWindow) -> CandidateFe
     # low-frequency excess (motion, needle handling) relative to the EMG-band excess
     lfb = w.lf[ch]
     span = slice(max(onset_idx - int(0.05 * sf), 0), i1)
-    lf_pre = float(np.median(lfb[:ctx_end] ** 2) / CHI2_1_MEDIAN) if ctx_end >= 8 else 0.0
-    lf_excess = max(float(np.mean(lfb[span] ** 2)) - lf_pre, 0.0)
-    hf_excess = max(float(np.mean(x[span] ** 2)) - noise_var, 0.5 * noise_var, 1e-30)
+    lf_pre = float(_median(lfb[:ctx_end] ** 2) / CHI2_1_MEDIAN) if ctx_end >= 8 else 0.0
+    lf_excess = max(_mean(lfb[span] ** 2) - lf_pre, 0.0)
+    hf_excess = max(_mean(x[span] ** 2) - noise_var, 0.5 * noise_var, 1e-30)
     lf_ratio = lf_excess / hf_excess
     # generalised likelihood ratio of a variance rise over the burst (AGLR-like, lit §4),
     # counting 2 * bandwidth * duration independent samples
-    ratio = float(np.mean(burst**2)) / noise_var if noise_var > 0 else math.inf
+    ratio = burst_power / noise_var if noise_var > 0 else math.inf
     lo_hz, hi_hz = config.hp_hz, config.low_pass_hz(sf)
     n_eff = 2.0 * (hi_hz - lo_hz) * duration
     glr = 0.5 * n_eff * (ratio - 1.0 - math.log(ratio)) if 1.0 < ratio < math.inf else 0.0
@@ -297,7 +404,7 @@ def measure_candidate(config: DetectorConfig, w: CandidateWindow) -> CandidateFe
     win_lo = max(0, x.size - int(round(config.mains_window_s * sf)))
     mains_ratio, line_power = mains_line_stats(x[win_lo:], sfreq=sf, lines_hz=w.mains_lines_hz)
     tail = x[max(onset_idx, win_lo) : offset_idx]  # the burst's part inside that window
-    tail_excess = float(np.mean(tail**2)) - noise_var if tail.size else 0.0
+    tail_excess = _mean(tail**2) - noise_var if tail.size else 0.0
     mains_share = min(line_power / tail_excess, 1.0) if tail_excess > 0 else 1.0
     # and how much of the last mains_fit_window_s (from the onset at the latest) one
     # mains sinusoid explains: a notch ringing out the start or end of a hum surge

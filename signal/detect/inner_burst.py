@@ -41,8 +41,10 @@ from twitchscope.signal.detect.features import (
     CandidateWindow,
     mains_fit_share,
     median_frequency,
+    median_of_rows,
     refine_onset,
 )
+from twitchscope.signal.detect.filters import sosfilt_block
 
 __all__ = ["InnerBurst", "find_inner_burst"]
 
@@ -90,10 +92,30 @@ def _moving_mean(x: NDArray[np.float64], n: int) -> NDArray[np.float64]:
     """Centred moving mean of length ``n`` along the last axis (shorter at the ends)."""
     size = x.shape[-1]
     c = np.concatenate([np.zeros(x.shape[:-1] + (1,)), np.cumsum(x, axis=-1)], axis=-1)
+    h = n // 2
+    if size < n:
+        i = np.arange(size)
+        lo = np.maximum(i - h, 0)
+        hi = np.minimum(i - h + n, size)
+        return (c[..., hi] - c[..., lo]) / (hi - lo)
+    # the same differences c[hi] - c[lo] from slices: hi = i - h + n up to the end, then
+    # the end; lo = 0 up to i = h, then i - h
+    k = size - n + h + 1
+    diff = np.empty(x.shape)
+    diff[..., :k] = c[..., n - h :]
+    diff[..., k:] = c[..., size:]
+    diff[..., :h] -= c[..., :1]
+    diff[..., h:] -= c[..., : size - h]
+    return diff / _window_lengths(size, n)
+
+
+@functools.lru_cache(maxsize=16)
+def _window_lengths(size: int, n: int) -> NDArray[np.intp]:
+    """Samples in each window of :func:`_moving_mean` (read-only)."""
     i = np.arange(size)
-    lo = np.maximum(i - n // 2, 0)
-    hi = np.minimum(i - n // 2 + n, size)
-    return (c[..., hi] - c[..., lo]) / (hi - lo)
+    lengths = np.minimum(i - n // 2 + n, size) - np.maximum(i - n // 2, 0)
+    lengths.setflags(write=False)
+    return lengths
 
 
 @functools.lru_cache(maxsize=16)
@@ -101,6 +123,42 @@ def _highpass(hp_hz: float, sfreq: float) -> NDArray[np.float64]:
     """4th-order Butterworth high-pass as SOS (designed once per rate; do not modify)."""
     sos: NDArray[np.float64] = signal.butter(4, hp_hz, btype="highpass", fs=sfreq, output="sos")
     return sos
+
+
+@functools.lru_cache(maxsize=16)
+def _highpass_zi(hp_hz: float, sfreq: float) -> NDArray[np.float64]:
+    """:func:`scipy.signal.sosfilt_zi` of :func:`_highpass` (computed once per rate)."""
+    zi: NDArray[np.float64] = signal.sosfilt_zi(_highpass(hp_hz, sfreq))
+    zi.setflags(write=False)
+    return zi
+
+
+def _filtfilt(
+    sos: NDArray[np.float64], zi: NDArray[np.float64], x: NDArray[np.float64]
+) -> NDArray[np.float64]:
+    """``scipy.signal.sosfiltfilt(sos, x, axis=-1)`` (odd padding of its default length)
+    with the same samples bit for bit, ``zi`` being ``sosfilt_zi(sos)``: SciPy solves for
+    ``zi`` at every call, which costs more than filtering a candidate's window."""
+    n_sections = sos.shape[0]
+    ntaps = 2 * n_sections + 1
+    ntaps -= min(int((sos[:, 2] == 0).sum()), int((sos[:, 5] == 0).sum()))
+    edge = 3 * ntaps
+    if x.ndim != 2 or x.shape[1] <= edge:  # SciPy's own message
+        out: NDArray[np.float64] = signal.sosfiltfilt(sos, x, axis=-1)
+        return out
+    # odd extension, as scipy.signal._arraytools.odd_ext
+    ext = np.concatenate(
+        (
+            2 * x[:, 0:1] - x[:, edge:0:-1],
+            x,
+            2 * x[:, -1:] - x[:, -2 : -(edge + 2) : -1],
+        ),
+        axis=-1,
+    )
+    zi = zi.reshape(n_sections, 1, 2)
+    y, _ = sosfilt_block(sos, ext, zi * ext[:, 0:1])
+    y, _ = sosfilt_block(sos, y[:, ::-1], zi * y[:, -1:])
+    return y[:, ::-1][:, edge:-edge]
 
 
 def _best_burst_on_channel(
@@ -189,11 +247,14 @@ def find_inner_burst(
     if w.cond.shape[1] <= 3 * (2 * sos.shape[0] + 1) or search_lo < 8:  # filter padding
         return None
     # every channel at once: the high band, its power before the candidate, its 10 ms power
-    xh = signal.sosfiltfilt(sos, w.cond, axis=-1)
-    noise_var = np.median(xh[:, :search_lo] ** 2, axis=1) / CHI2_1_MEDIAN
+    xh = _filtfilt(sos, _highpass_zi(config.inner_hp_hz, sf), w.cond)
+    noise_var = median_of_rows(xh[:, :search_lo] ** 2) / CHI2_1_MEDIAN
     ok = noise_var > 0
     power = _moving_mean(xh * xh, max(3, int(round(_SMOOTH_S * sf))))
-    power[ok] /= noise_var[ok, None]
+    if ok.all():
+        power /= noise_var[:, None]
+    else:
+        power[ok] /= noise_var[ok, None]
     busy = ok & (power[:, search_lo:search_hi] > _ACTIVE_RATIO).any(axis=1)
     found: list[tuple[float, int, int, int]] = []
     for ch in np.flatnonzero(busy).tolist():

@@ -10,8 +10,11 @@ Lost samples are zero-filled in the file and covered by ``BAD_ACQ_SKIP``
 annotations. After a crash or ``kill -9``, ``twitchscope recover`` rebuilds the
 recording from the partial folder. With ``--lsl`` the EMG channels are also published
 on Lab Streaming Layer as they are recorded (µV, stamped by sample index), with a
-marker stream of the twitches a streaming detector finds (``LTR channel=...``), so
-LabRecorder can store them next to the lab's other signals.
+marker stream of the twitches a streaming detector finds (``LTR? channel=... id=<n>``
+while a candidate that looks like a twitch goes on, then ``LTR channel=... id=<n>`` or
+``LTR-withdrawn id=<n> reason=...`` once it is decided; see
+:mod:`twitchscope.dashboard.services.lsl_outlet`), so LabRecorder can store them next to
+the lab's other signals.
 
 Needle sites go into the partial folder as they are marked (they survive a crash and
 come back with recover), at the recording's stream time (samples recorded / rate):

@@ -8,11 +8,32 @@ Two outlets per publisher:
   so the values are µV, as most EMG/EEG LSL sources send them. Each channel also
   carries ``label`` and ``type`` (``EMG``).
 * the marker stream: type ``Markers``, one string channel, irregular rate, named
-  ``<name>-markers``. A twitch is ``LTR channel=<ch> peak_uv=<µV> duration_ms=<ms>``
-  (plus ``site=<label>`` when a needle site is known), stamped at its onset. A value
-  with spaces is written in double quotes (JSON string syntax); see
-  :func:`format_twitch_marker` and
-  :func:`twitchscope.signal.io.xdf.parse_marker_fields`.
+  ``<name>-markers``. Its grammar (a first word, then ``key=value`` fields; a value
+  with spaces, quotes or ``=`` is double-quoted, JSON string syntax; read them back
+  with :func:`twitchscope.signal.io.xdf.parse_marker_fields`):
+
+  ``LTR? channel=<ch> id=<n>``
+      provisional: the detector holds a candidate open that already looks like a
+      twitch (:mod:`twitchscope.signal.detect.provisional`), stamped at the
+      candidate's onset (its on-threshold crossing), sent while the burst is still
+      going on. ``n`` counts the provisional markers of the stream from 1.
+  ``LTR channel=<ch> peak_uv=<µV> duration_ms=<ms> [site=<label>] [id=<n>]``
+      a twitch, stamped at its (refined) onset, sent once the detector has decided it,
+      about ``merge_gap_s`` after it ends. ``id=<n>`` confirms the provisional marker
+      ``n``; a twitch that was never provisional has no ``id``.
+  ``LTR-withdrawn id=<n> reason=<code>``
+      the candidate of provisional marker ``n`` was decided not to be a twitch,
+      stamped at the same time as that marker. ``code`` is the detector's reason
+      (``short``, ``ecg``, ``low_freq_artifact``, ``pop``, ``sustained``, ``mains``,
+      ``low_confidence``; see :class:`~twitchscope.signal.core.model.RejectReason`)
+      or ``below_threshold`` (measured over the whole burst, its likelihood ratio
+      did not pass the threshold).
+
+  Every provisional marker is followed by exactly one ``LTR ... id=<n>`` or
+  ``LTR-withdrawn id=<n>``, before the next provisional marker. A consumer that
+  only wants decided twitches reads the ``LTR`` markers and ignores the others;
+  one that wants them early acts on ``LTR?`` and undoes on ``LTR-withdrawn``. The
+  dashboard's live page also sends ``needle:<label>`` / ``needle-out``.
 
 Timestamps are explicit, derived from the sample index: sample ``i`` is stamped
 ``start_time + i / sfreq``. ``start_time`` is fixed when the first block is pushed
@@ -36,7 +57,8 @@ import math
 import re
 import threading
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass
 from types import ModuleType
 from typing import Any
 
@@ -47,8 +69,10 @@ from twitchscope.signal.core.errors import ConfigError
 from twitchscope.signal.core.model import TWITCH_DESCRIPTION, SampleBlock, Twitch
 from twitchscope.signal.core.units import s_to_ms, volts_to_uv
 from twitchscope.signal.detect.config import DetectorConfig
+from twitchscope.signal.detect.detector import DetectionOutput
+from twitchscope.signal.detect.provisional import looks_like_twitch, open_candidates
 from twitchscope.signal.detect.run import StreamingDetector
-from twitchscope.signal.io.xdf import parse_marker_fields
+from twitchscope.signal.io.xdf import PROVISIONAL_MARKER, WITHDRAWN_MARKER, parse_marker_fields
 
 __all__ = [
     "LSL_MISSING",
@@ -56,8 +80,15 @@ __all__ = [
     "MARKER_TYPE",
     "EMG_UNIT",
     "import_pylsl",
+    "PROVISIONAL_MARKER",
+    "WITHDRAWN_MARKER",
+    "BELOW_THRESHOLD",
     "format_twitch_marker",
+    "format_provisional_marker",
+    "format_withdrawn_marker",
     "parse_marker_fields",
+    "StreamMarker",
+    "TwitchMarkers",
     "LslPublisher",
     "LslRelay",
 ]
@@ -71,6 +102,8 @@ EMG_TYPE = "EMG"
 MARKER_TYPE = "Markers"
 #: The unit the EMG stream declares (and sends).
 EMG_UNIT = "microvolts"
+#: Withdrawal reason when the decided burst's likelihood ratio fell short of its threshold.
+BELOW_THRESHOLD = "below_threshold"
 _PLAIN_VALUE = re.compile(r"[^\s\"=]+")
 
 
@@ -87,11 +120,12 @@ def _quote(value: str) -> str:
     return value if _PLAIN_VALUE.fullmatch(value) else json.dumps(value, ensure_ascii=False)
 
 
-def format_twitch_marker(twitch: Twitch) -> str:
+def format_twitch_marker(twitch: Twitch, *, marker_id: int | None = None) -> str:
     """The marker string of a twitch: ``LTR channel=<ch> peak_uv=<µV> duration_ms=<ms>``.
 
-    ``site=<label>`` follows when the twitch has a needle site. Values with spaces,
-    quotes or ``=`` are double-quoted (JSON string syntax).
+    ``site=<label>`` follows when the twitch has a needle site, then ``id=<n>`` when it
+    confirms the provisional marker ``n``. Values with spaces, quotes or ``=`` are
+    double-quoted (JSON string syntax).
     """
     parts = [TWITCH_DESCRIPTION, f"channel={_quote(twitch.channel)}"]
     if math.isfinite(twitch.peak_v):
@@ -99,7 +133,169 @@ def format_twitch_marker(twitch: Twitch) -> str:
     parts.append(f"duration_ms={s_to_ms(twitch.duration_s):.1f}")
     if twitch.site is not None:
         parts.append(f"site={_quote(twitch.site)}")
+    if marker_id is not None:
+        parts.append(f"id={int(marker_id)}")
     return " ".join(parts)
+
+
+def format_provisional_marker(channel: str, marker_id: int) -> str:
+    """``LTR? channel=<ch> id=<n>``: a candidate that already looks like a twitch."""
+    return f"{PROVISIONAL_MARKER} channel={_quote(channel)} id={int(marker_id)}"
+
+
+def format_withdrawn_marker(marker_id: int, reason: str) -> str:
+    """``LTR-withdrawn id=<n> reason=<code>``: provisional marker ``n`` was no twitch."""
+    return f"{WITHDRAWN_MARKER} id={int(marker_id)} reason={_quote(str(reason))}"
+
+
+@dataclass(frozen=True, slots=True)
+class StreamMarker:
+    """One marker for the marker stream, and what it stands for.
+
+    Parameters
+    ----------
+    text : str
+        The marker string (see the module docstring).
+    t_s : float
+        Stream time it is stamped at, s from sample 0.
+    kind : str
+        ``"provisional"``, ``"twitch"`` or ``"withdrawn"``.
+    marker_id : int or None
+        The provisional marker it opens, confirms or withdraws (None: a twitch that was
+        never provisional).
+    twitch : Twitch or None
+        The twitch of a ``"twitch"`` marker.
+    reason : str
+        The reason code of a ``"withdrawn"`` marker, else ``""``.
+    """
+
+    text: str
+    t_s: float
+    kind: str
+    marker_id: int | None = None
+    twitch: Twitch | None = None
+    reason: str = ""
+
+
+class TwitchMarkers:
+    """The streaming detector run over one stream, as twitch markers (no LSL needed).
+
+    Fed every block, it returns the markers to send: a provisional ``LTR?`` as soon as
+    the candidate the detector holds open looks like a twitch
+    (:func:`~twitchscope.signal.detect.provisional.looks_like_twitch`), then that
+    candidate's decision, the twitch (``LTR ... id=<n>``) or ``LTR-withdrawn id=<n> reason=<code>``; twitches of
+    candidates that never looked like one before they were decided as plain ``LTR``
+    markers. Blocks longer than ``merge_gap_s`` are fed to the detector in pieces of
+    at most that length, so that no candidate opens and is decided unseen between two
+    looks: the markers, provisional ones included, are then the same however the
+    stream is cut into blocks.
+
+    Parameters
+    ----------
+    config : DetectorConfig
+    sfreq : float
+        Sampling rate, Hz.
+    ch_names : sequence of str
+        The channels of every block.
+    provisional : bool
+        Send provisional markers (default); without, only the decided twitches, as
+        plain ``LTR`` markers.
+    """
+
+    def __init__(
+        self,
+        config: DetectorConfig,
+        *,
+        sfreq: float,
+        ch_names: Sequence[str],
+        provisional: bool = True,
+    ) -> None:
+        self.detector = StreamingDetector(config, sfreq=sfreq, ch_names=ch_names)
+        self.provisional = provisional
+        design = self.detector.state.design
+        self._piece_n = max(1, design.merge_n)
+        self._min_duration_n = design.min_duration_n
+        self._open: int | None = None  # onset sample of the candidate open at the last look
+        self._open_id: int | None = None  # its provisional marker, once sent
+        self._next_id = 1
+        self.twitches: list[Twitch] = []
+        self.n_provisional = 0
+        self.n_confirmed = 0
+        self.withdrawn: dict[str, int] = {}  # reason -> count
+
+    @property
+    def n_withdrawn(self) -> int:
+        """Provisional markers withdrawn so far."""
+        return sum(self.withdrawn.values())
+
+    def feed(self, block: SampleBlock) -> list[StreamMarker]:
+        """Process the next block; return the markers it gives, in the order to send."""
+        markers: list[StreamMarker] = []
+        for piece in _pieces(block, self._piece_n):
+            markers.extend(self._look(self.detector.feed(piece)))
+        return markers
+
+    def finish(self) -> list[StreamMarker]:
+        """End of stream: decide what the detector still holds."""
+        return self._look(self.detector.finish())
+
+    def _look(self, out: DetectionOutput) -> list[StreamMarker]:
+        """The markers of one detector step: the decision of the candidate that was open
+        at the last look, if it was decided, then a provisional marker for the one open
+        now, if it looks like a twitch."""
+        twitches, rejected = out.twitches, out.rejected
+        sfreq = self.detector.state.sfreq
+        opened = open_candidates(self.detector.state)
+        now = opened[0] if opened else None
+        markers: list[StreamMarker] = []
+        decided = self._open is not None and (now is None or now.onset_sample != self._open)
+        # at most one candidate is decided per piece: the one open at the last look (a
+        # candidate opened in a piece cannot also be decided in it), or, for the stretch
+        # held back to estimate the mains frequency, candidates no look could see
+        marker_id = self._open_id if decided else None
+        for tw in twitches:
+            text = format_twitch_marker(tw, marker_id=marker_id)
+            markers.append(StreamMarker(text, tw.onset_s, "twitch", marker_id, tw))
+        self.twitches.extend(twitches)
+        if marker_id is not None and self._open is not None:
+            if twitches:
+                self.n_confirmed += 1
+            else:
+                reason = str(rejected[-1].reason) if rejected else BELOW_THRESHOLD
+                self.withdrawn[reason] = self.withdrawn.get(reason, 0) + 1
+                text = format_withdrawn_marker(marker_id, reason)
+                t_s = self._open / sfreq
+                markers.append(StreamMarker(text, t_s, "withdrawn", marker_id, reason=reason))
+        if now is None or now.onset_sample != self._open:
+            self._open, self._open_id = (None if now is None else now.onset_sample), None
+        if (
+            self.provisional
+            and now is not None
+            and self._open_id is None
+            and looks_like_twitch(now, min_duration_n=self._min_duration_n)
+        ):
+            self._open_id = self._next_id
+            self._next_id += 1
+            self.n_provisional += 1
+            text = format_provisional_marker(now.channel, self._open_id)
+            t_s = now.onset_sample / sfreq
+            markers.append(StreamMarker(text, t_s, "provisional", self._open_id))
+        return markers
+
+
+def _pieces(block: SampleBlock, n: int) -> Iterator[SampleBlock]:
+    """``block`` as consecutive blocks of at most ``n`` samples (itself when short enough)."""
+    if block.n_samples <= n:
+        yield block
+        return
+    for a in range(0, block.n_samples, n):
+        yield SampleBlock(
+            data=block.data[:, a : a + n],
+            sfreq=block.sfreq,
+            first_sample=block.first_sample + a,
+            ch_names=block.ch_names,
+            n_lost_before=block.n_lost_before if a == 0 else 0,
+        )
 
 
 class LslPublisher:
@@ -233,17 +429,23 @@ class LslPublisher:
             self.n_pushed += block.n_samples
 
     def push_twitches(self, twitches: Iterable[Twitch]) -> None:
-        """Send one marker per twitch, stamped at its onset (after the first block)."""
+        """Send one plain ``LTR`` marker per twitch, stamped at its onset (after the first block)."""
+        self.push_markers(
+            StreamMarker(format_twitch_marker(tw), tw.onset_s, "twitch", twitch=tw)
+            for tw in twitches
+        )
+
+    def push_markers(self, markers: Iterable[StreamMarker]) -> None:
+        """Send markers from :class:`TwitchMarkers`, in order, each at its stream time."""
         with self._lock:
             if self._closed:
                 return
-            for tw in twitches:
+            for m in markers:
                 if self.start_time is None:
                     raise ConfigError(
-                        "a twitch cannot be stamped before the first EMG block is pushed."
+                        "a marker cannot be stamped before the first EMG block is pushed."
                     )
-                marker = format_twitch_marker(tw)
-                self._markers.push_sample([marker], self.start_time + tw.onset_s)
+                self._markers.push_sample([m.text], self.start_time + m.t_s)
                 self.n_markers += 1
 
     def push_marker(self, marker: str, t_s: float) -> None:
@@ -295,13 +497,14 @@ class LslPublisher:
 
 
 class LslRelay:
-    """Publish a board's EMG rows and the twitches a streaming detector finds in them.
+    """Publish a board's EMG rows and the twitch markers a streaming detector gives for them.
 
     Feed it every block of the stream (all channels); it picks the EMG rows, pushes
-    them, runs the streaming detector
-    (:class:`~twitchscope.signal.detect.run.StreamingDetector`) on them and pushes
-    each twitch as a marker once the detector decides it (about ``merge_gap_s``
-    after the twitch ends). :meth:`finish` flushes the detector at the end.
+    them, runs the streaming detector on them (:class:`TwitchMarkers`) and pushes its
+    markers: ``LTR?`` as soon as an open candidate looks like a twitch, then ``LTR ...
+    id=<n>`` or ``LTR-withdrawn id=<n>`` once it is decided (about ``merge_gap_s``
+    after it ends); a twitch that never looked like one before is a plain ``LTR``
+    marker when decided. :meth:`finish` flushes the detector at the end.
 
     Parameters
     ----------
@@ -311,6 +514,8 @@ class LslRelay:
         Every channel of the blocks that will be fed.
     config : DetectorConfig or None
         Detector settings; ``None`` publishes the EMG without twitch markers.
+    provisional : bool
+        Send the provisional markers (default).
     """
 
     def __init__(
@@ -319,6 +524,7 @@ class LslRelay:
         *,
         ch_names: Sequence[str],
         config: DetectorConfig | None,
+        provisional: bool = True,
     ) -> None:
         names = list(ch_names)
         missing = [c for c in publisher.ch_names if c not in names]
@@ -327,15 +533,22 @@ class LslRelay:
         self.publisher = publisher
         self._rows = [names.index(c) for c in publisher.ch_names]
         self._all = tuple(names)
-        self._detector: StreamingDetector | None = None
+        self.markers: TwitchMarkers | None = None
         if config is not None:
-            self._detector = StreamingDetector(
-                config, sfreq=publisher.sfreq, ch_names=publisher.ch_names
+            self.markers = TwitchMarkers(
+                config,
+                sfreq=publisher.sfreq,
+                ch_names=publisher.ch_names,
+                provisional=provisional,
             )
-        self.twitches: list[Twitch] = []
+
+    @property
+    def twitches(self) -> list[Twitch]:
+        """The twitches published so far."""
+        return [] if self.markers is None else self.markers.twitches
 
     def feed(self, block: SampleBlock) -> None:
-        """Publish one block (all channels) and any twitch it completes."""
+        """Publish one block (all channels) and the markers it gives."""
         if block.n_samples == 0:
             return
         if block.ch_names != self._all:
@@ -353,13 +566,8 @@ class LslRelay:
                 n_lost_before=block.n_lost_before,
             )
         self.publisher.push_block(emg)
-        if self._detector is not None:
-            self._emit(self._detector.feed(emg).twitches)
-
-    def _emit(self, twitches: Sequence[Twitch]) -> None:
-        if twitches:
-            self.publisher.push_twitches(twitches)
-            self.twitches.extend(twitches)
+        if self.markers is not None:
+            self.publisher.push_markers(self.markers.feed(emg))
 
     def finish(self) -> None:
         """End of stream: decide what the detector still holds and publish it.
@@ -367,7 +575,7 @@ class LslRelay:
         The streams stay open (an inlet may still be pulling); close the publisher
         when done.
         """
-        if self._detector is not None:
-            out = self._detector.finish()
+        if self.markers is not None:
+            markers = self.markers.finish()
             if self.publisher.start_time is not None:
-                self._emit(out.twitches)
+                self.publisher.push_markers(markers)

@@ -45,6 +45,7 @@ from twitchscope.signal.detect.filters import (
     filter_block,
     init_filter_state,
 )
+from twitchscope.signal.detect.provisional import OpenCandidate, looks_like_twitch, open_candidates
 from twitchscope.signal.detect.run import StreamingDetector
 
 __all__ = ["StreamView", "condition_array", "display_mains"]
@@ -128,6 +129,9 @@ class StreamView:
         self.raw_tail = np.zeros((n, 0))
         self._expected = start_sample
         self.finished = False  # the stream ended and the detector was flushed
+        #: The candidate the detector holds open if it already looks like a twitch
+        #: (``provisional.looks_like_twitch``): shown as a pending marker until decided.
+        self.pending: OpenCandidate | None = None
 
     def restart(self, at_sample: int) -> None:
         """Start over at ``at_sample`` (after a seek): events from there on are dropped."""
@@ -189,6 +193,7 @@ class StreamView:
                 return []
             out = self.detector.finish()
             self.finished = True
+            self.pending = None
             self.twitches.extend(out.twitches)
             self.rejected.extend(out.rejected)
             return list(out.twitches)
@@ -272,7 +277,16 @@ class StreamView:
             self.rejected.extend(out.rejected)
             self._display(part, n_gap)
             self._expected = part.end_sample
+        self.pending = self._pending()
         return new
+
+    def _pending(self) -> OpenCandidate | None:
+        """The open candidate, when it already looks like a twitch."""
+        design = self.detector.state.design
+        for cand in open_candidates(self.detector.state):
+            if looks_like_twitch(cand, min_duration_n=design.min_duration_n):
+                return cand
+        return None
 
     def _conditioned(self, block: SampleBlock) -> NDArray[np.float64] | None:
         """The detector's own conditioned samples of ``block`` (None while it still holds

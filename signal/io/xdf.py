@@ -18,7 +18,11 @@ An XDF file holds several LSL streams. :func:`read_xdf` takes
       the open site ends (a site still open at the end ends with the data);
   ``LTR channel=<ch> peak_uv=<µV> duration_ms=<ms> ...``
       a twitch, as :mod:`twitchscope.dashboard.services.lsl_outlet` publishes them (kept
-      as an ``LTR`` annotation on that channel);
+      as an ``LTR`` annotation on that channel; an ``id=<n>`` field is ignored);
+  ``LTR? ...`` and ``LTR-withdrawn ...``
+      dropped: the publisher's provisional markers (a candidate that looked like a
+      twitch while it was going on) and their withdrawals say nothing the decided
+      ``LTR`` markers do not, and neither is a twitch;
   anything else
       an annotation with that description and zero duration.
 
@@ -57,12 +61,21 @@ from twitchscope.signal.core.model import (
 from twitchscope.signal.core.sites import needle_marker, sites_from_actions
 from twitchscope.signal.core.units import V_PER_UV, ms_to_s, uv_to_volts
 
-__all__ = ["XDF_MISSING", "read_xdf", "parse_marker_fields"]
+__all__ = [
+    "XDF_MISSING",
+    "PROVISIONAL_MARKER",
+    "WITHDRAWN_MARKER",
+    "read_xdf",
+    "parse_marker_fields",
+]
 
 log = logging.getLogger(__name__)
 
 #: The extra that brings pyxdf.
 XDF_MISSING = "reading XDF needs the optional extra: pip install 'twitchscope[xdf]'"
+#: First words of the live-only twitch markers: provisional, and its withdrawal.
+PROVISIONAL_MARKER = f"{TWITCH_DESCRIPTION}?"
+WITHDRAWN_MARKER = f"{TWITCH_DESCRIPTION}-withdrawn"
 
 _UNIT_SCALE = {
     "microvolts": V_PER_UV,
@@ -224,9 +237,12 @@ def _marker_events(
     twitches: list[Twitch] = []
     other: list[tuple[float, float, str]] = []
     for onset, text in markers:
+        head = text.split(" ", 1)[0]
+        if head in (PROVISIONAL_MARKER, WITHDRAWN_MARKER):
+            continue
         if (needle := needle_marker(text)) is not None:
             actions.append((onset, needle))
-        elif text.split(" ", 1)[0] == TWITCH_DESCRIPTION and (tw := _twitch(text, onset)):
+        elif head == TWITCH_DESCRIPTION and (tw := _twitch(text, onset)):
             if tw.channel in ch_names:
                 twitches.append(tw)
             else:

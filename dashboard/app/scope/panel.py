@@ -85,7 +85,8 @@ def _marks(
     src_now: float,
 ) -> dict[str, Any]:
     """Twitches, needle spans and rejected candidates of the last :data:`MARK_S` seconds,
-    with each channel's lane (-1: a channel not shown)."""
+    and the pending candidate (open, already looking like a twitch), with each
+    channel's lane (-1: a channel not shown)."""
     lane = {view.ch_names[c]: i for i, c in enumerate(feed.channels)}
     since = now_s - MARK_S
     tw = []
@@ -109,7 +110,13 @@ def _marks(
         for r in rejected
         if r.offset_s >= since
     ]
-    return {"twitches": tw, "sites": st_sites, "rejected": rej}
+    pending = []
+    if view.pending is not None:  # a candidate that already looks like a twitch
+        on = view.pending.onset_sample / view.sfreq
+        ident = f"{view.pending.onset_sample}:{view.pending.channel}"
+        onset_host = host_t - (src_now - on)
+        pending.append([on, lane.get(view.pending.channel, -1), ident, round(onset_host, 4)])
+    return {"twitches": tw, "sites": st_sites, "rejected": rej, "pending": pending}
 
 
 def scope_message(

@@ -82,6 +82,12 @@ def test_the_scope_draws_marks_clicks_plays_and_freezes(
             # the twitch markers are drawn: their colour is on the canvas
             assert _attr(scope, "markers-drawn") > 0
             assert _marker_pixels(canvas.screenshot()) > 50
+            # and before them, while a twitch goes on, its pending (provisional) marker
+            page.wait_for_function(
+                "() => JSON.parse(document.querySelector('.ts-scope').dataset.pendingLog"
+                " || '[]').length > 0",
+                timeout=60_000,
+            )
 
             # the EMG audio monitor: chunks of sound are scheduled while it is on
             page.get_by_text("EMG audio monitor").click()

@@ -127,12 +127,20 @@ def test_relay_publishes_the_twitches_the_detector_finds(tmp_path: Path) -> None
         relay.feed(SampleBlock(data[:, a:b], sfreq=sim.sfreq, first_sample=a, ch_names=names))
         a = b
     relay.finish()  # flushes the detector
-    got = pull_markers(markers, len(expected))
+    assert relay.markers is not None and relay.markers.n_provisional >= 1
+    got = pull_markers(markers, pub.n_markers)  # provisional, confirming, withdrawing
+    assert len(got) == pub.n_markers
     values, stamps = pull_numeric(emg, data.shape[1])
     pub.close()
-    assert [m for m, _ in got] == [format_twitch_marker(t) for t in expected]
+    # the decided twitches, each confirming its provisional marker (id) or plain
+    finals = [(m, t) for m, t in got if parse_marker_fields(m)[0] == "LTR"]
+    ids = [parse_marker_fields(m)[1].get("id") for m, _ in finals]
+    assert [m for m, _ in finals] == [
+        format_twitch_marker(t, marker_id=None if i is None else int(i))
+        for t, i in zip(expected, ids, strict=True)
+    ]
     np.testing.assert_allclose(
-        [t for _, t in got], [start + t.onset_s for t in expected], atol=1e-6
+        [t for _, t in finals], [start + t.onset_s for t in expected], atol=1e-6
     )
     assert [t.onset_s for t in relay.twitches] == [t.onset_s for t in expected]
     assert values.shape == (data.shape[1], len(sim.ch_names))

@@ -80,3 +80,26 @@ def test_condition_array_is_causal(recording) -> None:
         recording.data[:, :1000], sfreq=recording.sfreq, config=cfg, mains_hz=50.0
     )
     np.testing.assert_allclose(full[:, :1000], part, atol=1e-15)
+
+
+def test_a_twitch_is_pending_while_it_goes_on_then_decided() -> None:
+    """The open candidate that already looks like a twitch is the view's ``pending``
+    (the live scope's dashed marker) until the detector decides it."""
+    sfreq, names = 1000.0, ("APB", "FDI")
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal((2, 8000)) * 5e-6
+    x[1, 5000:5150] += rng.standard_normal(150) * 80e-6 * np.hanning(150) ** 0.25
+    view = StreamView(preset("limb", mains="50"), sfreq=sfreq, ch_names=names)
+    seen: list[tuple[int, object]] = []
+    for a in range(0, 8000, 20):
+        view.ingest([SampleBlock(x[:, a : a + 20], sfreq, a, names)], a + 20)
+        seen.append((a + 20, view.pending))
+    pending = [(end, p) for end, p in seen if p is not None]
+    assert pending, "the burst was never pending"
+    first_end, first = pending[0]
+    assert first.channel == "FDI" and 5000 <= first.onset_sample < 5040
+    assert first_end < 5150  # shown while the burst is still going on
+    assert all(p.onset_sample == first.onset_sample for _, p in pending)  # one candidate
+    (twitch,) = view.twitches
+    assert twitch.channel == "FDI" and abs(twitch.onset_s - 5.0) < 0.03
+    assert seen[-1][1] is None  # decided: no longer pending

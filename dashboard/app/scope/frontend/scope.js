@@ -18,10 +18,11 @@ const REJECT_FILL = "rgba(150,150,150,0.18)";
 const REJECT_TEXT = "rgb(110,110,110)";
 const JITTER_S = 0.3; // audio scheduled this far ahead of now
 const MAX_AHEAD_S = 1.2; // more queued than this: start again (latency would grow)
-const RING_S = 60;
-const MAX_CHUNK_S = 0.5;
-const MAX_LAG_S = 0.3;
-const MIN_FRAME_MS = 1000 / 32; // at most ~30 frames per second: the CPU is shared // the display runs at most this far behind the newest bin // at most this much of one chunk's sound is played // seconds of bins kept in the browser
+const RING_S = 60; // seconds of bins kept in the browser
+const MAX_CHUNK_S = 0.5; // at most this much of one chunk's sound is played
+const MAX_LAG_S = 0.3; // the display runs at most this far behind the newest bin
+const MIN_FRAME_MS = 1000 / 32; // at most ~30 frames per second: the CPU is shared
+const PENDING = "#ff7f0e"; // a candidate that already looks like a twitch, not decided yet
 
 function decode(b64) {
   const s = atob(b64);
@@ -52,6 +53,8 @@ function newState(parent) {
     seenTwitches: null, // ids known when the scope started (never clicked)
     drawnTwitches: new Set(),
     markerLog: [],
+    drawnPending: new Set(),
+    pendingLog: [],
     td: null, // display time, s of stream
     lastWall: null,
     lastArrival: null,
@@ -486,6 +489,30 @@ function draw(st, ctx, ring, tEnd, W, laneH, axisH) {
       if (st.markerLog.length > 100) st.markerLog.shift();
       st.root.dataset.markerLog = JSON.stringify(st.markerLog);
       if (d.click && st.seenTwitches && !st.seenTwitches.has(id)) playClick(st);
+    }
+  }
+  // the candidate the detector holds open that already looks like a twitch: a dashed
+  // line at its onset, until it is decided (then a twitch marker, or nothing)
+  for (const [on, lane, id, onsetHost] of d.pending || []) {
+    if (lane < 0 || on < t0 || on > tEnd) continue;
+    const a = xOf(on);
+    const top = lane * laneH;
+    ctx.strokeStyle = PENDING;
+    ctx.lineWidth = 2;
+    ctx.setLineDash([5, 4]);
+    ctx.beginPath();
+    ctx.moveTo(a, top);
+    ctx.lineTo(a, top + laneH);
+    ctx.stroke();
+    ctx.setLineDash([]);
+    ctx.fillStyle = PENDING;
+    ctx.font = laneH > 200 ? "bold 22px sans-serif" : "bold 12px sans-serif";
+    ctx.fillText("? twitch", a + 3, top + 3);
+    if (ring === st && !st.drawnPending.has(id)) {
+      st.drawnPending.add(id);
+      st.pendingLog.push([on, onsetHost, nowWall / 1000]);
+      if (st.pendingLog.length > 100) st.pendingLog.shift();
+      st.root.dataset.pendingLog = JSON.stringify(st.pendingLog);
     }
   }
   ctx.lineWidth = 1;

@@ -10,6 +10,9 @@ A recording with a review (``<stem>.review.csv``) is counted with its reviewed
 twitches (``--no-review`` ignores reviews); ``recordings.csv`` says which, and names
 the ``--profile`` used.
 
+A recording with a video attached (``<stem>.video.json``) gets each twitch's movement in
+its events file, as ``twitchscope detect`` writes it (``--no-video`` leaves it out).
+
 A file that cannot be analysed is skipped: its error is listed in
 ``RESULTS_DIR/errors.csv`` and printed at the end. Exit status: **0** when every file
 was analysed, **1** when some failed (the others' results are written), **2** when
@@ -27,6 +30,7 @@ from twitchscope.dashboard.cli.info import add_read_options, read_options
 from twitchscope.dashboard.cli.options import (
     add_detector_options,
     add_review_options,
+    add_video_option,
     detector_config,
     detector_profile,
 )
@@ -87,6 +91,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     add_read_options(p)
     add_detector_options(p)
     add_review_options(p)
+    add_video_option(p)
     p.set_defaults(func=run)
 
 
@@ -125,11 +130,15 @@ def run(args: argparse.Namespace) -> int:
         review=not args.no_review,
         reviewer=args.reviewer,
         profile=(lambda p: p.label() if p is not None else "")(detector_profile(args)),
+        video=not args.no_video,
     )
     n_twitches = sum(len(r.twitches) for r in result.results)
     n_reviewed = sum(r.ok and r.twitches_from.startswith("reviewed") for r in result.results)
     if n_reviewed:
         print(f"{n_reviewed} recording(s) counted with their review (see recordings.csv)")
+    n_video = sum(r.video is not None for r in result.results)
+    if n_video:
+        print(f"{n_video} recording(s) with their video's movements (see recordings.csv)")
     tables = "sites.csv" + (" and sites.parquet" if result.parquet else "")
     print(
         f"{result.n_ok} of {len(paths)} recording(s) analysed, {n_twitches} twitches; "

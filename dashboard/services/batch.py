@@ -18,14 +18,16 @@ Outputs (in RESULTS_DIR)
 ------------------------
 ``<stem>.events.csv``
     The twitches of each recording that worked, as ``twitchscope detect --out`` writes
-    them. When two inputs share a stem, the later ones get ``-2``, ``-3``, … appended.
+    them (with a video attached, the fused table: each twitch's movement too). When two inputs share a stem, the later ones get ``-2``, ``-3``, … appended.
 ``sites.csv`` (and ``sites.parquet`` when pyarrow is importable)
     One row per needle site of every recording: ``recording`` (the events file's stem)
     followed by the columns of :func:`~twitchscope.signal.analysis.stats.site_rows`.
 ``recordings.csv``
     One row per input: recording, path, status (``ok``/``error``), twitches, rejected,
     sites, events file, ``twitches_from`` (the review used, or the detector's twitches
-    when the recording has no review) and ``profile`` (the detector profile, if any).
+    when the recording has no review), ``profile`` (the detector profile, if any) and
+    ``video`` (for a recording with a video attached: how many twitches moved, or why the
+    video could not be used).
 
 Reviews
 -------
@@ -68,6 +70,8 @@ from twitchscope.signal.io.formats import SUPPORTED_EXTENSIONS
 from twitchscope.signal.io.readers import NO_READ_OPTIONS, ReadOptions
 from twitchscope.signal.io.spike_recorder_wav import is_events_file
 from twitchscope.signal.review.session import NOT_REVIEWED, review_session
+from twitchscope.signal.video.attached import VideoFusion, fuse_attached, has_video
+from twitchscope.signal.video.tables import write_fused
 
 __all__ = [
     "FileResult",
@@ -94,6 +98,7 @@ SUMMARY_COLUMNS: tuple[str, ...] = (
     "events_file",
     "twitches_from",
     "profile",
+    "video",
 )
 #: Columns of ``sites.csv``.
 SITE_COLUMNS: tuple[str, ...] = (
@@ -121,6 +126,10 @@ class FileResult:
         One line saying why the file failed, or None.
     twitches_from : str
         The review whose twitches were used, or that the detector's were.
+    video : VideoFusion or None
+        The twitches fused with the attached video's movements (None without a video).
+    video_note : str
+        One line on the video: its summary, why it could not be used, or "".
     """
 
     path: str
@@ -129,6 +138,8 @@ class FileResult:
     sites: tuple[dict[str, Any], ...] = ()
     error: str | None = None
     twitches_from: str = ""
+    video: VideoFusion | None = None
+    video_note: str = ""
 
     @property
     def ok(self) -> bool:
@@ -233,11 +244,15 @@ def analyse_file(
     read: ReadOptions = NO_READ_OPTIONS,
     review: bool = True,
     reviewer: str | None = None,
+    video: bool = True,
 ) -> FileResult:
     """Analyse one recording; never raises for a bad file (the error is in the result).
 
     With ``review`` (the default) a recording's review replaces the detector's twitches
-    by the reviewed ones (``reviewer`` chooses among several reviewers).
+    by the reviewed ones (``reviewer`` chooses among several reviewers). With ``video``
+    (the default) the twitches of a recording with a video attached are fused with its
+    movements (:func:`~twitchscope.signal.video.attached.fuse_attached`); a video that
+    cannot be used is noted, not an error.
 
     This runs in a worker process (or on a Dask worker), so it takes and returns only
     picklable values.
@@ -250,12 +265,21 @@ def analyse_file(
     except Exception as exc:  # a bad file must not stop the batch; any error is reported
         log.debug("analysis of %s failed", path, exc_info=True)
         return FileResult(path=str(path), error=_one_line(exc))
+    fused, note = None, ""
+    if video and has_video(path):
+        try:
+            fused = fuse_attached(path, a.detection.twitches, sites=a.events.sites)
+            note = fused.summary() if fused is not None else ""
+        except TwitchscopeError as exc:
+            note = f"video not used: {exc}"
     return FileResult(
         path=str(path),
         twitches=a.detection.twitches,
         n_rejected=len(a.detection.rejected),
         sites=tuple(site_rows(a.sites)),
         twitches_from=use.line() if use is not None else NOT_REVIEWED,
+        video=fused,
+        video_note=note,
     )
 
 
@@ -321,7 +345,7 @@ def _run_local(
     read: ReadOptions,
     workers: int,
     on_result: Callable[[FileResult], None],
-    review: tuple[bool, str | None] = (True, None),
+    review: tuple[bool, str | None, bool] = (True, None, True),
 ) -> dict[str, FileResult]:
     out: dict[str, FileResult] = {}
     if workers <= 1 or len(paths) <= 1:
@@ -359,7 +383,7 @@ def _run_dask(
     scheduler: str,
     on_result: Callable[[FileResult], None],
     connect_timeout_s: float,
-    review: tuple[bool, str | None] = (True, None),
+    review: tuple[bool, str | None, bool] = (True, None, True),
 ) -> dict[str, FileResult]:
     try:
         from dask.distributed import Client
@@ -434,6 +458,7 @@ def run_batch(
     review: bool = True,
     reviewer: str | None = None,
     profile: str = "",
+    video: bool = True,
 ) -> BatchResult:
     """Analyse ``paths`` and write the results to ``out_dir`` (see the module docstring).
 
@@ -462,6 +487,8 @@ def run_batch(
         Whose review, when a file holds several reviewers.
     profile : str
         The detector profile ``config`` came from, named in ``recordings.csv``.
+    video : bool
+        Fuse each recording's twitches with its attached video, if it has one.
 
     Returns
     -------
@@ -484,10 +511,10 @@ def run_batch(
 
     if scheduler:
         done = _run_dask(
-            paths, config, read, scheduler, on_result, connect_timeout_s, (review, reviewer)
+            paths, config, read, scheduler, on_result, connect_timeout_s, (review, reviewer, video)
         )
     else:
-        done = _run_local(paths, config, read, int(workers), on_result, (review, reviewer))
+        done = _run_local(paths, config, read, int(workers), on_result, (review, reviewer, video))
     results = tuple(done[str(p)] for p in paths)
     written: list[Path] = []
     site_table: list[dict[str, Any]] = []
@@ -495,7 +522,11 @@ def run_batch(
     for name, r in zip(names, results, strict=True):
         events_file = ""
         if r.ok:
-            events_path = write_events(out_dir / f"{name}.events.csv", r.twitches)
+            events_path = (
+                write_fused(out_dir / f"{name}.events.csv", r.video)
+                if r.video is not None
+                else write_events(out_dir / f"{name}.events.csv", r.twitches)
+            )
             written.append(events_path)
             events_file = events_path.name
             site_table += [{"recording": name, **row} for row in r.sites]
@@ -510,6 +541,7 @@ def run_batch(
                 "events_file": events_file,
                 "twitches_from": r.twitches_from,
                 "profile": profile,
+                "video": r.video_note,
             }
         )
     written.append(_write_csv(out_dir / "sites.csv", SITE_COLUMNS, site_table))

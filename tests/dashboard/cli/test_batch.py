@@ -36,10 +36,10 @@ def _rows(path: Path) -> list[dict[str, str]]:
 
 @pytest.fixture(scope="module")
 def inputs(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The sample recordings with their side tables, plus a truncated EDF."""
+    """The sample recordings with their side tables and video, plus a truncated EDF."""
     d = tmp_path_factory.mktemp("inputs")
     for f in SAMPLES.iterdir():
-        if f.suffix in (".edf", ".csv"):
+        if f.suffix in (".edf", ".csv", ".mp4", ".json"):
             shutil.copy(f, d / f.name)
     good = (SAMPLES / "trapezius_ecg_500hz.edf").read_bytes()
     # cut inside its header (a file cut after whole data records is read up to them)
@@ -80,6 +80,14 @@ def test_batch_equals_detect_per_file(batch_run, detect_outputs: Path) -> None:
         name = f"{f.stem}.events.csv"
         assert (out / name).read_text() == (detect_outputs / name).read_text()
         assert len(_rows(out / name)) > 0
+    # the sample with a video: its events carry each twitch's movement, as detect's do
+    summary = {r["recording"]: r for r in _rows(out / "recordings.csv")}
+    fused = [f.stem for f in FILES if f.with_suffix(".video.json").is_file()]
+    assert fused, "a bundled sample has a video"
+    for stem in fused:
+        assert "motion" in _rows(out / f"{stem}.events.csv")[0]
+        assert "twitches with their movement" in summary[stem]["video"]
+    assert all(summary[f.stem]["video"] == "" for f in FILES if f.stem not in fused)
 
 
 def test_corrupt_file_is_skipped_and_listed(batch_run, capsys: pytest.CaptureFixture[str]) -> None:

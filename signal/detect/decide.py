@@ -38,7 +38,7 @@ from twitchscope.signal.detect.inner_burst import InnerBurst, find_inner_burst
 if TYPE_CHECKING:
     from twitchscope.signal.detect.detector import DetectorState, _Candidate
 
-__all__ = ["DetectionOutput", "History", "close_candidate"]
+__all__ = ["DetectionOutput", "History", "close_candidate", "glr_thresholds"]
 
 
 class _Store:
@@ -156,7 +156,7 @@ def close_candidate(
         mains_lines_hz=design.conditioning.notch_hz if design.conditioning is not None else (),
     )
     feats = measure_candidate(config, window)
-    glr_threshold = float(_glr_thresholds(state, cand)[feats.channel_index])
+    glr_threshold = float(glr_thresholds(state, cand)[feats.channel_index])
     if not is_burst(config, feats, glr_threshold=glr_threshold):
         # a noise excursion, not a candidate; a weak QRS still keeps the beat of the train
         # and, as a QRS, is no background for the false-alarm threshold
@@ -264,7 +264,7 @@ def _with_beat(ecg: EcgTracker, beat: float) -> EcgTracker:
     return EcgTracker(beats=tuple(sorted((*ecg.beats, beat))))
 
 
-def _glr_thresholds(state: DetectorState, cand: _Candidate) -> NDArray[np.float64]:
+def glr_thresholds(state: DetectorState, cand: _Candidate) -> NDArray[np.float64]:
     """The false-alarm-rate threshold per channel for a candidate, from the background
     before it (segments touched by explained artefacts left out)."""
     design = state.design

@@ -21,8 +21,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from twitchscope.signal.detect.decide import glr_thresholds
 from twitchscope.signal.detect.detector import DetectorState
-from twitchscope.signal.detect.false_alarms import background_maxima, far_thresholds
 from twitchscope.signal.detect.features import CHI2_1_MEDIAN, refine_onset
 
 __all__ = ["OpenCandidate", "open_candidates", "looks_like_twitch"]
@@ -90,15 +90,7 @@ def open_candidates(state: DetectorState) -> tuple[OpenCandidate, ...]:
     design = state.design
     config = design.config
     sf = state.sfreq
-    maxima = background_maxima(
-        state.baseline.maxima,
-        state.baseline.maxima_segments,
-        before_segment=cand.start // design.segment_n,
-        segment_n=design.segment_n,
-        explained=state.explained,
-        n_kept=design.far_segments,
-    )
-    thresholds = far_thresholds(config, maxima, n_channels=state.n_channels)
+    thresholds = glr_thresholds(state, cand)
     h = state.history
     n_ch = state.n_channels
     w = max(design.min_duration_n, 1)

@@ -10,6 +10,7 @@ import numpy as np
 import pylsl
 
 from tests.dashboard.services.lsl_loopback import open_inlet, pull_markers
+from tests.signal.detect.bursts import BURST_AT_S, CH, SFREQ, burst_stream
 from tests.signal.io.xdf_writer import XdfStream, write_xdf
 from twitchscope.dashboard.services.lsl_outlet import (
     EMG_UNIT,
@@ -30,19 +31,6 @@ from twitchscope.signal.detect.provisional import open_candidates
 from twitchscope.signal.detect.run import StreamingDetector, detect_array
 from twitchscope.signal.io.readers import read_recording
 
-SFREQ = 1000.0
-CH = ("APB", "FDI")
-BURST_AT_S = 5.0
-
-
-def _stream(burst_s: float, *, seed: int = 0) -> np.ndarray:
-    """8 s of quiet EMG (5 µV RMS) with one burst on FDI (80 µV RMS, tapered) at 5 s."""
-    rng = np.random.default_rng(seed)
-    x = rng.standard_normal((2, int(8 * SFREQ))) * 5e-6
-    a, n = int(BURST_AT_S * SFREQ), int(burst_s * SFREQ)
-    x[1, a : a + n] += rng.standard_normal(n) * 80e-6 * np.hanning(n) ** 0.25
-    return x
-
 
 def _relay_markers(x: np.ndarray, block_n: int) -> tuple[list[tuple[str, float]], float]:
     """Everything the marker inlet pulls when ``x`` is relayed in blocks of ``block_n``."""
@@ -61,7 +49,7 @@ def _relay_markers(x: np.ndarray, block_n: int) -> tuple[list[tuple[str, float]]
 
 
 def test_a_twitch_is_announced_while_it_goes_on_then_confirmed() -> None:
-    x = _stream(0.15)
+    x = burst_stream(0.15)
     twitches, _ = detect_array(x, sfreq=SFREQ, ch_names=CH, config=DetectorConfig(mains="50"))
     (twitch,) = twitches  # the known burst is one twitch
     assert abs(twitch.onset_s - BURST_AT_S) < 0.03
@@ -88,7 +76,7 @@ def test_a_twitch_is_announced_while_it_goes_on_then_confirmed() -> None:
 
 def test_the_provisional_marker_comes_before_the_twitch_has_ended() -> None:
     """Sent by the block that shows the candidate, well before the decision."""
-    x = _stream(0.15)
+    x = burst_stream(0.15)
     tm = TwitchMarkers(DetectorConfig(mains="50"), sfreq=SFREQ, ch_names=CH)
     sent_at: dict[str, int] = {}
     for a in range(0, x.shape[1], 20):
@@ -104,7 +92,7 @@ def test_the_provisional_marker_comes_before_the_twitch_has_ended() -> None:
 
 def test_a_rejected_candidate_is_withdrawn() -> None:
     """A 1.5 s contraction looks like a twitch at first, then is rejected as sustained."""
-    x = _stream(1.5)
+    x = burst_stream(1.5)
     got, start = _relay_markers(x, block_n=25)
     assert [parse_marker_fields(m) for m, _ in got] == [
         ("LTR?", {"channel": "FDI", "id": "1"}),
@@ -158,7 +146,7 @@ def test_chunking_does_not_change_the_markers() -> None:
 
 
 def test_without_provisional_markers_only_the_decided_twitches() -> None:
-    x = _stream(0.15)
+    x = burst_stream(0.15)
     tm = TwitchMarkers(DetectorConfig(mains="50"), sfreq=SFREQ, ch_names=CH, provisional=False)
     out = tm.feed(SampleBlock(x, sfreq=SFREQ, first_sample=0, ch_names=CH)) + tm.finish()
     assert [m.kind for m in out] == ["twitch"]
@@ -167,7 +155,7 @@ def test_without_provisional_markers_only_the_decided_twitches() -> None:
 
 def test_xdf_of_the_markers_reads_back_only_the_decided_twitches(tmp_path: Path) -> None:
     """What LabRecorder would store: the twitch, no annotation for LTR? or LTR-withdrawn."""
-    x = np.concatenate([_stream(0.15), _stream(1.5, seed=1)], axis=1)
+    x = np.concatenate([burst_stream(0.15), burst_stream(1.5, seed=1)], axis=1)
     twitches, _ = detect_array(x, sfreq=SFREQ, ch_names=CH, config=DetectorConfig(mains="50"))
     got, start = _relay_markers(x, block_n=20)
     heads = [parse_marker_fields(m)[0] for m, _ in got]

@@ -4,23 +4,11 @@ from __future__ import annotations
 
 import numpy as np
 
+from tests.signal.detect.bursts import BURST_AT_S, CH, SFREQ, burst_stream
 from twitchscope.signal.core.model import SampleBlock
 from twitchscope.signal.detect.config import DetectorConfig
 from twitchscope.signal.detect.provisional import looks_like_twitch, open_candidates
 from twitchscope.signal.detect.run import StreamingDetector
-
-SFREQ = 1000.0
-CH = ("APB", "FDI")
-BURST_AT_S = 5.0
-
-
-def _stream(burst_s: float, *, seed: int = 0) -> np.ndarray:
-    """8 s of quiet EMG (5 µV RMS) with one burst on FDI (80 µV RMS, tapered) at 5 s."""
-    rng = np.random.default_rng(seed)
-    x = rng.standard_normal((2, int(8 * SFREQ))) * 5e-6
-    a, n = int(BURST_AT_S * SFREQ), int(burst_s * SFREQ)
-    x[1, a : a + n] += rng.standard_normal(n) * 80e-6 * np.hanning(n) ** 0.25
-    return x
 
 
 def _fed_to(x: np.ndarray, end: int, block_n: int) -> StreamingDetector:
@@ -32,7 +20,7 @@ def _fed_to(x: np.ndarray, end: int, block_n: int) -> StreamingDetector:
 
 
 def test_open_candidates_reads_the_open_candidate_whatever_the_blocks() -> None:
-    x = _stream(0.15)
+    x = burst_stream(0.15)
     config = DetectorConfig(mains="50")
     a = int(BURST_AT_S * SFREQ)
 
@@ -52,7 +40,7 @@ def test_open_candidates_reads_the_open_candidate_whatever_the_blocks() -> None:
 
 
 def test_a_twitch_looks_like_one_once_it_has_lasted_the_shortest_twitch() -> None:
-    x = _stream(0.15)
+    x = burst_stream(0.15)
     a = int(BURST_AT_S * SFREQ)
     det = _fed_to(x, a + 5, 5)
     min_n = det.state.design.min_duration_n
@@ -64,7 +52,7 @@ def test_a_twitch_looks_like_one_once_it_has_lasted_the_shortest_twitch() -> Non
 
 
 def test_a_sustained_contraction_is_read_as_sustained_and_never_looks_like_a_twitch() -> None:
-    x = _stream(2.0)
+    x = burst_stream(2.0)
     a = int(BURST_AT_S * SFREQ)
     det = _fed_to(x, a + 1500, 50)  # past sustained_max_s (1 s)
     (cand,) = open_candidates(det.state)

@@ -194,18 +194,7 @@ def _shapes(view: TraceView, *, label_twitches: bool = True) -> tuple[list[dict]
     for t in view.twitches:
         i = row.get(t.channel, 0)
         xa, ya = _axis("x", i), f"{_axis('y', i)} domain"
-        shapes.append(
-            dict(
-                type="line",
-                xref=xa,
-                yref=ya,
-                x0=t.onset_s,
-                x1=t.onset_s,
-                y0=0,
-                y1=1,
-                line=dict(color=TWITCH_COLOR, width=2),
-            )
-        )
+        shapes.append(_row_shape(i, t.onset_s, line=dict(color=TWITCH_COLOR, width=2)))
         if not label_twitches:
             continue
         amp = "" if not math.isfinite(t.peak_v) else f"{volts_to_uv(t.peak_v):.0f} µV"
@@ -306,36 +295,29 @@ def trace_mark(selection: Mapping[str, Any] | None, ch_names: Sequence[str]) -> 
     return None
 
 
+def _row_shape(row: int, x0: float, x1: float | None = None, **style: Any) -> dict:
+    """A Plotly shape across the full height of channel row ``row``: a vertical line at
+    ``x0``, or a band from ``x0`` to ``x1``."""
+    return dict(
+        type="line" if x1 is None else "rect",
+        xref=_axis("x", row),
+        yref=f"{_axis('y', row)} domain",
+        x0=x0,
+        x1=x0 if x1 is None else x1,
+        y0=0,
+        y1=1,
+        **style,
+    )
+
+
 def _mark_shapes(mark: TraceMark, view: TraceView) -> list[dict]:
     """A dashed line (time) or band (span) on the marked channel's row."""
     i = view.ch_names.index(mark.channel) if mark.channel in view.ch_names else 0
-    xa, ya = _axis("x", i), f"{_axis('y', i)} domain"
     style = dict(color=MARK_COLOR, width=2, dash="dash")
     if mark.offset_s is None:
-        return [
-            dict(
-                type="line",
-                xref=xa,
-                yref=ya,
-                x0=mark.onset_s,
-                x1=mark.onset_s,
-                y0=0,
-                y1=1,
-                line=style,
-            )
-        ]
+        return [_row_shape(i, mark.onset_s, line=style)]
     return [
-        dict(
-            type="rect",
-            xref=xa,
-            yref=ya,
-            x0=mark.onset_s,
-            x1=mark.offset_s,
-            y0=0,
-            y1=1,
-            fillcolor="rgba(255,127,14,0.12)",
-            line=style,
-        )
+        _row_shape(i, mark.onset_s, mark.offset_s, fillcolor="rgba(255,127,14,0.12)", line=style)
     ]
 
 

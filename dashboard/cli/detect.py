@@ -39,6 +39,7 @@ from twitchscope.signal.io.events import write_events, write_rejected
 from twitchscope.signal.io.readers import read_recording
 from twitchscope.signal.io.writers import write_recording
 from twitchscope.signal.video.attached import VideoFusion
+from twitchscope.signal.video.fuse import TwitchMotion
 from twitchscope.signal.video.tables import write_fused
 
 __all__ = ["register", "run"]
@@ -145,16 +146,9 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _print_twitches(twitches: Sequence[Twitch], fused: VideoFusion | None) -> None:
-    motion: dict[int, str] = {}
     header = "onset_s  duration_ms  channel  peak_uv  snr_db  site"
     if fused is not None:
         header += f"  movement (lag ms, peak {fused.unit}, grade)"
-        for m in fused.fusion.matches:
-            motion[id(m.twitch)] = (
-                "none"
-                if m.movement is None or m.lag_s is None
-                else f"{s_to_ms(m.lag_s):.0f}  {m.movement.peak_speed:.1f}  {m.movement.grade}"
-            )
     print(header)
     for t in twitches:
         line = (
@@ -162,7 +156,7 @@ def _print_twitches(twitches: Sequence[Twitch], fused: VideoFusion | None) -> No
             f"{volts_to_uv(t.peak_v):7.1f}  {t.snr_db:6.1f}  {t.site or ''}"
         )
         if fused is not None:
-            line += f"  {motion.get(id(t), 'outside the video')}"
+            line += f"  {_movement_cell(fused.match_of(t))}"
         print(line)
     if fused is not None:
         for mv in fused.fusion.movements_without_twitch:
@@ -170,3 +164,12 @@ def _print_twitches(twitches: Sequence[Twitch], fused: VideoFusion | None) -> No
                 f"{mv.onset_s:8.3f}  movement without a twitch: peak {mv.peak_speed:.1f} "
                 f"{fused.unit}, {mv.grade}"
             )
+
+
+def _movement_cell(m: TwitchMotion | None) -> str:
+    """A twitch's movement in the printed table: lag, peak speed, grade."""
+    if m is None:
+        return "outside the video"
+    if m.movement is None or m.lag_s is None:
+        return "none"
+    return f"{s_to_ms(m.lag_s):.0f}  {m.movement.peak_speed:.1f}  {m.movement.grade}"

@@ -217,6 +217,8 @@ class StreamView:
             new: list[Twitch] = []
             for block in self._coalesced(blocks):
                 new.extend(self._process(block))
+            if not self.finished:
+                self.pending = self._pending()  # once per read: only the last is shown
             self.cursor = max(self.cursor, int(cursor))
             self.twitches.extend(new)
             return new
@@ -277,7 +279,6 @@ class StreamView:
             self.rejected.extend(out.rejected)
             self._display(part, n_gap)
             self._expected = part.end_sample
-        self.pending = self._pending()
         return new
 
     def _pending(self) -> OpenCandidate | None:

@@ -16,11 +16,11 @@ from pathlib import Path
 
 from twitchscope.signal.core.model import NeedleSite, Twitch
 from twitchscope.signal.video.backend import video_info
-from twitchscope.signal.video.fuse import FuseConfig, Fusion, fuse
+from twitchscope.signal.video.fuse import FuseConfig, Fusion, TwitchMotion, fuse
 from twitchscope.signal.video.link import VideoLink, link_path, read_link
 from twitchscope.signal.video.motion import MotionResult, measure_motion
 
-__all__ = ["VideoFusion", "has_video", "fuse_attached"]
+__all__ = ["VideoFusion", "has_video", "fuse_attached", "fuse_linked"]
 
 
 @dataclass(frozen=True)
@@ -65,6 +65,10 @@ class VideoFusion:
         if self.outside:
             line += f", {len(self.outside)} twitches outside the video"
         return line
+
+    def match_of(self, twitch: Twitch) -> TwitchMotion | None:
+        """The match of ``twitch`` (one of the twitches fused), None when it is outside."""
+        return next((m for m in self.fusion.matches if m.twitch is twitch), None)
 
     def agreement_lines(self) -> list[str]:
         """One line per needle site: twitches that moved, movements alone, agreement."""
@@ -121,10 +125,29 @@ def fuse_attached(
     if not has_video(recording):
         return None
     link = read_link(recording)
-    info = video_info(link.video)
+    return fuse_linked(
+        link,
+        video_info(link.video).duration_s,
+        twitches,
+        sites=sites,
+        motion=motion,
+        config=config,
+    )
+
+
+def fuse_linked(
+    link: VideoLink,
+    duration_s: float,
+    twitches: Sequence[Twitch],
+    *,
+    sites: Sequence[NeedleSite] = (),
+    motion: MotionResult | None = None,
+    config: FuseConfig | None = None,
+) -> VideoFusion:
+    """:func:`fuse_attached` with the link and the video's duration (s) already read."""
     if motion is None:
         motion = measure_motion(link.video, roi=link.roi, scale=link.scale_mm_per_px)
-    start, end = link.to_recording_time(0.0), link.to_recording_time(info.duration_s)
+    start, end = link.to_recording_time(0.0), link.to_recording_time(duration_s)
     ordered = sorted(twitches, key=lambda t: t.onset_s)
     inside = [t for t in ordered if start <= t.onset_s < end]
     outside = tuple(t for t in ordered if not start <= t.onset_s < end)

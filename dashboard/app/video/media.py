@@ -147,7 +147,6 @@ def motion_columns(fused: VideoFusion, twitches: Sequence[Twitch]) -> dict[str, 
     """The event table's movement columns, one value per twitch of ``twitches`` (in order):
     whether it moved (``matched``, ``twitch only``, ``outside video``), the lag from its
     onset to the movement's (ms), the movement's peak speed and grade."""
-    found = {id(m.twitch): m for m in fused.fusion.matches}
     cols: dict[str, list[object]] = {
         "movement": [],
         "lag (ms)": [],
@@ -155,7 +154,7 @@ def motion_columns(fused: VideoFusion, twitches: Sequence[Twitch]) -> dict[str, 
         "grade": [],
     }
     for t in twitches:
-        m = found.get(id(t))
+        m = fused.match_of(t)
         mv = None if m is None else m.movement
         cols["movement"].append(
             OUTSIDE_VIDEO if m is None else MATCHED if mv is not None else TWITCH_ONLY

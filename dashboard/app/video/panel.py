@@ -31,7 +31,7 @@ from twitchscope.dashboard.app.video.media import (
 )
 from twitchscope.signal.core.errors import TwitchscopeError
 from twitchscope.signal.core.model import NeedleSite, Twitch
-from twitchscope.signal.video.attached import VideoFusion, fuse_attached
+from twitchscope.signal.video.attached import VideoFusion, fuse_linked
 from twitchscope.signal.video.link import link_path
 from twitchscope.signal.video.motion import MotionResult, measure_motion
 
@@ -248,7 +248,7 @@ def video_motion(
     path = Path(link.video)
     try:
         motion = _motion(str(path), path.stat().st_mtime, link.roi, link.scale_mm_per_px)
-        return fuse_attached(recording, twitches, sites=sites, motion=motion)
+        return fuse_linked(link, video.info.duration_s, twitches, sites=sites, motion=motion)
     except (TwitchscopeError, OSError):
         return None  # the video panel says why
 

@@ -100,7 +100,8 @@ def _recording_controls(src: LiveSource) -> None:
         cols[2].caption(ss.get(RECORDING_MESSAGE) or "Not recording.")
 
 
-if not running:
+def _start_form() -> None:
+    """Choose a source (the simulated amplifier or a serial port) and start it."""
     if source is not None and not source.running:
         st.warning(f"The live source stopped: {source.status()}")
     if owner.last_error:
@@ -170,9 +171,11 @@ if not running:
                     adopt_suggested_preset(spec)
                     ss[K.LIVE_VIEW] = None
                     st.rerun()
-else:
-    assert source is not None
-    ss[K.ACTIVE_STREAM] = "live"
+
+
+def _stream_controls(source: LiveSource) -> None:
+    """What the trainer presses while streaming: sound, freeze, stop, the channel heard,
+    the needle site and recording."""
     # a fixed structure above the live panel: an element that comes and goes would move
     # the scope in the page, and the browser would mount it anew (losing its buffer)
     rc = st.columns([2.6, 2, 2, 1.4, 1.1])
@@ -302,7 +305,18 @@ def live_tables() -> None:
     )
 
 
-live_panel()
+if not running:
+    _start_form()
+    live_panel()
+else:
+    assert source is not None
+    ss[K.ACTIVE_STREAM] = "live"
+    # the scope is sent first (the browser mounts it while the controls are still being
+    # drawn: the first trace comes sooner) but sits under the controls in the page
+    controls = st.container()
+    live_panel()
+    with controls:
+        _stream_controls(source)
 live_tables()
 
 if running:

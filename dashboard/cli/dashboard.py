@@ -12,9 +12,11 @@ detector of every page (Live, Replay, Review); the Settings page can drop it.
 from __future__ import annotations
 
 import argparse
+import importlib
 import os
 import subprocess
 import sys
+from collections.abc import Sequence
 from pathlib import Path
 
 from twitchscope.acquisition.boards.registry import BOARDS
@@ -26,11 +28,26 @@ from twitchscope.signal.review.profile import read_profile
 #: ``twitchscope.dashboard.app.review_panel``; the app layer is not imported here).
 ENV_PROFILE = "TWITCHSCOPE_PROFILE"
 
-__all__ = ["register", "run", "build_command", "classify_source", "APP"]
+__all__ = ["register", "run", "build_command", "classify_source", "serve", "APP", "WARM_MODULES"]
 
 #: The Streamlit script.
 APP = Path(__file__).parents[1] / "app" / "streamlit_app.py"
 _PORT_PREFIXES = ("/dev/", "COM", "loop://", "socket://", "spy://", "rfc2217://")
+#: Imported by the server process before it serves a page (:func:`serve`): SciPy, MNE,
+#: pandas and the layers under the app. None of them imports Streamlit.
+WARM_MODULES = (
+    "scipy.signal",
+    "scipy.stats",
+    "pandas",
+    "mne",
+    "twitchscope.signal.simulate",
+    "twitchscope.signal.detect.run",
+    "twitchscope.acquisition.transport.reader",
+    "twitchscope.dashboard.services.live",
+    "twitchscope.dashboard.services.stream_view",
+    "twitchscope.dashboard.services.replay",
+    "twitchscope.dashboard.services.review_analysis",
+)
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -92,7 +109,7 @@ def classify_source(source: str) -> tuple[str, str]:
 
 
 def build_command(*, port: int, host: str, open_browser: bool = False) -> list[str]:
-    """The ``streamlit run`` command line."""
+    """The ``streamlit run`` command line, run by :func:`serve` (this module as ``-m``)."""
     if isinstance(port, bool) or not 1 <= int(port) <= 65535:
         raise ConfigError(f"--port must be a TCP port 1-65535, got {port!r}.")
     if not host.strip():
@@ -100,7 +117,7 @@ def build_command(*, port: int, host: str, open_browser: bool = False) -> list[s
     return [
         sys.executable,
         "-m",
-        "streamlit",
+        "twitchscope.dashboard.cli.dashboard",  # serve(): streamlit after the warm-up
         "run",
         str(APP),
         "--server.port",
@@ -155,3 +172,24 @@ def run(args: argparse.Namespace) -> int:
             proc.kill()
             proc.wait(10)
         raise
+
+
+def serve(argv: Sequence[str]) -> int:
+    """Run the ``streamlit`` command line ``argv`` in this process, after importing
+    :data:`WARM_MODULES`.
+
+    Streamlit imports the app's modules when the first page is opened; SciPy, MNE and
+    the detector take seconds to import on a small machine, and the first visitor would
+    wait for them (the simulated amplifier too: it starts on the first visit). Imported
+    here, while the server starts, the first page opens as quickly as the next.
+    """
+    for name in WARM_MODULES:
+        importlib.import_module(name)
+    from streamlit.web import cli as streamlit_cli
+
+    streamlit_cli.main(args=list(argv), prog_name="streamlit")  # click: exits when done
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(serve(sys.argv[1:]))

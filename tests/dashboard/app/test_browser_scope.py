@@ -143,3 +143,88 @@ def test_the_scope_draws_marks_clicks_plays_and_freezes(
     assert not errors, errors
     log = (tmp_path / "server.log").read_text()
     assert server_tracebacks(log) == [], log[-4000:]
+
+
+def _messages_of_a_burst() -> tuple[dict, dict, float]:
+    """Two real scope messages of a stream view (two channels at 1 kHz, one burst at
+    12 s, past the first 10 s window; fed in 20 ms blocks): the update just before the burst goes pending, and the
+    one that first carries it pending; and its onset, s."""
+    from twitchscope.dashboard.app.scope.panel import ScopeOptions, feed_for, scope_message
+    from twitchscope.dashboard.services.stream_view import StreamView
+    from twitchscope.signal.core.model import SampleBlock
+    from twitchscope.signal.detect.config import preset
+
+    sfreq, names = 1000.0, ("APB", "FDI")
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal((2, 14000)) * 5e-6
+    x[1, 12000:12150] += rng.standard_normal(150) * 80e-6 * np.hanning(150) ** 0.25
+    view = StreamView(preset("limb", mains="50"), sfreq=sfreq, ch_names=names)
+    feed = feed_for(view, "test", range(2))
+    before = None
+    for a in range(0, 14000, 20):
+        view.ingest([SampleBlock(x[:, a : a + 20], sfreq, a, names)], a + 20)
+        feed.push(view.trace, view.trace_end)
+        msg = scope_message(
+            view, feed, twitches=view.twitches, sites=(), options=ScopeOptions(), src_now=view.now_s
+        )
+        if msg["pending"]:
+            assert before is not None
+            return before, msg, msg["pending"][0][0]
+        before = msg
+    raise AssertionError("the burst was never pending")
+
+
+def test_a_new_marker_shows_in_the_first_frame_after_it_arrives(tmp_path) -> None:
+    """The display runs a little behind the newest sample (so that it scrolls evenly
+    between updates); a marker that arrives ahead of it brings the display forward at
+    once: the pending marker of a burst is drawn in the first frame after its message."""
+    if not CHROMIUM.exists():
+        pytest.fail("this test needs Debian's chromium: apt-get install -y chromium")
+    import base64
+    import json
+
+    from playwright.sync_api import sync_playwright
+
+    from twitchscope.dashboard.app.scope.component import FRONTEND
+
+    first, second, onset = _messages_of_a_burst()
+    assert second["now"] - onset < 0.2  # newer than where the display runs (0.1-0.3 s behind)
+    module = base64.b64encode((FRONTEND / "scope.js").read_bytes()).decode()
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=ARGS)
+        try:
+            page = browser.new_page(viewport={"width": 1000, "height": 600})
+            errors: list[str] = []
+            page.on("pageerror", lambda e: errors.append(str(e)))
+            page.set_content("<div id='host' style='width:900px'></div>")
+            out = page.evaluate(
+                """async ([src, first, second]) => {
+                  const mod = await import("data:text/javascript;base64," + src);
+                  const host = document.getElementById("host");
+                  const call = (data) => mod.default({parentElement: host, data,
+                                                      setStateValue: () => {}});
+                  const root = () => host.querySelector(".ts-scope");
+                  const frames = () => Number(root().dataset.frames || 0);
+                  const next = async (n) => {
+                    while (frames() < n) await new Promise((r) => setTimeout(r, 5));
+                  };
+                  call(first);
+                  await next(3);
+                  const viewBefore = Number(root().dataset.viewEnd);
+                  call(second);
+                  const f = frames();
+                  await next(f + 1);
+                  return {viewBefore, viewAfter: Number(root().dataset.viewEnd),
+                          latest: Number(root().dataset.latest),
+                          pending: JSON.parse(root().dataset.pendingLog || "[]"),
+                          catchUps: Number(root().dataset.catchUps || 0)};
+                }""",
+                [module, json.loads(json.dumps(first)), json.loads(json.dumps(second))],
+            )
+        finally:
+            browser.close()
+    assert not errors
+    assert out["viewBefore"] < onset  # the display was behind the burst's onset ...
+    assert len(out["pending"]) == 1 and abs(out["pending"][0][0] - onset) < 1e-6  # ... and
+    assert out["viewAfter"] >= onset and out["catchUps"] == 1  # its marker is drawn at once
+    assert out["viewAfter"] <= out["latest"]  # never ahead of the samples

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import subprocess
 import sys
 
 import pytest
@@ -27,7 +28,8 @@ def test_defaults_bind_localhost_on_the_simulated_amplifier() -> None:
         "cyton",
     )
     cmd = cmd_dashboard.build_command(port=args.port, host=args.host)
-    assert cmd[:5] == [sys.executable, "-m", "streamlit", "run", str(cmd_dashboard.APP)]
+    server = "twitchscope.dashboard.cli.dashboard"  # serve(): streamlit after the warm-up
+    assert cmd[:5] == [sys.executable, "-m", server, "run", str(cmd_dashboard.APP)]
     opts = dict(zip(cmd[5::2], cmd[6::2], strict=True))
     assert opts["--server.address"] == "127.0.0.1" and opts["--server.port"] == "8501"
     assert opts["--server.headless"] == "true"
@@ -60,3 +62,31 @@ def test_cli_prints_one_line_for_a_missing_file(tmp_path, capsys) -> None:
     err = capsys.readouterr().err.strip().splitlines()
     assert code == 2 and len(err) == 1
     assert err[0].startswith("twitchscope: error: --source") and "missing.fif" in err[0]
+
+
+def test_the_warm_up_imports_no_streamlit() -> None:
+    """The server imports these before Streamlit starts: none may create Streamlit state
+    (a cache made outside a runtime would be a memory cache, for example)."""
+    code = (
+        "import importlib, sys\n"
+        "from twitchscope.dashboard.cli.dashboard import WARM_MODULES\n"
+        "for m in WARM_MODULES: importlib.import_module(m)\n"
+        "assert 'mne' in sys.modules and 'scipy.signal' in sys.modules\n"
+        "print(sorted(m for m in sys.modules if m.split('.')[0] == 'streamlit'))\n"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=120
+    )
+    assert out.stdout.strip() == "[]", out.stdout
+
+
+def test_serve_runs_the_streamlit_command_line() -> None:
+    """``python -m twitchscope.dashboard.cli.dashboard`` is the streamlit command line."""
+    out = subprocess.run(
+        [sys.executable, "-m", "twitchscope.dashboard.cli.dashboard", "version"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.startswith("Streamlit, version")

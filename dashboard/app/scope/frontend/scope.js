@@ -21,6 +21,7 @@ const MAX_AHEAD_S = 1.2; // more queued than this: start again (latency would gr
 const RING_S = 60; // seconds of bins kept in the browser
 const MAX_CHUNK_S = 0.5; // at most this much of one chunk's sound is played
 const MAX_LAG_S = 0.3; // the display runs at most this far behind the newest bin
+const CATCH_UP_S = 0.05; // a new marker ahead of the display: the display jumps to it + this
 const MIN_FRAME_MS = 1000 / 32; // at most ~30 frames per second: the CPU is shared
 const PENDING = "#ff7f0e"; // a candidate that already looks like a twitch, not decided yet
 
@@ -49,6 +50,7 @@ function newState(parent) {
     audioChunks: 0,
     audioUnderruns: 0,
     clicks: 0,
+    catchUps: 0,
     markersDrawn: 0,
     seenTwitches: null, // ids known when the scope started (never clicked)
     drawnTwitches: new Set(),
@@ -274,6 +276,7 @@ function receive(st, d, setStateValue) {
   }
   const ids = new Set(d.twitches.map((t) => t[4]));
   if (st.seenTwitches === null) st.seenTwitches = ids; // already there when it opened
+  catchUp(st, d);
   if ((d.click || d.audio) && !st.audioCtx) ensureAudio(st);
   if (st.monitorGain) st.monitorGain.gain.value = d.audio ? 1 : 0;
   if (st.audioCtx && st.audioCtx.state === "suspended") st.audioCtx.resume();
@@ -285,6 +288,27 @@ function receive(st, d, setStateValue) {
   st.dirty = true;
   st.root.dataset.chunks = String(st.chunks);
   st.root.dataset.stream = d.stream;
+}
+
+// A twitch, or a candidate that already looks like one, new in this message and ahead of
+// the display (which runs a little behind the newest bin): the display jumps forward to
+// it at once, so its marker shows now instead of when the lag has passed. The display
+// then slows down until it is back at its lag.
+function catchUp(st, d) {
+  if (st.td === null || st.latest === null || d.frozen) return;
+  let newest = -Infinity;
+  for (const t of d.twitches) {
+    if (t[2] >= 0 && !st.drawnTwitches.has(t[4]) && !st.seenTwitches.has(t[4])) {
+      newest = Math.max(newest, t[0]);
+    }
+  }
+  for (const p of d.pending || []) {
+    if (p[1] >= 0 && !st.drawnPending.has(p[2])) newest = Math.max(newest, p[0]);
+  }
+  if (newest > st.td) {
+    st.td = Math.min(st.latest, newest + CATCH_UP_S);
+    st.catchUps += 1;
+  }
 }
 
 function displayTime(st) {
@@ -347,6 +371,7 @@ function frame(st) {
   st.root.dataset.audioChunks = String(st.audioChunks);
   st.root.dataset.audioUnderruns = String(st.audioUnderruns);
   st.root.dataset.clicks = String(st.clicks);
+  st.root.dataset.catchUps = String(st.catchUps);
   st.root.dataset.markersDrawn = String(st.markersDrawn);
   st.root.dataset.audioState = st.audioCtx ? st.audioCtx.state : "none";
   st.root.dataset.viewEnd = tEnd.toFixed(3);

@@ -246,7 +246,14 @@ def live_panel() -> None:
 
 @st.fragment(run_every=TABLES_REFRESH_S if running else None)
 def live_tables() -> None:
-    """Events, per-site summary, rejected candidates and quality; refreshed once a second."""
+    """Events, per-site summary, rejected candidates and quality; refreshed once a second.
+
+    Not in the run that opens the page: the browser then mounts the scope without also
+    building the tables (the events table is the page's heaviest element to draw); they
+    come at the fragment's first tick, a second later."""
+    if ss[K.DEFER_TABLES]:
+        ss[K.DEFER_TABLES] = False
+        return
     src = owner.source
     view = ss[K.LIVE_VIEW]
     if src is None or not src.running or view is None:
@@ -317,6 +324,7 @@ else:
     live_panel()
     with controls:
         _stream_controls(source)
+    ss[K.DEFER_TABLES] = ss[K.PAGE_ENTERED]
 live_tables()
 
 if running:

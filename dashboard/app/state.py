@@ -96,6 +96,9 @@ class K:
     WORKED_ON = "worked_on"  # "Live", "Replay" or "Review": the last of those pages shown
     SOUND = "sound"  # click at each flagged twitch on the live/replay page
     FREEZE = "freeze"  # the live view stays on the last twitch (detection goes on)
+    PAGE = "page"  # title of the page the last full run showed
+    PAGE_ENTERED = "page_entered"  # that run opened the page (the run before showed another)
+    DEFER_TABLES = "defer_tables"  # the live tables wait for their first tick (scope first)
 
 
 @dataclass(frozen=True, slots=True)
@@ -154,6 +157,9 @@ _DEFAULTS: dict[str, Any] = {
     K.WORKED_ON: "",
     K.SOUND: False,
     K.FREEZE: False,
+    K.PAGE: "",
+    K.PAGE_ENTERED: True,
+    K.DEFER_TABLES: False,
 }
 
 

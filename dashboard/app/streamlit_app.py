@@ -74,6 +74,8 @@ nav = st.navigation(pages)
 title = getattr(nav, "title", "")  # a bare run (no Streamlit server) has no page title
 if title in ("Live", "Replay", "Review"):
     ss[K.WORKED_ON] = title  # what Export offers first
+ss[K.PAGE_ENTERED] = ss[K.PAGE] != title
+ss[K.PAGE] = title
 # the streams belong to the session, not to a page: catch their views up on every run
 sync_streams()
 

@@ -117,3 +117,26 @@ def test_live_simulated_session_end_to_end(app_path, tmp_path) -> None:
     at.button(key="live_stop").click().run()
     assert acquisition_owner().source is None
     assert any(b.label == "Start" for b in at.button)
+
+
+def test_the_tables_wait_for_their_first_tick_when_the_page_opens(app_path) -> None:
+    """The run that opens the Live page draws the scope without the tables (the browser
+    mounts the scope sooner); the next run, and every later one, has them."""
+    from twitchscope.dashboard.services.live import LiveSpec
+
+    acquisition_owner().start(LiveSpec(label_sim_sites=False))
+    at = AppTest.from_file(app_path, default_timeout=60).run()
+    assert not at.exception
+    assert at.session_state[K.PAGE] == "Live" and at.session_state[K.PAGE_ENTERED]
+    assert len(at.tabs) == 0 and len(at.metric) > 0  # the counters above the scope, no tables
+    at.run()
+    assert [t.label for t in at.tabs] == ["Events", "Per site", "Rejected", "Signal quality"]
+    at.run()
+    assert len(at.tabs) == 4
+    # away and back: opening the page again defers them again
+    at.switch_page("page_review.py").run()
+    assert not at.exception and at.session_state[K.PAGE_ENTERED]
+    at.switch_page("page_live.py").run()
+    assert not at.exception and len(at.tabs) == 0
+    at.run()
+    assert len(at.tabs) == 4

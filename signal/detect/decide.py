@@ -38,7 +38,7 @@ from twitchscope.signal.detect.inner_burst import InnerBurst, find_inner_burst
 if TYPE_CHECKING:
     from twitchscope.signal.detect.detector import DetectorState, _Candidate
 
-__all__ = ["DetectionOutput", "History", "close_candidate", "glr_thresholds"]
+__all__ = ["DetectionOutput", "History", "close_candidate", "glr_thresholds", "glr_threshold_of"]
 
 
 class _Store:
@@ -156,7 +156,7 @@ def close_candidate(
         mains_lines_hz=design.conditioning.notch_hz if design.conditioning is not None else (),
     )
     feats = measure_candidate(config, window)
-    glr_threshold = float(glr_thresholds(state, cand)[feats.channel_index])
+    glr_threshold = glr_threshold_of(state, cand, feats.channel_index)
     if not is_burst(config, feats, glr_threshold=glr_threshold):
         # a noise excursion, not a candidate; a weak QRS still keeps the beat of the train
         # and, as a QRS, is no background for the false-alarm threshold
@@ -267,16 +267,31 @@ def _with_beat(ecg: EcgTracker, beat: float) -> EcgTracker:
 def glr_thresholds(state: DetectorState, cand: _Candidate) -> NDArray[np.float64]:
     """The false-alarm-rate threshold per channel for a candidate, from the background
     before it (segments touched by explained artefacts left out)."""
+    maxima = _background(state, cand, state.baseline.maxima)
+    return far_thresholds(state.design.config, maxima, n_channels=state.n_channels)
+
+
+def glr_threshold_of(state: DetectorState, cand: _Candidate, channel: int) -> float:
+    """``glr_thresholds(state, cand)[channel]`` (the same value), fitted on that channel
+    only: a candidate is judged on its strongest channel."""
+    maxima = _background(state, cand, state.baseline.maxima[channel : channel + 1])
+    return float(far_thresholds(state.design.config, maxima, n_channels=state.n_channels)[0])
+
+
+def _background(
+    state: DetectorState, cand: _Candidate, maxima: NDArray[np.float64]
+) -> NDArray[np.float64]:
+    """The columns of ``maxima`` (rows of the baseline's segment maxima) the threshold of
+    ``cand`` is fitted on."""
     design = state.design
-    maxima = background_maxima(
-        state.baseline.maxima,
+    return background_maxima(
+        maxima,
         state.baseline.maxima_segments,
         before_segment=cand.start // design.segment_n,
         segment_n=design.segment_n,
         explained=state.explained,
         n_kept=design.far_segments,
     )
-    return far_thresholds(design.config, maxima, n_channels=state.n_channels)
 
 
 def _explain(state: DetectorState, first: int, end: int) -> DetectorState:

@@ -25,6 +25,7 @@ needle-site attribution, are in :mod:`twitchscope.signal.detect.run`.
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
@@ -340,23 +341,27 @@ def _process(
     out = DetectionOutput()
     a = first
     baseline, active = state.baseline, state.active
+    # the thresholds change only when the baseline's statistics do
+    thr_stats: object = None
+    thr: tuple[NDArray[np.float64], NDArray[np.float64], NDArray[np.float64]] | None = None
     while a < first + n:
         seg_idx = a // seg_n
         b = min((seg_idx + 1) * seg_n, first + n)
         e = env[:, a - first : b - first]
-        thr = baseline_thresholds(config, baseline, k_on=design.k_on)
+        if baseline.stats is not thr_stats:
+            thr_stats = baseline.stats
+            thr = baseline_thresholds(config, baseline, k_on=design.k_on)
+        any_act: NDArray[np.bool_] | None = None  # None: no sample active
         if thr is None or seg_idx < design.warm_segments:
-            act_ch = np.zeros(e.shape, dtype=bool)
             thr_on = thr_off = med = None
         else:
             thr_on, thr_off, med = thr
-            act_ch, active = _hysteresis(e, thr_on, thr_off, active)
-        any_act = np.asarray(act_ch.any(axis=0), dtype=bool)
+            any_act, active = _hysteresis(e, thr_on, thr_off, active)
         baseline = update_baseline(
             config,
             baseline,
             e,
-            any_act,
+            0 if any_act is None else int(np.count_nonzero(any_act)),
             segment_index=seg_idx,
             segment_complete=b == (seg_idx + 1) * seg_n,
             stale_segments=design.stale_segments,
@@ -364,10 +369,10 @@ def _process(
             far_n_eff=design.far_n_eff,
             far_segments=design.far_ring,
         )
-        busy = bool(any_act.any())
+        busy = any_act is not None
         if busy or state.candidate is not None:  # (else set once, after the loop)
             state = replace(state, baseline=baseline, active=active)
-        if busy:
+        if any_act is not None:
             starts, ends = true_runs(any_act)
             starts, ends = starts + a, ends + a
             for s, en in zip(starts.tolist(), ends.tolist(), strict=True):
@@ -408,17 +413,41 @@ def _hysteresis(
     on: NDArray[np.float64],
     off: NDArray[np.float64],
     prev: NDArray[np.int8],
-) -> tuple[NDArray[np.bool_], NDArray[np.int8]]:
-    """Vectorised two-threshold switch per channel: on above ``on``, off below ``off``."""
-    up = env > on[:, None]
-    if not up.any() and bool((prev == -1).all()):  # off, and nothing switches it on
-        return np.zeros(env.shape, dtype=bool), prev.astype(np.int8)
-    mark = np.where(up, 1, np.where(env < off[:, None], -1, 0)).astype(np.int8)
+) -> tuple[NDArray[np.bool_] | None, NDArray[np.int8]]:
+    """Vectorised two-threshold switch per channel: on above ``on``, off below ``off``.
+
+    Returns where any channel is on (shape (n_samples,); None when none is at any
+    sample) and each channel's state after the last sample (``prev`` itself when every
+    channel was off and stays off).
+    """
+    rows = np.fmax.reduce(env, axis=1) > on  # a sample above ``on`` (NaN never is)
+    rows |= prev == 1
+    if not rows.any():  # every channel off, and nothing switches one on
+        return None, prev
+    # the channels that are off throughout stay off: switch the others only
+    idx_rows = np.flatnonzero(rows)
+    sub = env[idx_rows]
+    sub_up = sub > on[idx_rows, None]
+    mark = np.where(sub_up, 1, np.where(sub < off[idx_rows, None], -1, 0)).astype(np.int8)
     n = env.shape[1]
-    idx = np.where(mark != 0, np.arange(n)[None, :], -1)
+    idx = np.where(mark != 0, _arange(n)[None, :], -1)
     idx = np.maximum.accumulate(idx, axis=1)
-    filled = np.where(idx >= 0, np.take_along_axis(mark, np.maximum(idx, 0), axis=1), prev[:, None])
-    return filled == 1, filled[:, -1].astype(np.int8).copy()
+    filled = np.where(
+        idx >= 0, np.take_along_axis(mark, np.maximum(idx, 0), axis=1), prev[idx_rows, None]
+    )
+    act = filled == 1
+    state = prev.copy()
+    state[idx_rows] = filled[:, -1]
+    any_act = act.any(axis=0)
+    return (any_act if any_act.any() else None), state
+
+
+@functools.lru_cache(maxsize=8)
+def _arange(n: int) -> NDArray[np.intp]:
+    """``np.arange(n)``, read-only, made once per block length."""
+    out = np.arange(n)
+    out.setflags(write=False)
+    return out
 
 
 def _maybe_sustained(state: DetectorState, cand: _Candidate) -> _Candidate:

@@ -35,7 +35,7 @@ from scipy import signal
 
 from twitchscope.signal.core.errors import ConfigError
 from twitchscope.signal.detect.config import DetectorConfig
-from twitchscope.signal.detect.false_alarms import append_maxima, segment_statistic
+from twitchscope.signal.detect.false_alarms import append_maxima, peak_statistic
 from twitchscope.signal.detect.filters import sosfilt_block
 
 __all__ = [
@@ -103,7 +103,7 @@ def envelope_block(
     else:
         energy = x * x
         tail = state.tail
-    smooth, zf = sosfilt_block(design.sos, energy, state.zi)
+    smooth, zf = sosfilt_block(design.sos, energy, state.zi, overwrite_x=True)  # energy: ours
     env = np.sqrt(np.maximum(smooth, 0.0, out=smooth), out=smooth)  # its own array
     return env, EnvelopeState(tail=tail, zi=zf)
 
@@ -168,10 +168,15 @@ _QUANTILES = np.linspace(0.05, 0.95, 10)
 
 def _quantiles(seg: NDArray[np.float64]) -> NDArray[np.float64]:
     """``np.quantile(seg, _QUANTILES, axis=1).T`` (its default linear method, bit for bit)
-    from one partition: the baseline computes it for every segment of every stream."""
-    n = seg.shape[1]
-    kth, lo, hi, t, upper = _quantile_positions(n)
-    s = np.partition(seg, kth, axis=1)
+    from one sort: the baseline computes it for every segment of every stream. (The
+    order statistics are the same values whatever puts them in place; NumPy's sort of a
+    segment costs half its partition at twenty positions.)"""
+    return _sorted_quantiles(np.sort(seg, axis=1))
+
+
+def _sorted_quantiles(s: NDArray[np.float64]) -> NDArray[np.float64]:
+    """:func:`_quantiles` of a segment already sorted along its rows."""
+    lo, hi, t, upper = _quantile_positions(s.shape[1])
     a, b = s[:, lo], s[:, hi]
     d = b - a
     return np.where(upper, b - d * (1 - t), a + d * t)
@@ -180,16 +185,14 @@ def _quantiles(seg: NDArray[np.float64]) -> NDArray[np.float64]:
 @functools.lru_cache(maxsize=16)
 def _quantile_positions(
     n: int,
-) -> tuple[
-    NDArray[np.intp], NDArray[np.intp], NDArray[np.intp], NDArray[np.float64], NDArray[np.bool_]
-]:
-    """For :func:`_quantiles` of ``n`` samples: the order statistics it needs, the lower
-    and upper neighbour of each quantile, the interpolation weight and where it is >= 0.5."""
+) -> tuple[NDArray[np.intp], NDArray[np.intp], NDArray[np.float64], NDArray[np.bool_]]:
+    """For :func:`_quantiles` of ``n`` samples: the lower and upper neighbour of each
+    quantile among the sorted samples, the interpolation weight and where it is >= 0.5."""
     pos = _QUANTILES * (n - 1)
     lo = np.floor(pos).astype(np.intp)
     hi = np.minimum(lo + 1, n - 1)
     t = pos - lo
-    return np.unique(np.concatenate([lo, hi])), lo, hi, t, t >= 0.5
+    return lo, hi, t, t >= 0.5
 
 
 def _median(x: NDArray[np.float64]) -> NDArray[np.float64]:
@@ -202,11 +205,47 @@ def _median(x: NDArray[np.float64]) -> NDArray[np.float64]:
     return (p[:, k - 1] + p[:, k]) / 2
 
 
+def _median_and_mad(x: NDArray[np.float64]) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
+    """``(m, _median(np.abs(x - m[:, None])))`` with ``m = _median(x)``, bit for bit, from
+    one sort of ``x`` (n >= 1 columns).
+
+    Once ``x`` is sorted (``s``), the deviations below the median (``m - s[j]``, the
+    same values as ``abs(s[j] - m)``: a float difference only changes sign when its
+    operands swap) fall as ``j`` rises and those above it (``s[j] - m``) rise. Paired
+    in that order, the element-wise minima hold the lower half of all the deviations
+    and the maxima the upper half (a bitonic half-cleaner), so the median of the
+    deviations is the largest of the lower half (and, for an even count, that and the
+    smallest of the upper): no second partition. Rows with a NaN or an infinite value
+    go through :func:`_median` twice instead.
+    """
+    n = x.shape[1]
+    k = n // 2
+    s = np.sort(x, axis=1)
+    if n % 2:
+        med = s[:, k].copy()
+        below, above = s[:, :k], s[:, k + 1 :]  # pairs s[j] with s[k + 1 + j], j < k
+    else:
+        med = (s[:, k - 1] + s[:, k]) / 2
+        below, above = s[:, :k], s[:, k:]
+    # (a finite median of an even count lies between its two neighbours, the sum and the
+    # halving both rounding monotonically, so the deviations' signs are known)
+    if k == 0 or not np.isfinite(s[:, -1] - med).all():  # a NaN, or an infinite value
+        m = _median(x)
+        return m, _median(np.abs(x - m[:, None]))
+    m_col = med[:, None]
+    low = m_col - below
+    high = above - m_col
+    lower = np.minimum(low, high).max(axis=1)
+    if n % 2:  # the zero deviation of the median itself is the smallest of all
+        return med, lower
+    return med, (lower + np.maximum(low, high).min(axis=1)) / 2
+
+
 def update_baseline(
     config: DetectorConfig,
     state: BaselineState,
     env: NDArray[np.float64],
-    active: NDArray[np.bool_],
+    n_active: int,
     *,
     segment_index: int,
     segment_complete: bool,
@@ -217,7 +256,8 @@ def update_baseline(
 ) -> BaselineState:
     """Add envelope samples of one segment; close the segment when ``segment_complete``.
 
-    ``env`` (n_channels, n) and ``active`` (n,) must all belong to ``segment_index``.
+    ``env`` (n_channels, n) must belong to ``segment_index``; ``n_active`` of its samples
+    were active (on any channel).
     A closed segment enters the ring when at most ``baseline_max_active`` of its samples
     were active, or when no quiet segment has closed for ``stale_segments`` segments (so a
     lasting rise of the noise floor is learnt). Segments before ``settle_segments`` (filter
@@ -226,7 +266,6 @@ def update_baseline(
     samples, against the median before it) to a ring of ``far_segments`` (which must hold
     the segments a candidate can span and wait for, beyond the ones the fit uses).
     """
-    n_active = int(np.count_nonzero(active))
     if segment_index != state.segment_index or state.segment.shape[1] == 0:
         seg = env
     else:
@@ -250,15 +289,16 @@ def update_baseline(
     stats = state.stats
     maxima, maxima_segments = state.maxima, state.maxima_segments
     if seg.shape[1] > 0 and (quiet or stale):
+        ordered = np.sort(seg, axis=1)  # its last column is the segment's peak
         if stats is not None:
-            stat = segment_statistic(seg, stats[0], n_eff=far_n_eff)
+            stat = peak_statistic(ordered[:, -1], stats[0], n_eff=far_n_eff)
             maxima, maxima_segments = append_maxima(
                 maxima, maxima_segments, stat, segment_index=segment_index, keep=far_segments
             )
         keep = config.baseline_n_segments - 1
         if stale and not quiet:  # a new level: forget most of the old one
             keep = min(keep, max(config.baseline_n_segments // 8, 1))
-        q = _quantiles(seg)
+        q = _sorted_quantiles(ordered)
         quantiles = np.concatenate(
             [
                 quantiles[:, max(0, quantiles.shape[1] - 10 * keep) :]
@@ -270,8 +310,8 @@ def update_baseline(
         )
         if quiet:
             last = segment_index  # a stale segment enters without ending the stale spell
-        med = _median(quantiles)
-        spread = MAD_TO_SD * _median(np.abs(quantiles - med[:, None]))
+        med, mad = _median_and_mad(quantiles)
+        spread = MAD_TO_SD * mad
         stats = (med, spread)
     return BaselineState(
         quantiles=quantiles,

@@ -41,6 +41,7 @@ from twitchscope.signal.detect.config import DetectorConfig
 
 __all__ = [
     "segment_statistic",
+    "peak_statistic",
     "far_thresholds",
     "append_maxima",
     "background_maxima",
@@ -77,7 +78,13 @@ def segment_statistic(
     """
     if env.shape[1] == 0:
         return np.zeros(env.shape[0])
-    peak = env.max(axis=1)
+    return peak_statistic(env.max(axis=1), median, n_eff=n_eff)
+
+
+def peak_statistic(
+    peak: NDArray[np.float64], median: NDArray[np.float64], *, n_eff: float
+) -> NDArray[np.float64]:
+    """:func:`segment_statistic` of a segment whose envelope peaks at ``peak`` (per channel)."""
     r = (peak / np.maximum(median, 1e-30)) ** 2
     r = np.maximum(r, 1.0)
     return 0.5 * n_eff * (r - 1.0 - np.log(r))
@@ -120,12 +127,32 @@ def background_maxima(
     """
     keep = (segments < before_segment) & (segments >= before_segment - n_kept)
     if explained:
-        starts = segments * segment_n
-        ends = starts + segment_n
-        spans = np.array(explained, dtype=np.int64)  # (n_spans, 2): every span at once
-        touched = (starts[None, :] < spans[:, 1:]) & (ends[None, :] > spans[:, :1])
-        keep &= ~touched.any(axis=0)
+        keep &= ~_touched(segments, segment_n, np.array(explained, dtype=np.int64))
     return maxima[:, keep][:, -n_kept:]
+
+
+def _touched(
+    segments: NDArray[np.int64], segment_n: int, spans: NDArray[np.int64]
+) -> NDArray[np.bool_]:
+    """Which segments (indexes ``s``: samples ``s * segment_n`` to ``(s + 1) * segment_n``)
+    overlap any of the sample spans, ``spans`` of shape (n_spans, 2) holding ``(first, end)``.
+
+    Segment ``s`` overlaps ``(first, end)`` when ``s * segment_n < end`` and
+    ``(s + 1) * segment_n > first``, i.e. ``first // segment_n <= s <=
+    (end - 1) // segment_n``: with the segments in increasing order (as the ring keeps
+    them), each span covers one run of them, found by bisection.
+    """
+    if segments.size > 1 and not bool((segments[1:] > segments[:-1]).all()):
+        starts = segments * segment_n  # any order: every pair compared
+        touched = (starts[None, :] < spans[:, 1:]) & (starts[None, :] + segment_n > spans[:, :1])
+        return np.asarray(touched.any(axis=0), dtype=bool)
+    lo = np.searchsorted(segments, spans[:, 0] // segment_n, side="left")
+    hi = np.searchsorted(segments, (spans[:, 1] - 1) // segment_n, side="right")
+    hi = np.maximum(hi, lo)  # a span between two kept segments covers none
+    edges = np.bincount(lo, minlength=segments.size + 1) - np.bincount(
+        hi, minlength=segments.size + 1
+    )
+    return np.cumsum(edges[:-1]) > 0
 
 
 def _quantiles_of_rows(x: NDArray[np.float64], qs: tuple[float, ...]) -> NDArray[np.float64]:
@@ -160,18 +187,19 @@ def far_thresholds(
     Parameters
     ----------
     config : DetectorConfig
-    maxima : array, shape (n_channels, n_segments)
-        Segment maxima of the background statistic, oldest first.
+    maxima : array, shape (n_rows, n_segments)
+        Segment maxima of the background statistic, oldest first: a row per channel
+        (or for some of the channels only; each row's threshold depends on that row).
     n_channels : int
         Channels of the stream (the target rate is shared among them).
 
     Returns
     -------
-    thresholds : array, shape (n_channels,)
+    thresholds : array, shape (n_rows,)
         ``glr_min`` where too few segments are known, else the larger of ``glr_min``
         and the Gumbel level for the target rate.
     """
-    floor = np.full(n_channels, config.glr_min)
+    floor = np.full(maxima.shape[0], config.glr_min)
     if maxima.shape[1] < config.far_min_segments:
         return floor
     per_min = 60.0 / config.baseline_segment_s

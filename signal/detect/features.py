@@ -11,6 +11,7 @@ import functools
 import math
 from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
@@ -101,31 +102,33 @@ def _hann(n: int) -> NDArray[np.float64]:
     return win
 
 
+#: Up to this many samples a sort finds a median faster than NumPy's partition.
+_SORT_MAX = 256
+
+
 def _median(x: NDArray[np.float64]) -> float:
-    """``float(np.median(x))`` of a 1-D array (bit for bit) through one partition: the
-    measurements take several medians per candidate, where NumPy's general code costs
-    more than the partition."""
-    n = x.size
-    if n == 0 or np.isnan(x).any():  # NumPy's own result (NaN)
-        return float(np.median(x))
-    k = n // 2
-    if n % 2:
-        return float(np.partition(x, k)[k])
-    p = np.partition(x, [k - 1, k])
-    return float((p[k - 1] + p[k]) / 2)
+    """``float(np.median(x))`` of a 1-D array (bit for bit): the measurements take several
+    medians per candidate, where NumPy's general code costs more than finding the middle."""
+    return float(median_of_rows(x[None, :])[0])
 
 
 def median_of_rows(x: NDArray[np.float64]) -> NDArray[np.float64]:
-    """``np.median(x, axis=1)`` of a 2-D array (bit for bit) through one partition."""
+    """``np.median(x, axis=1)`` of a 2-D array (bit for bit) through one sort (short rows)
+    or one partition at the middle: the order statistics are the same values whatever
+    puts them in place, and for an even count the one below the middle is the largest
+    of the lower part the partition leaves."""
     n = x.shape[1]
     if n == 0 or x.shape[0] == 0 or np.isnan(x).any():  # NumPy's own result
         out: NDArray[np.float64] = np.median(x, axis=1)
         return out
     k = n // 2
+    if n <= _SORT_MAX:
+        s = np.sort(x, axis=1)
+        return s[:, k].copy() if n % 2 else (s[:, k - 1] + s[:, k]) / 2
+    p = np.partition(x, k, axis=1)
     if n % 2:
-        return np.partition(x, k, axis=1)[:, k].copy()
-    p = np.partition(x, [k - 1, k], axis=1)
-    return (p[:, k - 1] + p[:, k]) / 2
+        return p[:, k].copy()
+    return (p[:, :k].max(axis=1) + p[:, k]) / 2
 
 
 def _mean(x: NDArray[np.float64]) -> float:
@@ -271,17 +274,31 @@ def mains_fit_share(x: NDArray[np.float64], *, sfreq: float, lines_hz: tuple[flo
     energy = float(np.dot(y, y))
     if energy <= 0:
         return 0.0
-    s, c = _sinusoids(y.size, float(sfreq), tuple(lines_hz))  # (n_lines, n)
     # least squares per line through the 2 x 2 normal equations; the fit's energy is
     # coef . (basis^T y) at the solution
-    ss, cc, sc = np.sum(s * s, axis=1), np.sum(c * c, axis=1), np.sum(s * c, axis=1)
+    s, c, ss, cc, sc, ok, den = _fit_basis(y.size, float(sfreq), tuple(lines_hz))
     sy, cy = s @ y, c @ y
-    det = ss * cc - sc * sc
-    ok = det > 1e-12 * np.maximum(ss * cc, 1e-300)
-    a = np.where(ok, (cc * sy - sc * cy) / np.where(ok, det, 1.0), 0.0)
-    b = np.where(ok, (ss * cy - sc * sy) / np.where(ok, det, 1.0), 0.0)
+    a = np.where(ok, (cc * sy - sc * cy) / den, 0.0)
+    b = np.where(ok, (ss * cy - sc * sy) / den, 0.0)
     fit_energy = a * sy + b * cy
     return float(min(max(float(np.max(fit_energy)) / energy, 0.0), 1.0))
+
+
+@functools.lru_cache(maxsize=64)
+def _fit_basis(n: int, sfreq: float, lines_hz: tuple[float, ...]) -> tuple[NDArray[Any], ...]:
+    """For :func:`mains_fit_share` on ``n`` samples (read-only, computed once per length:
+    most candidates fit the same ``mains_fit_window_s``): the sines and cosines of each
+    line (:func:`_sinusoids`), their sums of products ``ss``, ``cc`` and ``sc``, where
+    the normal equations are well posed (``ok``) and their determinant there (1 elsewhere).
+    """
+    s, c = _sinusoids(n, sfreq, lines_hz)  # (n_lines, n)
+    ss, cc, sc = np.sum(s * s, axis=1), np.sum(c * c, axis=1), np.sum(s * c, axis=1)
+    det = ss * cc - sc * sc
+    ok = det > 1e-12 * np.maximum(ss * cc, 1e-300)
+    out = (s, c, ss, cc, sc, ok, np.where(ok, det, 1.0))
+    for part in out:
+        part.setflags(write=False)
+    return out
 
 
 _SINUSOIDS: dict[tuple[float, tuple[float, ...]], tuple[NDArray[np.float64], ...]] = {}

@@ -209,7 +209,11 @@ def design_conditioning(config: DetectorConfig, *, sfreq: float, mains_hz: float
 
 
 def sosfilt_block(
-    sos: NDArray[np.float64], x: NDArray[np.float64], zi: NDArray[np.float64]
+    sos: NDArray[np.float64],
+    x: NDArray[np.float64],
+    zi: NDArray[np.float64],
+    *,
+    overwrite_x: bool = False,
 ) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
     """``scipy.signal.sosfilt(sos, x, axis=-1, zi=zi)``, the same samples bit for bit.
 
@@ -222,9 +226,12 @@ def sosfilt_block(
     ----------
     sos : array, shape (n_sections, 6)
     x : array, shape (n_channels, n_samples)
-        Not modified.
+        Not modified, unless ``overwrite_x``.
     zi : array, shape (n_sections, n_channels, 2)
         Delay lines; not modified.
+    overwrite_x : bool
+        ``x`` is a scratch array of the caller's: when it is C-contiguous float64 it is
+        filtered in place and returned as ``y`` (no copy).
 
     Returns
     -------
@@ -242,7 +249,10 @@ def sosfilt_block(
     ):
         out, zf = signal.sosfilt(sos, x, axis=-1, zi=zi)
         return out, zf
-    y = np.array(x, dtype=np.float64, order="C")  # a copy: the loop filters in place
+    if overwrite_x and x.flags.c_contiguous and x.flags.writeable:
+        y = x
+    else:
+        y = np.array(x, dtype=np.float64, order="C")  # a copy: the loop filters in place
     z = zi.transpose(1, 0, 2).copy(order="C")  # (n_channels, n_sections, 2), a copy
     _sosfilt_kernel(np.ascontiguousarray(sos), y, z)
     return y, z.transpose(1, 0, 2)

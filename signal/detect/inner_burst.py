@@ -88,30 +88,30 @@ class InnerBurst:
     median_freq_hz: float | None
 
 
-def _moving_mean(x: NDArray[np.float64], n: int) -> NDArray[np.float64]:
-    """Centred moving mean of length ``n`` along the last axis (shorter at the ends)."""
+def _moving_mean_span(x: NDArray[np.float64], n: int, lo: int, hi: int) -> NDArray[np.float64]:
+    """Columns ``lo:hi`` of the centred moving mean of length ``n`` along the last axis
+    (shorter at the ends): at column ``i`` the mean of ``x[..., i - n // 2 : i - n // 2 + n]``
+    clipped to the array, as the difference of two cumulative sums over the window's length.
+
+    Only the burst search's columns are computed, from the cumulative sum of the samples
+    they reach (the first values of a cumulative sum do not depend on what follows).
+    """
     size = x.shape[-1]
-    c = np.concatenate([np.zeros(x.shape[:-1] + (1,)), np.cumsum(x, axis=-1)], axis=-1)
+    hi = min(hi, size)
+    if hi <= lo:
+        return np.zeros(x.shape[:-1] + (0,))
     h = n // 2
-    if size < n:
-        i = np.arange(size)
-        lo = np.maximum(i - h, 0)
-        hi = np.minimum(i - h + n, size)
-        return (c[..., hi] - c[..., lo]) / (hi - lo)
-    # the same differences c[hi] - c[lo] from slices: hi = i - h + n up to the end, then
-    # the end; lo = 0 up to i = h, then i - h
-    k = size - n + h + 1
-    diff = np.empty(x.shape)
-    diff[..., :k] = c[..., n - h :]
-    diff[..., k:] = c[..., size:]
-    diff[..., :h] -= c[..., :1]
-    diff[..., h:] -= c[..., : size - h]
-    return diff / _window_lengths(size, n)
+    i = np.arange(lo, hi)
+    top = np.minimum(i - h + n, size)
+    bottom = np.maximum(i - h, 0)
+    reach = int(top[-1])  # top never decreases
+    c = np.concatenate([np.zeros(x.shape[:-1] + (1,)), np.cumsum(x[..., :reach], axis=-1)], axis=-1)
+    return (c[..., top] - c[..., bottom]) / _window_lengths(size, n)[lo:hi]
 
 
 @functools.lru_cache(maxsize=16)
 def _window_lengths(size: int, n: int) -> NDArray[np.intp]:
-    """Samples in each window of :func:`_moving_mean` (read-only)."""
+    """Samples in each window of :func:`_moving_mean_span` (read-only)."""
     i = np.arange(size)
     lengths = np.minimum(i - n // 2 + n, size) - np.maximum(i - n // 2, 0)
     lengths.setflags(write=False)
@@ -156,7 +156,7 @@ def _filtfilt(
         axis=-1,
     )
     zi = zi.reshape(n_sections, 1, 2)
-    y, _ = sosfilt_block(sos, ext, zi * ext[:, 0:1])
+    y, _ = sosfilt_block(sos, ext, zi * ext[:, 0:1], overwrite_x=True)  # ext: ours
     y, _ = sosfilt_block(sos, y[:, ::-1], zi * y[:, -1:])
     return y[:, ::-1][:, edge:-edge]
 
@@ -175,12 +175,13 @@ def _best_burst_on_channel(
     """``(glr, onset, offset)`` of the strongest qualifying high-band burst on ``ch``.
 
     ``xh`` is the channel's conditioned signal above ``inner_hp_hz``, ``power`` its
-    10 ms moving power over ``noise_var`` (its power before the candidate).
+    10 ms moving power over ``noise_var`` (its power before the candidate) from
+    ``search_lo`` to ``search_hi``.
     """
     sf = w.sfreq
     band_hi = config.low_pass_hz(sf)
     active = np.zeros(xh.size, dtype=bool)
-    active[search_lo:search_hi] = power[search_lo:search_hi] > _ACTIVE_RATIO
+    active[search_lo:search_hi] = power > _ACTIVE_RATIO
     starts, ends = true_runs(active)
     runs: list[list[int]] = []
     merge = int(round(_MERGE_S * sf))
@@ -250,12 +251,13 @@ def find_inner_burst(
     xh = _filtfilt(sos, _highpass_zi(config.inner_hp_hz, sf), w.cond)
     noise_var = median_of_rows(xh[:, :search_lo] ** 2) / CHI2_1_MEDIAN
     ok = noise_var > 0
-    power = _moving_mean(xh * xh, max(3, int(round(_SMOOTH_S * sf))))
+    smooth_n = max(3, int(round(_SMOOTH_S * sf)))
+    power = _moving_mean_span(xh * xh, smooth_n, search_lo, search_hi)  # where it is searched
     if ok.all():
         power /= noise_var[:, None]
     else:
         power[ok] /= noise_var[ok, None]
-    busy = ok & (power[:, search_lo:search_hi] > _ACTIVE_RATIO).any(axis=1)
+    busy = ok & (power > _ACTIVE_RATIO).any(axis=1)
     found: list[tuple[float, int, int, int]] = []
     for ch in np.flatnonzero(busy).tolist():
         got = _best_burst_on_channel(

@@ -66,7 +66,14 @@ class DetectorConfig:
         twitches a minute (0.79); corpus-dev F1 0.798 -> 0.793; on the real files the
         cleaner background lowers the false-alarm threshold: one 36 ms spike on the GUI
         sample's rest (none without) and 5 twitches on the subvocal recording's rest (3).
-        Turn it on for a recording whose hum visibly drifts (a profile can carry it).
+        True runs it at every rate; it runs anyway below ``mains_track_below_sfreq``.
+    mains_track_below_sfreq : float
+        The tracker runs for every recording sampled below this rate, Hz (1: only where
+        ``mains_track`` says). 1000, measured (bench/RESULTS.md, 3 December 2026): at
+        250-500 Hz the hum the notches leave falls inside the narrow pass band and hid
+        strong twitches (corpus-dev-b recall at SNR >= 10 0.80 -> 0.92 with the peak
+        floor below; corpus-dev unchanged); at 1-2 kHz it added false twitches (corpus-dev
+        2 kHz 0.3 -> 1.2 a minute, corpus-dev-b 1 kHz 0.2 -> 0.6), so it stays off there.
     mains_track_lp_hz : float
         Low-pass of the tracked line's complex amplitude, Hz: its removal is a notch about
         twice this wide that follows the line, and how fast a surge is followed. 0.3.
@@ -107,6 +114,15 @@ class DetectorConfig:
         ``k_on`` below ``low_rate_sfreq``: lit §3.3 item 4 asks for a higher k where fewer
         independent samples make the variance estimate noisy. 4.5 (no higher than ``k_on``
         after the corpus tuning above).
+    low_rate_min_peak_ratio : float
+        Below ``low_rate_sfreq`` a twitch's largest conditioned sample must reach this many
+        times its channel's background envelope (the envelope median before it), else it
+        is rejected (``low_confidence``); inside an artefact, such a twitch is not kept.
+        5.3, measured with the mains tracker on below 1 kHz (bench/RESULTS.md): swept 4-7
+        on corpus-dev, corpus-dev-b and the real files; at 5.3 it drops 6 false twitches
+        of corpus-dev-b at 250-256 Hz, the GUI sample's one false twitch at rest (a 36 ms
+        spike) and one real twitch of corpus-dev at SNR 4; 5.5 and above drop more real
+        twitches (no held-out set chose it: expect some optimism).
     baseline_segment_s : float
         Length of a baseline segment, s (see ``baseline_max_active``). 0.25 s.
     baseline_max_active : float
@@ -312,6 +328,7 @@ class DetectorConfig:
     n_harmonics: int = 10
     mains_probe_s: float = 2.0
     mains_track: bool = False
+    mains_track_below_sfreq: float = 1000.0
     mains_track_lp_hz: float = 0.3
     mains_track_max_dev_hz: float = 1.0
     mains_track_min_ratio: float = 10.0
@@ -323,6 +340,7 @@ class DetectorConfig:
     k_on: float = 4.5
     k_off: float = 2.0
     k_on_low_rate: float = 4.5
+    low_rate_min_peak_ratio: float = 5.3
     baseline_segment_s: float = 0.25
     baseline_max_active: float = 0.25
     baseline_n_segments: int = 40
@@ -430,6 +448,10 @@ class DetectorConfig:
     def k_on_for(self, sfreq: float) -> float:
         """The on-threshold k at ``sfreq`` (raised below ``low_rate_sfreq``)."""
         return self.k_on if sfreq >= self.low_rate_sfreq else max(self.k_on, self.k_on_low_rate)
+
+    def mains_track_for(self, sfreq: float) -> bool:
+        """Whether the mains tracker runs at ``sfreq``."""
+        return self.mains_track or sfreq < self.mains_track_below_sfreq
 
     def envelope_lp_hz(self, sfreq: float) -> float:
         """The envelope's smoothing corner at ``sfreq``, Hz."""

@@ -181,7 +181,7 @@ def close_candidate(
         if inner is not None:
             span_s = (inner.offset - inner.onset) / sf
             inner_confidence = twitch_confidence(inner.glr, config.inner_glr_min, span_s)
-            if inner_confidence < config.min_confidence:
+            if inner_confidence < config.min_confidence or _too_small(state, inner, cand):
                 inner = None
         if inner is not None:
             detail += "; a twitch inside it was kept"
@@ -210,6 +210,17 @@ def close_candidate(
             peak_v=feats.peak_v,
             detail=f"confidence {confidence:.2f}, minimum {config.min_confidence:g} "
             f"(likelihood ratio {feats.glr:.0f} against a threshold of {glr_threshold:.0f})",
+        )
+        return DetectionOutput(rejected=(*rejected, rej)), state
+    small = _too_small(state, feats, cand)
+    if small:
+        rej = RejectedCandidate(
+            onset_s=feats.onset_s,
+            offset_s=feats.offset_s,
+            channel=ch,
+            reason=RejectReason.LOW_CONFIDENCE,
+            peak_v=feats.peak_v,
+            detail=small,
         )
         return DetectionOutput(rejected=(*rejected, rej)), state
     tw = _twitch(
@@ -300,6 +311,23 @@ def _explain(state: DetectorState, first: int, end: int) -> DetectorState:
     oldest = end - design.far_ring * design.segment_n
     kept = tuple(span for span in state.explained if span[1] > oldest)
     return replace(state, explained=(*kept, (first, end)))
+
+
+def _too_small(
+    state: DetectorState, measured: CandidateFeatures | InnerBurst, cand: _Candidate
+) -> str:
+    """Why a twitch at a low rate is too small to count ("" when it is not): its peak
+    under ``low_rate_min_peak_ratio`` times its channel's background envelope."""
+    config = state.design.config
+    if state.sfreq >= config.low_rate_sfreq:
+        return ""
+    background = float(cand.env_median[measured.channel_index])
+    if not background > 0.0 or measured.peak_v >= config.low_rate_min_peak_ratio * background:
+        return ""
+    return (
+        f"peak {measured.peak_v / background:.1f} times the background envelope, minimum "
+        f"{config.low_rate_min_peak_ratio:g} below {config.low_rate_sfreq:g} Hz"
+    )
 
 
 def _twitch(

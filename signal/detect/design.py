@@ -127,7 +127,7 @@ class DetectorDesign:
         conditioning = design_conditioning(config, sfreq=self.sfreq, mains_hz=mains_hz)
         tracker = None
         if (
-            config.mains_track
+            config.mains_track_for(self.sfreq)
             and mains_hz < self.sfreq / 2 - SIDE_HZ - config.mains_track_max_dev_hz
         ):
             tracker = design_tracker(

@@ -346,3 +346,42 @@ def test_strong_twitches_after_needle_handling_and_after_another_twitch_are_kept
 
     assert found(CONFIG) == list(truth)
     assert found(DetectorConfig(pre_level_glr_max=1e12)) == [19.3102]  # without the exemption
+
+
+def _short_burst(sfreq: float) -> np.ndarray:
+    """16 s of 5 uV white noise on two channels, an 80 ms 80 Hz burst of 15 uV on B at 12 s."""
+    rng = np.random.default_rng(1)
+    x = rng.standard_normal((2, int(16 * sfreq))) * 5e-6
+    t = np.arange(int(0.08 * sfreq)) / sfreq
+    a = int(12 * sfreq)
+    x[1, a : a + t.size] += 15e-6 * np.sin(2 * np.pi * 80 * t)
+    return x
+
+
+@pytest.mark.parametrize("sfreq", [250.0, 256.0])
+def test_a_twitch_too_small_for_its_background_at_a_low_rate_is_rejected(sfreq) -> None:
+    """Below ``low_rate_sfreq`` a twitch's peak must reach ``low_rate_min_peak_ratio``
+    times its channel's background envelope; the same burst above the floor is a twitch."""
+    x = _short_burst(sfreq)
+    names = ("A", "B")
+    kept, _ = detect_array(
+        x, sfreq=sfreq, ch_names=names, config=DetectorConfig(low_rate_min_peak_ratio=2.0)
+    )
+    assert [(t.channel, round(t.onset_s, 1)) for t in kept] == [("B", 12.0)]
+    ratio = kept[0].peak_v / 5e-6  # against the raw noise; the envelope median is below it
+    assert 2.0 < ratio < 8.0
+    twitches, rejected = detect_array(
+        x, sfreq=sfreq, ch_names=names, config=DetectorConfig(low_rate_min_peak_ratio=8.0)
+    )
+    assert twitches == []
+    (rej,) = rejected
+    assert rej.reason == RejectReason.LOW_CONFIDENCE and rej.channel == "B"
+    assert "times the background envelope, minimum 8 below 500 Hz" in rej.detail
+
+
+def test_the_peak_floor_is_for_low_rates_only() -> None:
+    x = _short_burst(1000.0)
+    twitches, _ = detect_array(
+        x, sfreq=1000.0, ch_names=("A", "B"), config=DetectorConfig(low_rate_min_peak_ratio=8.0)
+    )
+    assert [(t.channel, round(t.onset_s, 1)) for t in twitches] == [("B", 12.0)]

@@ -179,7 +179,11 @@ def test_median_and_mad_is_two_numpy_medians(x: np.ndarray) -> None:
         want_med = np.median(x, axis=1)
         want_mad = np.median(np.abs(x - want_med[:, None]), axis=1)
     assert np.array_equal(med, want_med, equal_nan=True)
-    assert np.array_equal(mad, want_mad, equal_nan=True)
+    # where a deviation is NaN (inf - inf) np.median gives NaN and the partitions below do
+    # not: there the path the baseline used before (kept bit for bit) is the reference
+    with np.errstate(invalid="ignore"):
+        dev_nan = np.isnan(x - want_med[:, None]).any(axis=1)
+    assert np.array_equal(mad[~dev_nan], want_mad[~dev_nan], equal_nan=True)
     # and what the baseline computed before, through two partitions
     with np.errstate(invalid="ignore", over="ignore"):
         ref = _median(x)

@@ -131,7 +131,21 @@ def test_twitches_under_a_drifting_hum_are_found_with_the_tracker() -> None:
     onsets = sorted(round(float(t.split("onset_s=")[1].split(",")[0]), 1) for t in TRACKED_RUN)
     assert onsets == [6.0, 8.0, 10.5]
     # the fixed notches alone let the hum hide all three
-    assert _detect(TWITCHY, DetectorConfig(mains="50"), []) == []
+    untracked = DetectorConfig(mains="50", mains_track_below_sfreq=1.0)
+    assert _detect(TWITCHY, untracked, []) == []
+    # and at this rate (500 Hz) the default detector tracks: it finds them
+    assert _detect(TWITCHY, DetectorConfig(mains="50"), []) == TRACKED_RUN
+
+
+def test_the_tracker_runs_by_default_below_1_khz_only() -> None:
+    default = DetectorConfig(mains="50")
+    for sfreq, tracked in ((250.0, True), (256.0, True), (500.0, True), (1000.0, False)):
+        design = design_detector(default, sfreq=sfreq, ch_names=NAMES).with_mains(50.0)
+        assert (design.tracker is not None) is tracked, sfreq
+    # mains_track: at every rate; mains_track_below_sfreq 1 Hz: only where mains_track says
+    assert design_detector(TRACKED, sfreq=2000.0, ch_names=NAMES).with_mains(50.0).tracker
+    off = DetectorConfig(mains="50", mains_track_below_sfreq=1.0)
+    assert design_detector(off, sfreq=500.0, ch_names=NAMES).with_mains(50.0).tracker is None
 
 
 @settings(max_examples=10, deadline=None)

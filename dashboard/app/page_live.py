@@ -246,11 +246,11 @@ def live_panel() -> None:
 
 @st.fragment(run_every=TABLES_REFRESH_S if running else None)
 def live_tables() -> None:
-    """Events, per-site summary, rejected candidates and quality; refreshed once a second.
+    """Events, per-site summary, rejected candidates and quality; refreshed every 2 s.
 
     Not in the run that opens the page: the browser then mounts the scope without also
     building the tables (the events table is the page's heaviest element to draw); they
-    come at the fragment's first tick, a second later."""
+    come at the fragment's first tick, 2 s later."""
     if ss[K.DEFER_TABLES]:
         ss[K.DEFER_TABLES] = False
         return

@@ -164,7 +164,7 @@ def _follow_table_pick(twitches: list[Twitch]) -> None:
 
 @st.fragment(run_every=TABLES_REFRESH_S if player.playing else None)
 def replay_tables() -> None:
-    """Events, per-site summary, rejected candidates and quality; refreshed once a second."""
+    """Events, per-site summary, rejected candidates and quality; refreshed every 2 s."""
     view = ss[K.REPLAY_VIEW]
     if view is None:
         return

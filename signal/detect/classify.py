@@ -19,6 +19,10 @@ Rules (lit §2 confounder table; thresholds in :class:`DetectorConfig`):
     complexes leaking through the high-pass on trunk and shoulder muscles. Also a longer
     candidate whose low band is dominated (not spike-like) and that holds the beat the
     regular train expects next: a QRS inside a longer burst, not a pop or motion.
+    And, whatever its low band (the background's can absorb the QRS's), a candidate
+    shorter than ``max_duration_s`` that continues a tight chain of recent short
+    candidates (``ecg_train_jitter_s``) and is not far stronger than they are
+    (``ecg_train_glr_ratio``).
 ``mains``
     a candidate whose conditioned signal has a mains line standing far out of the
     neighbouring spectrum (``mains_line_ratio_min``) and whose line power explains a
@@ -32,7 +36,7 @@ Rules (lit §2 confounder table; thresholds in :class:`DetectorConfig`):
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from twitchscope.signal.core.model import RejectReason
 from twitchscope.signal.core.units import s_to_ms
@@ -62,6 +66,9 @@ CONFIDENCE_MODEL: tuple[float, float, float] = (-6.387, 1.331, -2.024)
 #: Plausible RR intervals, s (heart rate 40-150 bpm).
 RR_RANGE_S = (0.4, 1.5)
 _BEAT_MEMORY_S = 8.0
+#: Shortest RR interval of a train recognised by its spacing alone (120 bpm; measured:
+#: at 0.4 s chance chains of noise crossings cost a twitch of corpus-dev-b).
+_PLAIN_RR_MIN_S = 0.5
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,6 +76,10 @@ class EcgTracker:
     """Onsets (s) of recent short candidates, the raw material of the R-peak train."""
 
     beats: tuple[float, ...] = ()
+    #: ``(onset s, likelihood ratio)`` of recent short, not spike-like candidates of any
+    #: low band and channel: the train of QRS complexes whose low band the background
+    #: absorbs
+    recent: tuple[tuple[float, float], ...] = ()
 
 
 def _beats_apart(config: DetectorConfig, d: float, rr: float) -> bool:
@@ -171,7 +182,68 @@ def qrs_of_train(
         beat = _train_beat_inside(config, ecg.beats, feats.onset_s, feats.offset_s)
         if beat is not None:  # the train goes on through this beat
             kept = tuple(b for b in ecg.beats if beat[0] - b <= _BEAT_MEMORY_S)
-            return beat[1], EcgTracker(beats=(*kept, beat[0]))
+            return beat[1], replace(ecg, beats=(*kept, beat[0]))
+    if (
+        feats.duration_s < config.max_duration_s
+        and feats.crest < config.pop_crest_min
+        and feats.lf_ratio < config.ecg_lf_min
+    ):
+        plain = _plain_train(config, ecg, feats)
+        if plain is not None:
+            return plain, ecg
+    return None
+
+
+def _short_qrs_like(config: DetectorConfig, feats: CandidateFeatures) -> bool:
+    """Whether the candidate is as short as a QRS candidate and not a spike."""
+    return feats.duration_s < config.ecg_max_duration_s and feats.crest < config.pop_crest_min
+
+
+def _plain_train(config: DetectorConfig, ecg: EcgTracker, feats: CandidateFeatures) -> str | None:
+    """Describe the regular train of short candidates that a short candidate without a
+    QRS-like low band continues, or None.
+
+    The background's own low band can absorb a QRS's (its ratio is then 0): such a
+    candidate is a QRS when a chain of ``ecg_min_beats`` recent short candidates (any
+    channel) precedes it at one RR interval (or two, a missed beat), each step within
+    ``ecg_train_jitter_s`` of it, no candidate within ``ecg_train_glr_ratio`` of the
+    chain's strongest lies between its last beat and it (it would be half-way in a faster
+    train), and its likelihood ratio is at most ``ecg_train_glr_ratio`` times the
+    chain's strongest; a stronger one is a twitch that merely coincides with a beat.
+    """
+    t = feats.onset_s
+    prev = sorted(r for r in ecg.recent if r[0] < t)
+    jitter = config.ecg_train_jitter_s
+    for o_last, glr_last in reversed(prev):
+        rr = t - o_last
+        if rr < _PLAIN_RR_MIN_S:
+            continue
+        if rr > RR_RANGE_S[1]:
+            break
+        levels, last = [glr_last], o_last
+        while len(levels) < config.ecg_min_beats:
+            step = [
+                (o, glr)
+                for o, glr in prev
+                if abs(last - o - rr) <= jitter or abs(last - o - 2 * rr) <= 2 * jitter
+            ]
+            if not step:
+                break
+            last, glr = step[-1]
+            levels.append(glr)
+        if len(levels) < config.ecg_min_beats:
+            continue
+        floor = max(levels) / config.ecg_train_glr_ratio
+        if any(o_last + jitter < o < t - jitter and g >= floor for o, g in prev):
+            continue  # a beat of the train's size between: a faster train's
+        level = max(levels)
+        if feats.glr > config.ecg_train_glr_ratio * level:
+            return None
+        return (
+            f"continues a regular train of short candidates, RR {s_to_ms(rr):.0f} ms "
+            f"({60 / rr:.0f} bpm), likelihood ratio {feats.glr:.0f} within "
+            f"{config.ecg_train_glr_ratio:g}x the train's {level:.0f}"
+        )
     return None
 
 
@@ -292,9 +364,15 @@ def twitch_confidence(glr: float, threshold: float, duration_s: float) -> float:
 def update_ecg_tracker(
     config: DetectorConfig, ecg: EcgTracker, feats: CandidateFeatures
 ) -> EcgTracker:
-    """Remember the onset of a short, QRS-like candidate (any class); forget old ones."""
+    """Remember the onset of a short, QRS-like candidate (any class); forget old ones.
+
+    Every short, not spike-like candidate also joins ``recent`` with its likelihood ratio.
+    """
+    t = feats.onset_s
+    if _short_qrs_like(config, feats):
+        recent = tuple(r for r in ecg.recent if t - r[0] <= _BEAT_MEMORY_S)
+        ecg = replace(ecg, recent=(*recent, (t, feats.glr)))
     if feats.duration_s >= config.ecg_max_duration_s or feats.lf_ratio < config.ecg_lf_min:
         return ecg
-    t = feats.onset_s
     beats = tuple(b for b in ecg.beats if t - b <= _BEAT_MEMORY_S) + (t,)
-    return EcgTracker(beats=beats)
+    return replace(ecg, beats=beats)

@@ -202,25 +202,20 @@ def close_candidate(
     ch = state.ch_names[feats.channel_index]
     confidence = twitch_confidence(feats.glr, glr_threshold, feats.offset_s - feats.onset_s)
     if confidence < config.min_confidence:
-        rej = RejectedCandidate(
-            onset_s=feats.onset_s,
-            offset_s=feats.offset_s,
-            channel=ch,
-            reason=RejectReason.LOW_CONFIDENCE,
-            peak_v=feats.peak_v,
-            detail=f"confidence {confidence:.2f}, minimum {config.min_confidence:g} "
-            f"(likelihood ratio {feats.glr:.0f} against a threshold of {glr_threshold:.0f})",
+        weak = (
+            f"confidence {confidence:.2f}, minimum {config.min_confidence:g} "
+            f"(likelihood ratio {feats.glr:.0f} against a threshold of {glr_threshold:.0f})"
         )
-        return DetectionOutput(rejected=(*rejected, rej)), state
-    small = _too_small(state, feats, cand)
-    if small:
+    else:
+        weak = _too_small(state, feats, cand)
+    if weak:
         rej = RejectedCandidate(
             onset_s=feats.onset_s,
             offset_s=feats.offset_s,
             channel=ch,
             reason=RejectReason.LOW_CONFIDENCE,
             peak_v=feats.peak_v,
-            detail=small,
+            detail=weak,
         )
         return DetectionOutput(rejected=(*rejected, rej)), state
     tw = _twitch(
@@ -272,7 +267,7 @@ def _after_leading_qrs(
 
 def _with_beat(ecg: EcgTracker, beat: float) -> EcgTracker:
     """The tracker with one more beat (kept in time order)."""
-    return EcgTracker(beats=tuple(sorted((*ecg.beats, beat))))
+    return replace(ecg, beats=tuple(sorted((*ecg.beats, beat))))
 
 
 def glr_thresholds(state: DetectorState, cand: _Candidate) -> NDArray[np.float64]:

@@ -385,3 +385,38 @@ def test_the_peak_floor_is_for_low_rates_only() -> None:
         x, sfreq=1000.0, ch_names=("A", "B"), config=DetectorConfig(low_rate_min_peak_ratio=8.0)
     )
     assert [(t.channel, round(t.onset_s, 1)) for t in twitches] == [("B", 12.0)]
+
+
+def _plain_train(onsets: list[float], glr: float = 40.0) -> EcgTracker:
+    """The tracker after short candidates without a QRS-like low band at ``onsets``."""
+    from twitchscope.signal.detect.classify import update_ecg_tracker
+
+    ecg = EcgTracker()
+    for t in onsets:
+        beat = _features(onset_s=t, offset_s=t + 0.08, duration_s=0.08, lf_ratio=0.0, glr=glr)
+        ecg = update_ecg_tracker(CONFIG, ecg, beat)
+    return ecg
+
+
+def test_a_regular_qrs_train_without_low_band_is_ecg_and_a_twitch_between_beats_is_kept():
+    # corpus-dev-b at 256 Hz: QRS candidates 0.711 s apart whose low band the background
+    # absorbed (ratio 0) were kept as twitches
+    rr = 0.711
+    beats = [30.0 + rr * i for i in range(5)]
+    ecg = _plain_train(beats)
+    assert ecg.beats == ()  # no QRS-like low band: not in the low-band train
+    nxt = beats[-1] + rr + 0.01
+
+    def beat(**changes):
+        return _features(onset_s=nxt, offset_s=nxt + 0.09, duration_s=0.09, lf_ratio=0.0, **changes)
+
+    reason, detail, _ = classify_candidate(CONFIG, beat(glr=60.0), ecg)
+    assert reason is RejectReason.ECG and "RR 721 ms" in detail
+    # a twitch between two beats, and one on the beat far stronger than the train's beats
+    between = nxt - rr / 2
+    twitch = _features(onset_s=between, offset_s=between + 0.09, duration_s=0.09, lf_ratio=0.0)
+    assert classify_candidate(CONFIG, twitch, ecg)[0] is None
+    assert classify_candidate(CONFIG, beat(glr=400.0), ecg)[0] is None
+    # irregular spacing is no train
+    jittered = _plain_train([30.0, 30.62, 31.45, 32.1, 32.93])
+    assert classify_candidate(CONFIG, beat(glr=60.0), jittered)[0] is None

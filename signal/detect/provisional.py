@@ -59,6 +59,10 @@ class OpenCandidate:
         Length of the window that gave ``glr``, s.
     sustained : bool
         Longer than ``sustained_max_s``: it will be rejected as ``sustained``.
+    big_enough : bool
+        Below ``low_rate_sfreq``: its largest conditioned sample on ``channel`` since the
+        refined onset already reaches ``low_rate_min_peak_ratio`` times that channel's
+        background envelope, as the decided twitch's peak must. Always true at higher rates.
     """
 
     channel: str
@@ -68,6 +72,7 @@ class OpenCandidate:
     glr_threshold: float
     glr_span_s: float
     sustained: bool = False
+    big_enough: bool = True
 
 
 def open_candidates(state: DetectorState) -> tuple[OpenCandidate, ...]:
@@ -146,6 +151,12 @@ def open_candidates(state: DetectorState) -> tuple[OpenCandidate, ...]:
         ch = int(np.argmax(score[:, j]))
     else:
         ch, j = (int(i) for i in np.unravel_index(int(np.argmax(score)), score.shape))
+    big_enough = True
+    if sf < config.low_rate_sfreq:  # the peak floor of decide._too_small
+        background = float(cand.env_median[ch])
+        start = int(onset[ch])
+        peak = float(np.max(np.abs(h.cond[ch, start:i1]))) if i1 > start else 0.0
+        big_enough = not background > 0.0 or peak >= config.low_rate_min_peak_ratio * background
     return (
         OpenCandidate(
             channel=names[int(ch)],
@@ -154,6 +165,7 @@ def open_candidates(state: DetectorState) -> tuple[OpenCandidate, ...]:
             glr=float(glr[ch, j]),
             glr_threshold=float(thresholds[ch]),
             glr_span_s=float(k[ch, j]) / sf,
+            big_enough=big_enough,
         ),
     )
 
@@ -163,13 +175,15 @@ def looks_like_twitch(candidate: OpenCandidate, *, min_duration_n: int) -> bool:
 
     It is when it is not sustained, its envelope has been above the on-threshold
     (hysteresis and merging included) for at least ``min_duration_n`` samples (the
-    shortest twitch), and a window of its samples from the onset already passes the
-    likelihood-ratio threshold that the decided burst must pass
-    (:func:`open_candidates`). Both only grow while it is open, so once true it stays
+    shortest twitch), a window of its samples from the onset already passes the
+    likelihood-ratio threshold that the decided burst must pass, and (below
+    ``low_rate_sfreq``) its peak already stands high enough above the background
+    (:func:`open_candidates`). All only grow while it is open, so once true it stays
     true until the candidate is decided.
     """
     return (
         not candidate.sustained
         and candidate.end_sample - candidate.onset_sample >= min_duration_n
         and candidate.glr >= candidate.glr_threshold
+        and candidate.big_enough
     )

@@ -8,7 +8,7 @@ from tests.signal.detect.bursts import BURST_AT_S, CH, SFREQ, burst_stream
 from twitchscope.signal.core.model import SampleBlock
 from twitchscope.signal.detect.config import DetectorConfig
 from twitchscope.signal.detect.provisional import looks_like_twitch, open_candidates
-from twitchscope.signal.detect.run import StreamingDetector
+from twitchscope.signal.detect.run import StreamingDetector, detect_array
 
 
 def _fed_to(x: np.ndarray, end: int, block_n: int) -> StreamingDetector:
@@ -58,3 +58,42 @@ def test_a_sustained_contraction_is_read_as_sustained_and_never_looks_like_a_twi
     (cand,) = open_candidates(det.state)
     assert cand.sustained and cand.channel == "FDI"
     assert not looks_like_twitch(cand, min_duration_n=det.state.design.min_duration_n)
+
+
+def _low_rate_burst() -> tuple[np.ndarray, float]:
+    """8 s of quiet EMG at 250 Hz (5 uV RMS) with a 150 ms burst (80 uV RMS) on FDI at 5 s."""
+    sfreq = 250.0
+    rng = np.random.default_rng(4)
+    x = rng.standard_normal((2, int(8 * sfreq))) * 5e-6
+    a, n = int(BURST_AT_S * sfreq), int(0.15 * sfreq)
+    x[1, a : a + n] += rng.standard_normal(n) * 80e-6 * np.hanning(n) ** 0.25
+    return x, sfreq
+
+
+def _open_while_fed(x: np.ndarray, sfreq: float, config: DetectorConfig) -> list[bool]:
+    """Whether the open candidate looked like a twitch after each 20 ms block."""
+    det = StreamingDetector(config, sfreq=sfreq, ch_names=CH)
+    n = int(round(0.02 * sfreq))
+    seen = []
+    for i in range(0, x.shape[1], n):
+        det.feed(SampleBlock(x[:, i : i + n], sfreq=sfreq, first_sample=i, ch_names=CH))
+        min_n = det.state.design.min_duration_n
+        seen += [looks_like_twitch(c, min_duration_n=min_n) for c in open_candidates(det.state)]
+    return seen
+
+
+def test_below_500_hz_a_provisional_twitch_must_pass_the_peak_floor_too() -> None:
+    """The decided twitch must peak at ``low_rate_min_peak_ratio`` times its background
+    below ``low_rate_sfreq``; an open candidate does not look like a twitch before that."""
+    x, sfreq = _low_rate_burst()
+    default = DetectorConfig(mains="50")
+    assert any(_open_while_fed(x, sfreq, default))
+    twitches, _ = detect_array(x, sfreq=sfreq, ch_names=CH, config=default)
+    assert [t.channel for t in twitches] == ["FDI"]
+    floor = DetectorConfig(mains="50", low_rate_min_peak_ratio=1000.0)
+    assert not any(_open_while_fed(x, sfreq, floor))
+    twitches, rejected = detect_array(x, sfreq=sfreq, ch_names=CH, config=floor)
+    assert twitches == [] and [r.reason.value for r in rejected] == ["low_confidence"]
+    # at 1 kHz the floor does not apply: the same setting leaves the burst a twitch
+    fast = burst_stream(0.15)
+    assert any(_open_while_fed(fast, SFREQ, floor))

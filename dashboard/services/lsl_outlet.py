@@ -57,7 +57,7 @@ import math
 import re
 import threading
 import time
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from types import ModuleType
 from typing import Any
@@ -231,7 +231,7 @@ class TwitchMarkers:
     def feed(self, block: SampleBlock) -> list[StreamMarker]:
         """Process the next block; return the markers it gives, in the order to send."""
         markers: list[StreamMarker] = []
-        for piece in _pieces(block, self._piece_n):
+        for piece in block.pieces(self._piece_n):
             markers.extend(self._look(self.detector.feed(piece)))
         return markers
 
@@ -281,21 +281,6 @@ class TwitchMarkers:
             t_s = now.onset_sample / sfreq
             markers.append(StreamMarker(text, t_s, "provisional", self._open_id))
         return markers
-
-
-def _pieces(block: SampleBlock, n: int) -> Iterator[SampleBlock]:
-    """``block`` as consecutive blocks of at most ``n`` samples (itself when short enough)."""
-    if block.n_samples <= n:
-        yield block
-        return
-    for a in range(0, block.n_samples, n):
-        yield SampleBlock(
-            data=block.data[:, a : a + n],
-            sfreq=block.sfreq,
-            first_sample=block.first_sample + a,
-            ch_names=block.ch_names,
-            n_lost_before=block.n_lost_before if a == 0 else 0,
-        )
 
 
 class LslPublisher:

@@ -262,18 +262,8 @@ class StreamView:
         if self.finished:  # a stream that ended takes no more samples
             return []
         new: list[Twitch] = []
-        step = max(1, int(self.detector.state.design.history_n))
-        for a in range(0, block.n_samples, step):
-            piece = block.data[:, a : a + step]
-            first = block.first_sample + a
-            part = (
-                block
-                if piece.shape[1] == block.n_samples
-                else SampleBlock(
-                    data=piece, sfreq=self.sfreq, first_sample=first, ch_names=self.ch_names
-                )
-            )
-            n_gap = first - self._expected
+        for part in block.pieces(max(1, int(self.detector.state.design.history_n))):
+            n_gap = part.first_sample - self._expected
             out = self.detector.feed(part)
             new.extend(out.twitches)
             self.rejected.extend(out.rejected)

@@ -23,7 +23,7 @@ description and channels.
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from enum import StrEnum
 from typing import Any
@@ -120,6 +120,21 @@ class SampleBlock:
     def times(self) -> NDArray[np.float64]:
         """Times of the samples in seconds, shape (n_samples,)."""
         return (self.first_sample + np.arange(self.n_samples)) / self.sfreq
+
+    def pieces(self, n: int) -> Iterator[SampleBlock]:
+        """This block as consecutive blocks of at most ``n`` samples (itself when short
+        enough); the first piece keeps ``n_lost_before``."""
+        if self.n_samples <= n:
+            yield self
+            return
+        for a in range(0, self.n_samples, n):
+            yield SampleBlock(
+                data=self.data[:, a : a + n],
+                sfreq=self.sfreq,
+                first_sample=self.first_sample + a,
+                ch_names=self.ch_names,
+                n_lost_before=self.n_lost_before if a == 0 else 0,
+            )
 
     def __repr__(self) -> str:
         return (

@@ -361,6 +361,19 @@ def twitch_confidence(glr: float, threshold: float, duration_s: float) -> float:
     return 1.0 / (1.0 + math.exp(-min(max(z, -50.0), 50.0)))
 
 
+def below_peak_floor(
+    config: DetectorConfig, *, sfreq: float, peak_v: float, background_v: float
+) -> bool:
+    """Whether a burst's peak stands too low above its channel's background envelope to be
+    a twitch: below ``low_rate_sfreq``, under ``low_rate_min_peak_ratio`` times it (never
+    when the background is not positive)."""
+    return (
+        sfreq < config.low_rate_sfreq
+        and background_v > 0.0
+        and not peak_v >= config.low_rate_min_peak_ratio * background_v
+    )
+
+
 def update_ecg_tracker(
     config: DetectorConfig, ecg: EcgTracker, feats: CandidateFeatures
 ) -> EcgTracker:

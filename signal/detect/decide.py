@@ -25,6 +25,7 @@ from twitchscope.signal.core.model import RejectedCandidate, RejectReason, Twitc
 from twitchscope.signal.detect.classify import (
     EcgTracker,
     beat_at,
+    below_peak_floor,
     classify_candidate,
     is_burst,
     qrs_of_train,
@@ -314,10 +315,11 @@ def _too_small(
     """Why a twitch at a low rate is too small to count ("" when it is not): its peak
     under ``low_rate_min_peak_ratio`` times its channel's background envelope."""
     config = state.design.config
-    if state.sfreq >= config.low_rate_sfreq:
-        return ""
     background = float(cand.env_median[measured.channel_index])
-    if not background > 0.0 or measured.peak_v >= config.low_rate_min_peak_ratio * background:
+    floor = below_peak_floor(
+        config, sfreq=state.sfreq, peak_v=measured.peak_v, background_v=background
+    )
+    if not floor:
         return ""
     return (
         f"peak {measured.peak_v / background:.1f} times the background envelope, minimum "

@@ -21,6 +21,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from twitchscope.signal.detect.classify import below_peak_floor
 from twitchscope.signal.detect.decide import glr_thresholds
 from twitchscope.signal.detect.detector import DetectorState
 from twitchscope.signal.detect.features import CHI2_1_MEDIAN, refine_onset
@@ -152,11 +153,11 @@ def open_candidates(state: DetectorState) -> tuple[OpenCandidate, ...]:
     else:
         ch, j = (int(i) for i in np.unravel_index(int(np.argmax(score)), score.shape))
     big_enough = True
-    if sf < config.low_rate_sfreq:  # the peak floor of decide._too_small
-        background = float(cand.env_median[ch])
+    if sf < config.low_rate_sfreq:  # the peak floor the decided twitch must pass
         start = int(onset[ch])
         peak = float(np.max(np.abs(h.cond[ch, start:i1]))) if i1 > start else 0.0
-        big_enough = not background > 0.0 or peak >= config.low_rate_min_peak_ratio * background
+        background = float(cand.env_median[ch])
+        big_enough = not below_peak_floor(config, sfreq=sf, peak_v=peak, background_v=background)
     return (
         OpenCandidate(
             channel=names[int(ch)],

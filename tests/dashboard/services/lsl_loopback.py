@@ -14,9 +14,14 @@ from __future__ import annotations
 
 import os
 import time
+from collections.abc import Sequence
+from pathlib import Path
 
 import numpy as np
 import pylsl
+
+from tests.signal.io.xdf_writer import XdfStream, write_xdf
+from twitchscope.dashboard.services.lsl_outlet import EMG_UNIT
 
 CONFIG = f"""[ports]
 IPv6 = disable
@@ -71,3 +76,40 @@ def pull_markers(
         if sample is not None:
             out.append((sample[0], ts))
     return out
+
+
+def write_lab_xdf(
+    path: Path,
+    *,
+    name: str,
+    sfreq: float,
+    ch_names: Sequence[str],
+    stamps: np.ndarray,
+    values_uv: np.ndarray,
+    markers: Sequence[tuple[str, float]],
+) -> None:
+    """What LabRecorder would store of a publisher's two streams as pulled: the EMG
+    ``name`` (``values_uv`` (n, ch) at ``stamps``) and its ``<name>-markers``
+    (``(marker, timestamp)`` pairs)."""
+    write_xdf(
+        path,
+        [
+            XdfStream(
+                name=name,
+                type="EMG",
+                channel_format="float32",
+                nominal_srate=sfreq,
+                time_stamps=stamps,
+                values=values_uv,
+                channels=[{"label": c, "unit": EMG_UNIT, "type": "EMG"} for c in ch_names],
+            ),
+            XdfStream(
+                name=f"{name}-markers",
+                type="Markers",
+                channel_format="string",
+                nominal_srate=0.0,
+                time_stamps=np.array([t for _, t in markers]),
+                values=[m for m, _ in markers],
+            ),
+        ],
+    )

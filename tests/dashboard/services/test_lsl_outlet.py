@@ -14,8 +14,12 @@ import numpy as np
 import pylsl
 import pytest
 
-from tests.dashboard.services.lsl_loopback import open_inlet, pull_markers, pull_numeric
-from tests.signal.io.xdf_writer import XdfStream, write_xdf
+from tests.dashboard.services.lsl_loopback import (
+    open_inlet,
+    pull_markers,
+    pull_numeric,
+    write_lab_xdf,
+)
 from twitchscope.dashboard.services.lsl_outlet import (
     EMG_UNIT,
     LSL_MISSING,
@@ -148,27 +152,14 @@ def test_relay_publishes_the_twitches_the_detector_finds(tmp_path: Path) -> None
 
     # what LabRecorder would store (both streams as pulled) reads back with the same twitches
     xdf = tmp_path / "lab.xdf"
-    write_xdf(
+    write_lab_xdf(
         xdf,
-        [
-            XdfStream(
-                name=name,
-                type="EMG",
-                channel_format="float32",
-                nominal_srate=sim.sfreq,
-                time_stamps=stamps,
-                values=values,
-                channels=[{"label": c, "unit": EMG_UNIT, "type": "EMG"} for c in sim.ch_names],
-            ),
-            XdfStream(
-                name=f"{name}-markers",
-                type="Markers",
-                channel_format="string",
-                nominal_srate=0.0,
-                time_stamps=np.array([t for _, t in got]),
-                values=[m for m, _ in got],
-            ),
-        ],
+        name=name,
+        sfreq=sim.sfreq,
+        ch_names=sim.ch_names,
+        stamps=stamps,
+        values_uv=values,
+        markers=got,
     )
     raw = read_recording(xdf, preload=True)
     np.testing.assert_allclose(raw.get_data(), sim.data, rtol=1e-6, atol=1e-12)

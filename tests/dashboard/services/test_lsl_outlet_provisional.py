@@ -9,11 +9,9 @@ from pathlib import Path
 import numpy as np
 import pylsl
 
-from tests.dashboard.services.lsl_loopback import open_inlet, pull_markers
+from tests.dashboard.services.lsl_loopback import open_inlet, pull_markers, write_lab_xdf
 from tests.signal.detect.bursts import BURST_AT_S, CH, SFREQ, burst_stream
-from tests.signal.io.xdf_writer import XdfStream, write_xdf
 from twitchscope.dashboard.services.lsl_outlet import (
-    EMG_UNIT,
     LslPublisher,
     LslRelay,
     StreamMarker,
@@ -162,27 +160,14 @@ def test_xdf_of_the_markers_reads_back_only_the_decided_twitches(tmp_path: Path)
     assert heads.count("LTR?") >= 2 and "LTR-withdrawn" in heads
     stamps = start + np.arange(x.shape[1]) / SFREQ
     path = tmp_path / "lab.xdf"
-    write_xdf(
+    write_lab_xdf(
         path,
-        [
-            XdfStream(
-                name="emg",
-                type="EMG",
-                channel_format="float32",
-                nominal_srate=SFREQ,
-                time_stamps=stamps,
-                values=(x.T * 1e6).astype(np.float32),
-                channels=[{"label": c, "unit": EMG_UNIT, "type": "EMG"} for c in CH],
-            ),
-            XdfStream(
-                name="emg-markers",
-                type="Markers",
-                channel_format="string",
-                nominal_srate=0.0,
-                time_stamps=np.array([t for _, t in got]),
-                values=[m for m, _ in got],
-            ),
-        ],
+        name="emg",
+        sfreq=SFREQ,
+        ch_names=CH,
+        stamps=stamps,
+        values_uv=(x.T * 1e6).astype(np.float32),
+        markers=got,
     )
     raw = read_recording(path, preload=True)
     back = recording_events(raw).twitches

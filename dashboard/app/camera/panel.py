@@ -11,7 +11,8 @@ and spaced by its own capture time (:mod:`twitchscope.dashboard.app.camera.timin
 
 WebRTC is configured with no ICE server (no STUN or TURN): the browser and the
 dashboard must reach each other directly (the same machine or local network), and
-nothing is asked of the internet. Without the extra ``twitchscope[video]`` (OpenCV,
+nothing is asked of the internet. On a machine with no network but its loopback
+interface the dashboard offers 127.0.0.1 (:mod:`~twitchscope.dashboard.app.camera.loopback`). Without the extra ``twitchscope[video]`` (OpenCV,
 streamlit-webrtc) the panel says what to install; without a camera the component says
 so; the rest of the page is not affected.
 """
@@ -28,6 +29,7 @@ from typing import Any
 import streamlit as st
 
 from twitchscope.dashboard.app.camera.capture import CameraCapture, CaptureResult, RecordingStart
+from twitchscope.dashboard.app.camera.loopback import offer_loopback_when_offline
 
 __all__ = ["INSTALL_HINT", "RTC_CONFIGURATION", "camera_support", "camera_panel"]
 
@@ -181,6 +183,7 @@ def _served() -> bool:
 def _streamer(state: _PanelState, *, key: str, fps: float, size: tuple[int, int]) -> None:
     from streamlit_webrtc import WebRtcMode, create_video_sink_track, webrtc_streamer
 
+    offer_loopback_when_offline()
     sink = create_video_sink_track(state.on_frame, key=f"{key}-sink", on_ended=state.finish)
     ctx = webrtc_streamer(
         key=key,
@@ -237,7 +240,9 @@ def _capture_status(state: _PanelState) -> None:
     elif started is not None and time.monotonic() - started > NO_FRAME_WARNING_S:
         st.warning(
             "No picture from the camera yet: check that the browser may use a camera and "
-            "that it can reach this server directly (same machine or local network).",
+            "that it can reach this server directly (same machine or local network; on a "
+            "machine with no network, the browser must allow loopback: Chromium's "
+            "`--allow-loopback-in-peer-connection`).",
             icon=":material/videocam_off:",
         )
     else:

@@ -31,7 +31,14 @@ from twitchscope.signal.video.link import read_link
 pytestmark = pytest.mark.browser
 
 FIXTURE = Path(__file__).with_name("camera_page_fixture.py")
-FAKE_CAMERA = ["--use-fake-device-for-media-stream", "--use-fake-ui-for-media-stream"]
+#: The fake camera, its prompt answered, and loopback candidates allowed: a machine with no
+#: network but loopback (CI's, sometimes) connects only through 127.0.0.1, which the
+#: dashboard then offers (``camera/loopback.py``).
+FAKE_CAMERA = [
+    "--use-fake-device-for-media-stream",
+    "--use-fake-ui-for-media-stream",
+    "--allow-loopback-in-peer-connection",
+]
 #: Stream time of the recording's first sample in the fixture, s.
 RECORDING_START_S = 1.5
 RECORD_S = 4.0

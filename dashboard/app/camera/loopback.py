@@ -64,4 +64,5 @@ def offer_loopback_when_offline() -> None:
         import aioice.ice
     except ImportError:
         return
-    aioice.ice.get_host_addresses = with_loopback_fallback(aioice.ice.get_host_addresses)
+    fallback = with_loopback_fallback(aioice.ice.get_host_addresses)
+    aioice.ice.get_host_addresses = fallback  # type: ignore[assignment]  # same signature

@@ -173,7 +173,12 @@ def close_candidate(
         inner = None
         if reason in (RejectReason.LOW_FREQ_ARTIFACT, RejectReason.MAINS, RejectReason.ECG):
             onset = int(round(feats.onset_s * sf)) - lo
-            inner = find_inner_burst(config, window, onset=onset)
+            shortest = (
+                config.inner_min_duration_ecg_s
+                if reason == RejectReason.ECG
+                else config.inner_min_duration_s
+            )
+            inner = find_inner_burst(config, window, onset=onset, min_duration_s=shortest)
         if inner is not None and not (
             config.min_duration_s <= (inner.offset - inner.onset) / sf <= config.max_duration_s
         ):

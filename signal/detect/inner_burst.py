@@ -14,7 +14,8 @@ band above about 50 Hz (lit §0: surface EMG power 50-150 Hz), while the QRS has
 of its energy below 30-40 Hz (lit §2). So inside a candidate rejected as
 ``low_freq_artifact``, ``mains`` or ``ecg`` this module looks for a burst of the
 conditioned signal above ``inner_hp_hz``: a rise of its power over the power it had
-before the candidate, lasting at least ``inner_min_duration_s``, with a likelihood
+before the candidate, lasting at least ``inner_min_duration_s`` (``inner_min_duration_ecg_s``
+inside an ``ecg`` rejection), with a likelihood
 ratio of at least ``inner_glr_min``, not spike-like (crest factor under
 ``pop_crest_min``) and not explained by one mains sinusoid (``mains_fit_min``).
 Electrode pops are not searched: their step has power at every frequency.
@@ -171,8 +172,10 @@ def _best_burst_on_channel(
     noise_var: float,
     search_lo: int,
     search_hi: int,
+    min_duration_s: float,
 ) -> tuple[float, int, int] | None:
-    """``(glr, onset, offset)`` of the strongest qualifying high-band burst on ``ch``.
+    """``(glr, onset, offset)`` of the strongest qualifying high-band burst on ``ch``
+    (at least ``min_duration_s`` long).
 
     ``xh`` is the channel's conditioned signal above ``inner_hp_hz``, ``power`` its
     10 ms moving power over ``noise_var`` (its power before the candidate) from
@@ -191,7 +194,7 @@ def _best_burst_on_channel(
         else:
             runs.append([a, b])
     best: tuple[float, int, int] | None = None
-    min_len = int(round(config.inner_min_duration_s * sf))
+    min_len = int(round(min_duration_s * sf))
     for a, b in runs:
         if b - a < min_len:
             continue
@@ -220,7 +223,7 @@ def _best_burst_on_channel(
 
 
 def find_inner_burst(
-    config: DetectorConfig, w: CandidateWindow, *, onset: int
+    config: DetectorConfig, w: CandidateWindow, *, onset: int, min_duration_s: float | None = None
 ) -> InnerBurst | None:
     """Look for a twitch's EMG burst inside a rejected candidate.
 
@@ -233,6 +236,8 @@ def find_inner_burst(
         The samples around the candidate (context before it included).
     onset : int
         The candidate's refined onset, index into the window.
+    min_duration_s : float, optional
+        Shortest burst, s; ``inner_min_duration_s`` when not given.
 
     Returns
     -------
@@ -269,6 +274,9 @@ def find_inner_burst(
             noise_var=float(noise_var[ch]),
             search_lo=search_lo,
             search_hi=search_hi,
+            min_duration_s=config.inner_min_duration_s
+            if min_duration_s is None
+            else min_duration_s,
         )
         if got is not None:
             found.append((got[0], ch, got[1], got[2]))

@@ -420,3 +420,35 @@ def test_a_regular_qrs_train_without_low_band_is_ecg_and_a_twitch_between_beats_
     # irregular spacing is no train
     jittered = _plain_train([30.0, 30.62, 31.45, 32.1, 32.93])
     assert classify_candidate(CONFIG, beat(glr=60.0), jittered)[0] is None
+
+
+@pytest.mark.parametrize(("ecg_shortest_s", "kept"), [(None, True), (0.09, False)])
+def test_a_short_twitch_inside_a_qrs_candidate_needs_only_the_ecg_minimum(ecg_shortest_s, kept):
+    # the QRS leaves no long burst above inner_hp_hz: inside an ecg rejection a burst of
+    # inner_min_duration_ecg_s (0.07) is a twitch, while motion's limit (0.08) would lose it
+    data = syn.background(sfreq=SFREQ, duration_s=14)
+    beats = [4.0 + 0.8 * i for i in range(12)]
+    for t in beats:
+        data = syn.add(data, syn.qrs(sfreq=SFREQ), sfreq=SFREQ, onset_s=t)
+    onset = beats[7] + 0.03
+    burst = syn.emg_burst(sfreq=SFREQ, duration_s=0.085, peak_v=40e-6)
+    config = CONFIG.with_changes(ecg_max_duration_s=0.1)
+    if ecg_shortest_s is not None:
+        config = config.with_changes(inner_min_duration_ecg_s=ecg_shortest_s)
+    assert config.inner_min_duration_s == 0.08
+    twitches, rejected = detect_array(
+        syn.add(data, burst, sfreq=SFREQ, onset_s=onset),
+        sfreq=SFREQ,
+        ch_names=["A"],
+        config=config,
+        chunk_s=0.5,
+    )
+    [qrs] = _near(rejected, onset, tol=0.1)
+    assert qrs.reason is RejectReason.ECG
+    if kept:
+        [twitch] = twitches
+        assert abs(twitch.onset_s - onset) <= 0.02
+        assert config.inner_min_duration_ecg_s <= twitch.duration_s < config.inner_min_duration_s
+        assert "a twitch inside it was kept" in qrs.detail
+    else:
+        assert not twitches

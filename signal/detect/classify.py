@@ -80,6 +80,9 @@ class EcgTracker:
     #: low band and channel: the train of QRS complexes whose low band the background
     #: absorbs
     recent: tuple[tuple[float, float], ...] = ()
+    #: per channel, the largest 10 ms power above ``inner_hp_hz`` (V^2) of each of the
+    #: last plain QRS candidates (rejected as ``ecg`` with no twitch inside)
+    qrs_high_band: tuple[tuple[float, ...], ...] = ()
 
 
 def _beats_apart(config: DetectorConfig, d: float, rr: float) -> bool:

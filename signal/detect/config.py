@@ -327,6 +327,14 @@ class DetectorConfig:
         known to hold an artefact (measured: the twitches found gave 70-15 500; 50-70
         gave the same events on both development corpora and the real files, 40 and
         below a false twitch at rest on a real file, 80 lost three twitches after a QRS).
+    inner_qrs_ratio : float
+        Inside an ``ecg`` rejection the twitch's channel must also reach this many times
+        the power above ``inner_hp_hz`` (largest 10 ms mean) that the last plain QRS
+        complexes gave on it (the median of the last 5, once there are 3): a QRS on a
+        trunk channel at 1-2 kHz has power in that band too, enough to pass for a burst
+        against the background before it. 4 (twice the amplitude), measured on both
+        development corpora: 3-10 gave the same events (one false twitch inside a QRS
+        at 2 kHz on ``corpus-dev-b`` gone, no twitch lost), 20 lost four twitches.
     context_s : float
         Seconds of signal kept before a candidate for classification. 0.5 (at least
         ``mains_window_s``).
@@ -406,6 +414,7 @@ class DetectorConfig:
     inner_min_duration_s: float = 0.08
     inner_min_duration_ecg_s: float = 0.07
     inner_glr_min: float = 60.0
+    inner_qrs_ratio: float = 4.0
     context_s: float = 0.5
     onset_search_s: float = 0.05
     mdf_min_duration_s: float = 0.1

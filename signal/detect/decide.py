@@ -34,12 +34,17 @@ from twitchscope.signal.detect.classify import (
 )
 from twitchscope.signal.detect.false_alarms import background_maxima, far_thresholds
 from twitchscope.signal.detect.features import CandidateFeatures, CandidateWindow, measure_candidate
-from twitchscope.signal.detect.inner_burst import InnerBurst, find_inner_burst
+from twitchscope.signal.detect.inner_burst import InnerBurst, find_inner_burst, high_band_peaks
 
 if TYPE_CHECKING:
     from twitchscope.signal.detect.detector import DetectorState, _Candidate
 
 __all__ = ["DetectionOutput", "History", "close_candidate", "glr_thresholds", "glr_threshold_of"]
+
+#: The plain QRS complexes whose high band a twitch inside a QRS is compared with: the
+#: last ``_QRS_REFERENCES``, of which at least ``_QRS_REFERENCES_MIN`` (else no comparison)
+_QRS_REFERENCES = 5
+_QRS_REFERENCES_MIN = 3
 
 
 class _Store:
@@ -189,6 +194,8 @@ def close_candidate(
             inner_confidence = twitch_confidence(inner.glr, config.inner_glr_min, span_s)
             if inner_confidence < config.min_confidence or _too_small(state, inner, cand):
                 inner = None
+        if reason == RejectReason.ECG:
+            inner, state = _beyond_the_qrs(state, window, inner)
         if inner is not None:
             detail += "; a twitch inside it was kept"
         rej = RejectedCandidate(
@@ -269,6 +276,28 @@ def _after_leading_qrs(
         detail="a QRS of the regular train just before a twitch",
     )
     return split, (qrs,), replace(state, ecg=_with_beat(state.ecg, beat))
+
+
+def _beyond_the_qrs(
+    state: DetectorState, window: CandidateWindow, inner: InnerBurst | None
+) -> tuple[InnerBurst | None, DetectorState]:
+    """The twitch found inside an ``ecg`` rejection, if its channel's high band rises
+    ``inner_qrs_ratio`` times above what the last plain QRS complexes gave there (a QRS
+    of a trunk channel has power above ``inner_hp_hz`` too); the state remembers the high
+    band of a plain QRS (no twitch inside)."""
+    config = state.design.config
+    peaks = high_band_peaks(config, window)
+    if not peaks:
+        return inner, state
+    refs = [q for q in state.ecg.qrs_high_band if len(q) == len(peaks)]
+    if inner is not None and len(refs) >= _QRS_REFERENCES_MIN:
+        ref = float(np.median([q[inner.channel_index] for q in refs]))
+        if peaks[inner.channel_index] < config.inner_qrs_ratio * ref:
+            inner = None
+    if inner is None:
+        kept = (*state.ecg.qrs_high_band[1 - _QRS_REFERENCES :], peaks)
+        state = replace(state, ecg=replace(state.ecg, qrs_high_band=kept))
+    return inner, state
 
 
 def _with_beat(ecg: EcgTracker, beat: float) -> EcgTracker:

@@ -47,7 +47,7 @@ from twitchscope.signal.detect.features import (
 )
 from twitchscope.signal.detect.filters import sosfilt_block
 
-__all__ = ["InnerBurst", "find_inner_burst"]
+__all__ = ["InnerBurst", "find_inner_burst", "high_band_peaks"]
 
 # the power of the high band is judged on a 10 ms moving mean
 _SMOOTH_S = 0.01
@@ -306,3 +306,23 @@ def find_inner_burst(
         area_vs=float(np.sum(np.abs(burst)) / sf),
         median_freq_hz=mdf,
     )
+
+
+def high_band_peaks(config: DetectorConfig, w: CandidateWindow) -> tuple[float, ...]:
+    """Per channel, the largest 10 ms mean power above ``inner_hp_hz`` over the candidate, V^2.
+
+    Empty when the rate leaves no band above ``inner_hp_hz`` or the window is too short to
+    filter.
+    """
+    sf = w.sfreq
+    if config.inner_hp_hz * 1.25 >= config.low_pass_hz(sf):
+        return ()
+    sos = _highpass(config.inner_hp_hz, sf)
+    if w.cond.shape[1] <= 3 * (2 * sos.shape[0] + 1):
+        return ()
+    lo, hi = w.start - w.first_sample, w.end - w.first_sample
+    xh = _filtfilt(sos, _highpass_zi(config.inner_hp_hz, sf), w.cond)
+    power = _moving_mean_span(xh * xh, max(3, int(round(_SMOOTH_S * sf))), lo, hi)
+    if power.shape[1] == 0:
+        return ()
+    return tuple(float(v) for v in power.max(axis=1))

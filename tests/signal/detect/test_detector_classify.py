@@ -455,3 +455,31 @@ def test_a_short_twitch_inside_a_qrs_candidate_needs_only_the_ecg_minimum(ecg_sh
         assert "a twitch inside it was kept" in qrs.detail
     else:
         assert not twitches
+
+
+def test_the_high_band_of_a_plain_qrs_is_not_a_twitch_inside_it():
+    # at 2 kHz a sharp QRS has power above inner_hp_hz: against the background before it
+    # that passes for a burst; against the last plain QRS complexes it does not
+    sfreq = 2000.0
+    data = syn.background(sfreq=sfreq, duration_s=20)
+    beats = [2.0 + 0.8 * i for i in range(20)]
+    for t in beats:
+        complex_ = syn.qrs(sfreq=sfreq, amplitude_v=150e-6, width_s=0.003)
+        data = syn.add(data, complex_, sfreq=sfreq, onset_s=t)
+    runs = {}
+    for ratio in (1e-6, CONFIG.inner_qrs_ratio):
+        runs[ratio] = detect_array(
+            data,
+            sfreq=sfreq,
+            ch_names=["A"],
+            config=CONFIG.with_changes(inner_qrs_ratio=ratio),
+            chunk_s=0.5,
+        )
+    twitches, rejected = runs[CONFIG.inner_qrs_ratio]
+    assert not twitches
+    assert sum(r.reason is RejectReason.ECG for r in rejected) >= 15
+    assert not any("a twitch inside it was kept" in r.detail for r in rejected)
+    # without the comparison (a ratio of ~0) the same QRS complexes gave twitches
+    compared_with_nothing, _ = runs[1e-6]
+    assert compared_with_nothing
+    assert all(any(abs(t.onset_s - b) < 0.1 for b in beats) for t in compared_with_nothing)

@@ -270,7 +270,15 @@ def real_files_table(real_dir: Path) -> str:
     return "\n".join(lines)
 
 
-def targets_table(scores: str) -> str:
+#: Issue 11's targets per development corpus (F1, false/min, recall at SNR >= 10); the
+#: first detector issue's goals, the same for both corpora, are kept beside them.
+ISSUE_11 = {
+    "corpus-dev": (">= 0.80", "<= 0.5", "-"),
+    "corpus-dev-b": (">= 0.70", "<= 1", ">= 0.90"),
+}
+
+
+def targets_table(scores: str, corpus: str) -> str:
     """Development-corpus targets against the scorer's tables (agnostic, gated, aware)."""
     overall = [ln.split("|") for ln in scores.splitlines() if ln.startswith("| overall ")]
     snr = {}
@@ -283,16 +291,20 @@ def targets_table(scores: str) -> str:
     agn, gated = overall[0], overall[1]
     n10 = snr["10-20"][0] + snr[">=20"][0]
     r10 = (snr["10-20"][0] * snr["10-20"][1] + snr[">=20"][0] * snr[">=20"][1]) / n10
+    f1, per_min, recall10 = ISSUE_11[corpus]
     rows = [
-        ("F1, channel-agnostic, no span gating", agn[8].strip(), ">= 0.80"),
-        ("F1, span-gated", gated[8].strip(), ">= 0.85"),
-        ("recall at SNR >= 10", f"{r10:.3f}", ">= 0.95"),
-        ("recall at SNR 5-10", f"{snr['5-10'][1]:.3f}", ">= 0.80"),
-        ("false detections per minute", agn[11].strip(), "<= 0.5"),
-        ("median abs onset error, ms", agn[9].strip(), "<= 5"),
+        ("F1, channel-agnostic, no span gating", agn[8].strip(), f1, ">= 0.80"),
+        ("F1, span-gated", gated[8].strip(), "-", ">= 0.85"),
+        ("recall at SNR >= 10", f"{r10:.3f}", recall10, ">= 0.95"),
+        ("recall at SNR 5-10", f"{snr['5-10'][1]:.3f}", "-", ">= 0.80"),
+        ("false detections per minute", agn[11].strip(), per_min, "<= 0.5"),
+        ("median abs onset error, ms", agn[9].strip(), "<= 5", "<= 5"),
     ]
-    lines = ["| target | measured | goal |", "|---|---|---|"]
-    lines += [f"| {a} | {b} | {c} |" for a, b, c in rows]
+    lines = [
+        "| target | measured | issue 11 | first detector issue |",
+        "|---|---|---|---|",
+    ]
+    lines += [f"| {a} | {b} | {c} | {d} |" for a, b, c, d in rows]
     return "\n".join(lines)
 
 
@@ -511,16 +523,16 @@ F1 0.703 -> 0.857 (false 1.64 -> 0.44 a minute), `paraspinal` 0.886 -> 0.930 (1.
 
 ### `corpus-dev` targets
 
-{targets_table(scores)}
+{targets_table(scores, "corpus-dev")}
 
 ### `corpus-dev-b` targets
 
-{targets_table(scores_b)}
+{targets_table(scores_b, "corpus-dev-b")}
 
 What was tuned on this corpus (everything else is a literature default or a
 physiological argument; see `signal/detect/config.py`): `k_on` 4.5 (literature 3),
 `glr_min` 20, `merge_gap_s` 60 ms (literature 30 ms; twitches are 20-50 Hz discharge
-trains), `lf_ratio_max` 0.3, `mains_line_ratio_min` 20 with `mains_share_min` 0.05 (a
+trains), `lf_ratio_max` 0.3, `mains_line_ratio_min` 20 with `mains_share_min` 0.05, 0.1 since 2026-12-03 (a
 mains rejection needs the line residue to explain part of the burst, so a twitch on a
 residual hum is kept; `mains_dominant_share` 0.3 at a line ratio >= 8 also rejects a
 burst that is mostly mains, which caught short surges in the bundled `not_a_twitch`
@@ -597,6 +609,9 @@ and the bundled samples each time):
 | the mains tracker runs by default below 1 kHz (`mains_track_below_sfreq` 1000; tuned on both corpora per rate): the hum the notches leave falls inside the narrow pass band of 250-500 Hz recordings | 0.804, 0.09 | 0.672, 1.00 |
 | below 500 Hz a twitch must peak at 5.3 times its channel's background envelope (`low_rate_min_peak_ratio`; swept 4-7 on both corpora and the real files) | 0.798, 0.09 | 0.683, 0.79 |
 | a QRS train is also recognised by its spacing alone (`ecg_train_jitter_s` 0.045, `ecg_train_glr_ratio` 3): at 250-256 Hz the background's low band absorbs the QRS's, whose candidates 0.711 s apart were kept as twitches | 0.798, 0.09 | 0.694, 0.58 |
+| inside an `ecg` rejection a twitch's high-band burst needs 0.07 s, not 0.08 (`inner_min_duration_ecg_s`): a QRS leaves no high-band burst as long as a pop's ringing (2 twitches after a QRS kept, 1 false) | 0.798, 0.09 | 0.6997, 0.62 |
+| `mains_share_min` 0.05 -> 0.1: a 29 ms twitch (SNR 10) half a second after a hum surge, the line standing out from the surge's residue but carrying 8 % of the burst's power | 0.804, 0.09 | 0.6997, 0.62 |
+| a twitch inside a QRS must lift its channel's power above `inner_hp_hz` to 4 times what the last plain QRS complexes gave there (`inner_qrs_ratio`; 3-10 the same events, 20 lost four twitches) | 0.804, 0.09 | 0.702, 0.58 |
 
 Measured on 2026-12-03 and not kept (same order of figures, against the row before the
 last): `pre_level_max` 1.3 (0.798 / 0.602, 0.65) or 1.8 (0.798 / 0.605, 0.83), or as the
@@ -622,8 +637,27 @@ false twitches at rest on the subvocal real file) or 80 (0.798 / 0.607); `inner_
 or 50 (0.791 / 0.617; 0.798 / 0.615); `min_confidence` 0.25, 0.3 or 0.35 (0.793 / 0.609, 0.76;
 0.793 / 0.598, 0.65; 0.787 / 0.593, 0.58); a likelihood-ratio floor of 50 at 250-256 Hz
 (13 of the 16 false twitches there go, and 8 of the twitches, 6 of them on `corpus-dev`).
+Measured on 2026-12-03 (afternoon) and not kept, against the row before it: `inner_glr_min`
+40 with `inner_min_duration_s` 0.05-0.07 for every artefact (0.781-0.791 / 0.703-0.707: the
+pops' ringing on `corpus-dev` came back as twitches); `inner_min_duration_ecg_s` 0.05-0.06
+(0.795 / 0.701, a false twitch at 256 Hz); `mains_share_min` 0.12 (0.804 / 0.698, a false
+twitch at 2 kHz); `false_alarms_per_min` 0.7 or 1, `min_confidence` 0.1 or 0.15, `glr_min`
+15 (0.804 / 0.687) and `k_on` 4 or 3.5 again (0.788 / 0.665; 0.775 / 0.630): looser
+thresholds bring false twitches on `corpus-dev-b`, not twitches; the onset search reaching
+to the envelope's peak (for a twitch found 63 ms early, after a background fluctuation that
+opened its candidate: not found, and one more false twitch at 250 Hz); the part of an `ecg`
+rejection after its expected beat measured as a candidate of its own (no change: the
+train's expected beat is off by 50-80 ms where the twitch and the QRS overlap).
 
-Why `corpus-dev-b` stays far from its targets. Of its 218 twitches 105 are found; 61 never
+Where the twitches go (2026-12-03, evening; median SNR in brackets). `corpus-dev-b`: of
+218, 127 found (15.8); 54 never form a candidate (3.9); 11 form one that stays below the
+likelihood-ratio threshold (4.8); 12 lost inside a QRS rejection (4.6), 5 inside a mains
+one (6.2), 3 inside `sustained` ones (31.3), 3 as `pop` (3.8), 3 otherwise. `corpus-dev`:
+of 132, 90 found (15.3); 20 without a candidate (3.8), 16 below the threshold (4.3), 4 in
+`mains` rejections (3.8), 2 otherwise. What is left is mostly sensitivity at SNR 3-5,
+not a rule that misfires.
+
+Earlier (the detector of the morning): of 218, 105 found; 61 never
 form a candidate (median SNR 4.0), 15 form one that stays below the likelihood-ratio
 threshold (median SNR 4.9), and the others are lost inside long artefacts: sustained
 activity, a QRS, or mains hum that drifts off its notch (50.1 Hz at 256 Hz, 59.6 Hz at
@@ -631,11 +665,13 @@ activity, a QRS, or mains hum that drifts off its notch (50.1 Hz at 256 Hz, 59.6
 background, which held one candidate open for 8.7 s, rejected as sustained, and hid the
 twitches of whole needle sites).
 
-The strong twitches still missed (SNR >= 10), since the mains tracker below 1 kHz and the
-peak floor (15:00): 9 of 106 (recall 0.92): 5 inside `sustained` rejections (3 in the
-2-2.4 s tails of large needle handling at the start of a needle span, 2 in 0.35-0.4 s
-candidates rising from ongoing activity), 2 rejected as `pop`, 1 as `ecg` (at 2 kHz, within
-a QRS train) and 1 found 63 ms early (outside the +-40 ms tolerance). Before them (24, after
+The strong twitches still missed (SNR >= 10), evening: 8 of 106 (recall 0.92): 5 inside
+`sustained` rejections (3 in the 2-2.4 s tails of large needle handling at the start of a
+needle span, 2 in 0.35-0.4 s candidates rising from ongoing activity), 2 rejected as `pop`
+and 1 found 63 ms early (outside the +-40 ms tolerance: a background fluctuation 60 ms
+before it opened the candidate). Since the mains tracker below 1 kHz and the peak floor
+(15:00) there was a ninth, rejected as `ecg` at 2 kHz within a QRS train; the 0.07 s
+search inside QRS rejections finds it. Before them (24, after
 the `inner_glr_min` change):
 5 inside the 8.7 s candidate above (the mains tracker finds them); 9 that never become a
 twitch although their peak stands 10-25 times above the background RMS: at 250-256 Hz these

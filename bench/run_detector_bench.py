@@ -221,6 +221,10 @@ REAL_FILES = {
 }
 
 
+#: An activity segment at least this long counts as a sustained contraction, s.
+SUSTAINED_SEGMENT_S = 1.0
+
+
 def real_files_table(real_dir: Path) -> str:
     """False detections on real recordings: at rest (outside the activity labels) and inside."""
     import csv
@@ -229,8 +233,10 @@ def real_files_table(real_dir: Path) -> str:
     if not real_dir.is_dir():
         return f"({real_dir} is not here: not measured)"
     lines = [
-        "| file | minutes | twitches | at rest (outside activity): n, per min | inside activity: n, per min |",
-        "|---|---|---|---|---|",
+        "| file | minutes | twitches | at rest (outside activity): n, per min "
+        "| inside activity: n, per min | inside sustained activity (segments >= 1 s): n, "
+        "per min |",
+        "|---|---|---|---|---|---|",
     ]
     for name, (labels, sfreq) in REAL_FILES.items():
         path = real_dir / name
@@ -262,10 +268,15 @@ def real_files_table(real_dir: Path) -> str:
         inside = sum(any(a <= t <= b for a, b in spans) for t in onsets)
         rest_min = max(dur - active_s, 1e-9) / 60
         act_min = max(active_s, 1e-9) / 60
+        # issue 11's "inside sustained contraction": the segments of a second or more
+        held = [(a, b) for a, b in spans if b - a >= SUSTAINED_SEGMENT_S]
+        held_s = sum(b - a for a, b in held)
+        in_held = sum(any(a <= t <= b for a, b in held) for t in onsets)
         lines.append(
             f"| `{name}` | {dur / 60:.1f} | {len(onsets)} | {len(onsets) - inside}, "
             f"{(len(onsets) - inside) / rest_min:.2f} | {inside}, "
             + (f"{inside / act_min:.1f} |" if active_s > 0 else "- |")
+            + (f" {in_held}, {in_held / (held_s / 60):.1f} |" if held else " - |")
         )
     return "\n".join(lines)
 

@@ -13,9 +13,8 @@ from numpy.typing import NDArray
 from twitchscope.acquisition.boards.registry import BOARDS
 from twitchscope.dashboard.app import panels
 from twitchscope.dashboard.app.camera import camera_panel
-from twitchscope.dashboard.app.scope.panel import ScopeOptions, scope_panel
+from twitchscope.dashboard.app.scope.panel import ScopeOptions, refresh_s, scope_panel
 from twitchscope.dashboard.app.state import (
-    REFRESH_S,
     TABLES_REFRESH_S,
     K,
     acquisition_owner,
@@ -222,10 +221,10 @@ def _stream_controls(source: LiveSource) -> None:
         _recording_controls(source)
 
 
-@st.fragment(run_every=REFRESH_S if running else None)
+@st.fragment(run_every=refresh_s("live") if running else None)
 def live_panel() -> None:
     """Counters and the scope (new samples only, drawn by the browser); reruns on its own
-    while streaming."""
+    while streaming (more rarely once the scope receives its own line)."""
     src = owner.source
     if src is None or not src.running:
         st.info("Start a source to see the live traces.")

@@ -6,8 +6,8 @@ from __future__ import annotations
 import streamlit as st
 
 from twitchscope.dashboard.app import plots
-from twitchscope.dashboard.app.scope.panel import ScopeOptions, scope_panel
-from twitchscope.dashboard.app.state import REFRESH_S, K, acquisition_owner, view_for
+from twitchscope.dashboard.app.scope.panel import ScopeOptions, refresh_s, scope_panel
+from twitchscope.dashboard.app.state import K, acquisition_owner, view_for
 from twitchscope.dashboard.services.live import LiveSource
 from twitchscope.dashboard.services.replay import ReplaySource
 
@@ -18,11 +18,11 @@ player: ReplaySource | None = ss[K.REPLAY]
 if live is not None and live.running and (ss[K.ACTIVE_STREAM] == "live" or player is None):
     source: LiveSource | ReplaySource = live
     view_key, tag_key = K.LIVE_VIEW, K.LIVE_VIEW_KEY
-    run_every: float | None = REFRESH_S
+    run_every: float | None = refresh_s("teach")
 elif player is not None:
     source = player
     view_key, tag_key = K.REPLAY_VIEW, K.REPLAY_VIEW_KEY
-    run_every = REFRESH_S if player.playing else None
+    run_every = refresh_s("teach") if player.playing else None
     c = st.columns([1, 6])
     if player.playing:
         if c[0].button("Pause", key="teach_pause", icon=":material/pause:"):

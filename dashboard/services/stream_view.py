@@ -313,6 +313,12 @@ class StreamView:
         self.raw_tail = np.concatenate(raw_parts, axis=1)[:, -keep_raw:]
         self.trace_end = block.end_sample
 
+    def tail(self) -> tuple[NDArray[np.float64], int]:
+        """The conditioned trace tail and the absolute index one past it, read together
+        (another thread may be updating the view)."""
+        with self._lock:
+            return self.trace, self.trace_end
+
     def attributed(self, sites: Sequence[NeedleSite]) -> list[Twitch]:
         """The twitches with their site and latency from ``sites``."""
         return attribute_to_sites(self.twitches, sites)

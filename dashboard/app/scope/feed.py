@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import base64
 import math
+import threading
 from collections import deque
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -240,13 +241,23 @@ class ScopeFeed:
         self.picture_t = -math.inf  # when the page last made Export's picture of this scope
         self.picture_frozen = False
         self.refill_token: str | None = None
+        #: Held by every push and read: the page's runs and the scope's line push alike.
+        self.lock = threading.RLock()
+        self.messages = 0  # messages made from this feed (the browser keeps the newest marks)
+
+    def next_message(self) -> int:
+        """Number of the next message made from this feed (1, 2, …)."""
+        with self.lock:
+            self.messages += 1
+            return self.messages
 
     def refill(self, token: str) -> None:
         """Send the whole tail again from the next push (a browser mounted the scope anew
         and asked, with ``token``); chunk numbers go on."""
-        self.refill_token = token
-        self.cursor = None
-        self.recent.clear()
+        with self.lock:
+            self.refill_token = token
+            self.cursor = None
+            self.recent.clear()
 
     def set_audio(self, channel: int | None) -> None:
         """Sound from row ``channel`` of the trace (None: no sound)."""
@@ -265,6 +276,10 @@ class ScopeFeed:
         trace_end : int
             Absolute index one past its last sample.
         """
+        with self.lock:
+            return self._push(trace, trace_end)
+
+    def _push(self, trace: NDArray[np.float64], trace_end: int) -> ScopeChunk | None:
         n = trace.shape[1]
         start = trace_end - n
         spb = self.spb
@@ -295,4 +310,5 @@ class ScopeFeed:
 
     def chunks_payload(self) -> list[dict[str, object]]:
         """The last few chunks, oldest first, as JSON-ready values."""
-        return list(self.recent)
+        with self.lock:
+            return list(self.recent)

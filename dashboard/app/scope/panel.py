@@ -7,6 +7,14 @@ hands the component one small message (:func:`scope_message`). The feeds live on
 the stream view (:attr:`StreamView.feeds
 <twitchscope.dashboard.services.stream_view.StreamView.feeds>`), one per scope key:
 a new view (new source, new settings, a seek) starts the scope afresh.
+
+**The line.** Each scope also gets a line of :mod:`.channel` (Server-Sent Events on
+loopback): a :class:`ScopeLink` makes the same messages from the same feed about 25
+times a second in the channel's thread, so the scope scrolls and shows markers
+without waiting for the page's runs. Once the browser receives its line, the panel
+runs every :data:`SERVED_REFRESH_S` instead of every ``REFRESH_S`` (one full run of
+the page to change the fragment's timer), for the counters and captions only; when
+the line is lost, back to ``REFRESH_S``.
 """
 
 from __future__ import annotations
@@ -18,21 +26,43 @@ from dataclasses import dataclass
 from typing import Any
 
 import streamlit as st
+from streamlit.runtime.scriptrunner import get_script_run_ctx
 
 from twitchscope.dashboard.app import panels, plots
+from twitchscope.dashboard.app.scope.channel import scope_channel
 from twitchscope.dashboard.app.scope.component import render_scope
 from twitchscope.dashboard.app.scope.feed import ScopeFeed
-from twitchscope.dashboard.app.state import K
+from twitchscope.dashboard.app.state import REFRESH_S, K
 from twitchscope.dashboard.services.stream_source import StreamSource
 from twitchscope.dashboard.services.stream_view import StreamView
 from twitchscope.signal.core.model import NeedleSite, RejectedCandidate, Twitch
 from twitchscope.signal.core.units import volts_to_uv
 
-__all__ = ["ScopeOptions", "feed_for", "scope_message", "scope_panel"]
+__all__ = [
+    "SERVED_REFRESH_S",
+    "ScopeLink",
+    "ScopeOptions",
+    "feed_for",
+    "refresh_s",
+    "scope_message",
+    "scope_panel",
+]
 
 #: Seconds of markers (twitches, sites, rejected) sent with each message: what the
 #: browser's ring buffer can show, frozen or not.
 MARK_S = 60.0
+#: Seconds between the runs of a panel whose scope receives its line (counters only).
+SERVED_REFRESH_S = 0.5
+
+
+def _served_key(key: str) -> str:
+    return f"scope_served_{key}"
+
+
+def refresh_s(key: str) -> float:
+    """Seconds between the timed runs of the panel of scope ``key``: :data:`SERVED_REFRESH_S`
+    while its browser receives the scope's line, else ``REFRESH_S``."""
+    return SERVED_REFRESH_S if st.session_state.get(_served_key(key)) else REFRESH_S
 
 
 @dataclass(frozen=True, slots=True)
@@ -137,6 +167,7 @@ def scope_message(
     return {
         # a new stream (view, seek, channels): the browser starts its buffer again
         "stream": f"{id(view)}:{view.generation}:{id(feed)}",
+        "mseq": feed.next_message(),  # the browser keeps the markers of the newest
         "sfreq": view.sfreq,
         "spb": feed.spb,
         "window": view.window_s,
@@ -159,6 +190,58 @@ def scope_message(
             src_now=src_now,
         ),
     }
+
+
+class ScopeLink:
+    """What a scope's line sends: the next message of ``feed``, made in the channel's thread.
+
+    The page's runs set :attr:`options` (the switches of the latest run); the line reads
+    the session's stream with the view's own cursor and lock (the same reads a run
+    does), pushes the feed under its lock and makes the message a run would make. No
+    Streamlit call.
+    """
+
+    def __init__(
+        self, source: StreamSource, view: StreamView, feed: ScopeFeed, options: ScopeOptions
+    ) -> None:
+        self.source = source
+        self.view = view
+        self.feed = feed
+        self.options = options
+
+    def message(self) -> dict[str, Any] | None:
+        """The scope's next message, or None when no new bin is complete."""
+        status = panels.stream_status(self.source, self.view)
+        trace, end = self.view.tail()
+        if self.feed.push(trace, end) is None:
+            return None
+        return scope_message(
+            self.view,
+            self.feed,
+            twitches=status.twitches,
+            sites=status.sites,
+            options=self.options,
+            src_now=self.source.now_s(),
+        )
+
+
+def _line(
+    source: StreamSource, view: StreamView, feed: ScopeFeed, key: str, options: ScopeOptions
+) -> tuple[str | None, bool]:
+    """The address of the line of scope ``key`` (opened for this feed on first use; None
+    without a channel) and whether its browser receives it now."""
+    channel = scope_channel()
+    if channel is None:
+        return None, False
+    held = st.session_state.get(f"scope_line_{key}")
+    if held is None or held[0] is not feed or not channel.touch(held[1]):
+        ctx = get_script_run_ctx()
+        owner = f"{ctx.session_id if ctx is not None else id(st.session_state)}:{key}"
+        link = ScopeLink(source, view, feed, options)
+        held = (feed, channel.open(owner, link.message), link)
+        st.session_state[f"scope_line_{key}"] = held
+    held[2].options = options
+    return channel.url(held[1]), channel.served(held[1])
 
 
 def _freeze(feed: ScopeFeed, view: StreamView, last: Twitch | None, freeze: bool) -> None:
@@ -198,7 +281,7 @@ def scope_panel(
     channels = options.channels or tuple(range(len(view.ch_names)))
     feed = feed_for(view, key, channels)
     feed.set_audio(options.audio_channel)
-    feed.push(view.trace, view.trace_end)
+    feed.push(*view.tail())
     _freeze(feed, view, last, options.freeze)
     if feed.frozen is not None:
         st.caption(f"Frozen (detection goes on). {panels.explain_twitch(feed.frozen[2])}")
@@ -207,10 +290,16 @@ def scope_panel(
     message = scope_message(
         view, feed, twitches=twitches, sites=sites, options=options, src_now=source.now_s()
     )
+    message["line"], served = _line(source, view, feed, key, options)
     refill = render_scope(message, key=f"{key}_scope")
     if refill is not None and refill != feed.refill_token:
-        feed.refill(refill)  # the next run sends the whole tail again
+        feed.refill(refill)  # the next push sends the whole tail again
     _picture(feed, view, twitches=twitches, sites=sites, options=options)
+    if served != bool(st.session_state.get(_served_key(key))):
+        # the line began (or stopped) reaching the browser: the panel's timer changes,
+        # which takes one run of the whole page
+        st.session_state[_served_key(key)] = served
+        st.rerun(scope="app")
     return twitches
 
 

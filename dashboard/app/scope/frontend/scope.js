@@ -8,6 +8,13 @@
 // updates. Sound: a click when a flagged twitch's marker first shows, and, when on,
 // the EMG audio monitor (samples made on the server) scheduled through a small jitter
 // buffer. What it did is written to data-* attributes of the root element, for tests.
+//
+// The line: each message from the page also names the scope's line, an event stream
+// (Server-Sent Events) from the dashboard process on loopback that sends the same
+// messages about 25 times a second without a run of the page. The scope takes chunks
+// from both (numbered: what it has is skipped) and the markers of the newest message.
+// The line is tried only when the page itself comes from this machine; when it cannot
+// be had, the page's runs bring everything, as before.
 
 const STATES = new WeakMap();
 const TRACE = "#1f3b73";
@@ -22,8 +29,11 @@ const RING_S = 60; // seconds of bins kept in the browser
 const MAX_CHUNK_S = 0.5; // at most this much of one chunk's sound is played
 const MAX_LAG_S = 0.3; // the display runs at most this far behind the newest bin
 const CATCH_UP_S = 0.05; // a new marker ahead of the display: the display jumps to it + this
-const MIN_FRAME_MS = 1000 / 32; // at most ~30 frames per second: the CPU is shared
+// at most one frame in 20 ms (every other frame of a 60 Hz display: the CPU is shared);
+// not 1000/30, or a frame that came late would make the next one wait an extra tick
+const MIN_FRAME_MS = 20;
 const PENDING = "#ff7f0e"; // a candidate that already looks like a twitch, not decided yet
+const LOOPBACK = new Set(["localhost", "127.0.0.1", "[::1]", "::1"]);
 
 function decode(b64) {
   const s = atob(b64);
@@ -45,6 +55,11 @@ function newState(parent) {
     ctx: canvas.getContext("2d"),
     stream: null,
     lastSeq: 0,
+    mseq: 0,
+    lineUrl: null,
+    es: null,
+    lineMessages: 0,
+    setState: null,
     frames: 0,
     chunks: 0,
     audioChunks: 0,
@@ -87,6 +102,8 @@ function newState(parent) {
   document.addEventListener("keydown", st.onGesture, true);
   const destroy = () => {
     cancelAnimationFrame(st.raf);
+    if (st.es) st.es.close();
+    st.es = null;
     if (st.observer) st.observer.disconnect();
     document.removeEventListener("pointerdown", st.onGesture, true);
     document.removeEventListener("keydown", st.onGesture, true);
@@ -123,6 +140,7 @@ function resetStream(st, d) {
   st.hi = new Float32Array(st.nch * st.cap).fill(NaN);
   st.binEnd = null;
   st.lastSeq = 0;
+  st.mseq = 0;
   st.scale = new Array(st.nch).fill(0);
   st.td = null;
   st.latest = null;
@@ -234,9 +252,46 @@ function playClick(st) {
   st.clicks += 1;
 }
 
+// Listen on the scope's line (a new address: the old one is closed). Only from a page
+// of this machine: the line listens on loopback.
+function connectLine(st, url) {
+  if (url === st.lineUrl) return;
+  if (st.es) st.es.close();
+  st.es = null;
+  st.lineUrl = url;
+  if (!url || !window.EventSource || !LOOPBACK.has(window.location.hostname)) {
+    st.root.dataset.line = "off";
+    return;
+  }
+  const es = new EventSource(url);
+  st.es = es;
+  st.root.dataset.line = "connecting";
+  es.onmessage = (ev) => {
+    if (st.es !== es) return;
+    const d = JSON.parse(ev.data);
+    if (d.stream !== st.stream) return; // a line of a stream the page has left
+    st.lineMessages += 1;
+    st.root.dataset.line = "open";
+    st.root.dataset.lineMessages = String(st.lineMessages);
+    receive(st, d, st.setState);
+  };
+  es.onerror = () => {
+    if (st.es !== es) return;
+    // closed for good (refused, or the line was replaced): the page's runs bring the data
+    if (es.readyState === EventSource.CLOSED) st.root.dataset.line = "failed";
+    else st.root.dataset.line = "retrying";
+  };
+}
+
 function receive(st, d, setStateValue) {
   if (d.stream !== st.stream) resetStream(st, d);
-  st.d = d;
+  // markers and switches of the newest message only (the page's run and the line
+  // cross); the chunks of any message (each is applied once, by its number)
+  const newest = !(d.mseq < st.mseq);
+  if (newest) {
+    st.mseq = d.mseq || 0;
+    st.d = d;
+  }
   const first = d.chunks.length ? d.chunks[0] : null;
   if (st.lastSeq === 0 && first && first.seq > 1 && !st.refillAsked) {
     // mounted anew (the user came back to the page): ask once for the whole tail
@@ -274,6 +329,7 @@ function receive(st, d, setStateValue) {
     st.lastArrival = wall;
     st.latest = latest;
   }
+  if (!newest) return;
   const ids = new Set(d.twitches.map((t) => t[4]));
   if (st.seenTwitches === null) st.seenTwitches = ids; // already there when it opened
   catchUp(st, d);
@@ -550,6 +606,10 @@ export default function (component) {
     st = newState(parentElement);
     STATES.set(parentElement, st);
   }
-  if (data) receive(st, data, setStateValue);
+  st.setState = setStateValue;
+  if (data) {
+    receive(st, data, setStateValue);
+    connectLine(st, data.line || null);
+  }
   return st.cleanup;
 }

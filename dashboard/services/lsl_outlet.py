@@ -40,7 +40,10 @@ Timestamps are explicit, derived from the sample index: sample ``i`` is stamped
 (``local_clock()`` minus the stream time of that block's last sample, unless given),
 so blocks pushed in bursts or faster than real time keep exact, monotonic times and
 samples lost before a block show as a jump in the timestamps. Twitches use the same
-time base, so markers line up with the EMG in LabRecorder's XDF file.
+time base, so markers line up with the EMG in LabRecorder's XDF file. Every sample of a
+block carries its own timestamp: liblsl would otherwise send the block's later samples
+as "deduced" from the one before, and an inlet that connects in the middle of a block
+(LabRecorder started while the stream runs) would deduce them from zero.
 
 pylsl is an optional dependency (``pip install 'twitchscope[lsl]'``); it is imported
 when a publisher is created, and its absence is a one-line :class:`ConfigError`.
@@ -408,8 +411,9 @@ class LslPublisher:
                 )
             base = self._base(block)
             values = np.ascontiguousarray(volts_to_uv(block.data).T, dtype=np.float32)
-            # the time of the newest sample; liblsl derives the others from the rate
-            self._emg.push_chunk(values, base + (block.end_sample - 1) / self.sfreq)
+            # one timestamp per sample (see the module's notes: no deduced timestamps)
+            index = np.arange(block.first_sample, block.end_sample, dtype=np.float64)
+            self._emg.push_chunk(values, (base + index / self.sfreq).tolist())
             self._next_sample = block.end_sample
             self.n_pushed += block.n_samples
 

@@ -99,6 +99,47 @@ def test_emg_and_markers_round_trip_on_loopback() -> None:
     np.testing.assert_allclose([t for _, t in got_markers], [start + 0.5, start + 2.0], atol=1e-6)
 
 
+def test_an_inlet_that_connects_while_a_block_is_sent_gets_true_timestamps() -> None:
+    """LabRecorder started while the stream runs: every sample carries its own time.
+
+    With only the block's newest sample stamped, liblsl sends the others as "deduced",
+    and an inlet that connects in the middle of a block deduced them from zero (measured:
+    4 of 15 such inlets got timestamps near 0)."""
+    import threading
+    import time
+
+    name = _name()
+    n = 20_000  # long blocks: an inlet is likely to connect inside one
+    start = pylsl.local_clock()
+    with LslPublisher(sfreq=SFREQ, ch_names=CH, name=name, start_time=start) as pub:
+        stop = threading.Event()
+
+        def push() -> None:
+            first = 0
+            x = np.zeros((len(CH), n))
+            while not stop.is_set():
+                pub.push_block(SampleBlock(x, sfreq=SFREQ, first_sample=first, ch_names=CH))
+                first += n
+                time.sleep(0.001)
+
+        pusher = threading.Thread(target=push, daemon=True)
+        pusher.start()
+        try:
+            for _ in range(12):
+                inlet = open_inlet(name)
+                _, stamps = pull_numeric(inlet, 50)
+                inlet.close_stream()
+                assert stamps.size == 50
+                index = (stamps - start) * SFREQ
+                # sample indexes, consecutive, from the time base: never deduced from 0
+                assert index.min() >= -1e-3
+                np.testing.assert_allclose(index, np.round(index), atol=1e-3)
+                np.testing.assert_allclose(np.diff(index), 1.0, atol=1e-3)
+        finally:
+            stop.set()
+            pusher.join(10)
+
+
 def test_marker_fields_parse_back() -> None:
     tw = Twitch(onset_s=1.0, offset_s=1.05, channel="R MG=1", peak_v=50e-6, site='TrP "2"')
     head, fields = parse_marker_fields(format_twitch_marker(tw))

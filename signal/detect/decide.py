@@ -34,7 +34,12 @@ from twitchscope.signal.detect.classify import (
 )
 from twitchscope.signal.detect.false_alarms import background_maxima, far_thresholds
 from twitchscope.signal.detect.features import CandidateFeatures, CandidateWindow, measure_candidate
-from twitchscope.signal.detect.inner_burst import InnerBurst, find_inner_burst, high_band_peaks
+from twitchscope.signal.detect.inner_burst import (
+    InnerBurst,
+    find_inner_burst,
+    high_band,
+    high_band_peaks,
+)
 
 if TYPE_CHECKING:
     from twitchscope.signal.detect.detector import DetectorState, _Candidate
@@ -176,6 +181,7 @@ def close_candidate(
         state = _explain(state, cand.start, cand.end)
     if reason is not None:
         inner = None
+        xh = None
         if reason in (RejectReason.LOW_FREQ_ARTIFACT, RejectReason.MAINS, RejectReason.ECG):
             onset = int(round(feats.onset_s * sf)) - lo
             shortest = (
@@ -183,7 +189,8 @@ def close_candidate(
                 if reason == RejectReason.ECG
                 else config.inner_min_duration_s
             )
-            inner = find_inner_burst(config, window, onset=onset, min_duration_s=shortest)
+            xh = high_band(config, window)  # once: the search and the QRS's high band
+            inner = find_inner_burst(config, window, onset=onset, xh=xh, min_duration_s=shortest)
         if inner is not None and not (
             config.min_duration_s <= (inner.offset - inner.onset) / sf <= config.max_duration_s
         ):
@@ -195,7 +202,7 @@ def close_candidate(
             if inner_confidence < config.min_confidence or _too_small(state, inner, cand):
                 inner = None
         if reason == RejectReason.ECG:
-            inner, state = _beyond_the_qrs(state, window, inner)
+            inner, state = _beyond_the_qrs(state, high_band_peaks(window, xh), inner)
         if inner is not None:
             detail += "; a twitch inside it was kept"
         rej = RejectedCandidate(
@@ -279,14 +286,14 @@ def _after_leading_qrs(
 
 
 def _beyond_the_qrs(
-    state: DetectorState, window: CandidateWindow, inner: InnerBurst | None
+    state: DetectorState, peaks: tuple[float, ...], inner: InnerBurst | None
 ) -> tuple[InnerBurst | None, DetectorState]:
     """The twitch found inside an ``ecg`` rejection, if its channel's high band rises
     ``inner_qrs_ratio`` times above what the last plain QRS complexes gave there (a QRS
-    of a trunk channel has power above ``inner_hp_hz`` too); the state remembers the high
-    band of a plain QRS (no twitch inside)."""
+    of a trunk channel has power above ``inner_hp_hz`` too); ``peaks`` is this
+    candidate's (:func:`~twitchscope.signal.detect.inner_burst.high_band_peaks`). The
+    state remembers the high band of a plain QRS (no twitch inside)."""
     config = state.design.config
-    peaks = high_band_peaks(config, window)
     if not peaks:
         return inner, state
     refs = [q for q in state.ecg.qrs_high_band if len(q) == len(peaks)]

@@ -47,7 +47,7 @@ from twitchscope.signal.detect.features import (
 )
 from twitchscope.signal.detect.filters import sosfilt_block
 
-__all__ = ["InnerBurst", "find_inner_burst", "high_band_peaks"]
+__all__ = ["InnerBurst", "find_inner_burst", "high_band", "high_band_peaks"]
 
 # the power of the high band is judged on a 10 ms moving mean
 _SMOOTH_S = 0.01
@@ -222,8 +222,29 @@ def _best_burst_on_channel(
     return best
 
 
+def high_band(config: DetectorConfig, w: CandidateWindow) -> NDArray[np.float64] | None:
+    """The window's conditioned signal above ``inner_hp_hz``, every channel (zero-phase).
+
+    None when the rate leaves no band above ``inner_hp_hz`` or the window is too short
+    for the filter's padding. Computed once per rejected candidate, for
+    :func:`find_inner_burst` and :func:`high_band_peaks` alike.
+    """
+    sf = w.sfreq
+    if config.inner_hp_hz * 1.25 >= config.low_pass_hz(sf):
+        return None
+    sos = _highpass(config.inner_hp_hz, sf)
+    if w.cond.shape[1] <= 3 * (2 * sos.shape[0] + 1):  # filter padding
+        return None
+    return _filtfilt(sos, _highpass_zi(config.inner_hp_hz, sf), w.cond)
+
+
 def find_inner_burst(
-    config: DetectorConfig, w: CandidateWindow, *, onset: int, min_duration_s: float | None = None
+    config: DetectorConfig,
+    w: CandidateWindow,
+    *,
+    onset: int,
+    xh: NDArray[np.float64] | None,
+    min_duration_s: float | None = None,
 ) -> InnerBurst | None:
     """Look for a twitch's EMG burst inside a rejected candidate.
 
@@ -236,6 +257,8 @@ def find_inner_burst(
         The samples around the candidate (context before it included).
     onset : int
         The candidate's refined onset, index into the window.
+    xh : array or None
+        :func:`high_band` of ``w``.
     min_duration_s : float, optional
         Shortest burst, s; ``inner_min_duration_s`` when not given.
 
@@ -245,15 +268,11 @@ def find_inner_burst(
         None when the rate leaves no band above ``inner_hp_hz`` or nothing qualifies.
     """
     sf = w.sfreq
-    if config.inner_hp_hz * 1.25 >= config.low_pass_hz(sf):
-        return None
     search_lo = max(min(onset, w.start - w.first_sample) - int(round(0.05 * sf)), 0)
     search_hi = w.end - w.first_sample
-    sos = _highpass(config.inner_hp_hz, sf)
-    if w.cond.shape[1] <= 3 * (2 * sos.shape[0] + 1) or search_lo < 8:  # filter padding
+    if xh is None or search_lo < 8:
         return None
-    # every channel at once: the high band, its power before the candidate, its 10 ms power
-    xh = _filtfilt(sos, _highpass_zi(config.inner_hp_hz, sf), w.cond)
+    # every channel at once: the high band's power before the candidate, its 10 ms power
     noise_var = median_of_rows(xh[:, :search_lo] ** 2) / CHI2_1_MEDIAN
     ok = noise_var > 0
     smooth_n = max(3, int(round(_SMOOTH_S * sf)))
@@ -308,21 +327,15 @@ def find_inner_burst(
     )
 
 
-def high_band_peaks(config: DetectorConfig, w: CandidateWindow) -> tuple[float, ...]:
+def high_band_peaks(w: CandidateWindow, xh: NDArray[np.float64] | None) -> tuple[float, ...]:
     """Per channel, the largest 10 ms mean power above ``inner_hp_hz`` over the candidate, V^2.
 
-    Empty when the rate leaves no band above ``inner_hp_hz`` or the window is too short to
-    filter.
+    ``xh`` is :func:`high_band` of ``w``; empty when it is None.
     """
-    sf = w.sfreq
-    if config.inner_hp_hz * 1.25 >= config.low_pass_hz(sf):
-        return ()
-    sos = _highpass(config.inner_hp_hz, sf)
-    if w.cond.shape[1] <= 3 * (2 * sos.shape[0] + 1):
+    if xh is None:
         return ()
     lo, hi = w.start - w.first_sample, w.end - w.first_sample
-    xh = _filtfilt(sos, _highpass_zi(config.inner_hp_hz, sf), w.cond)
-    power = _moving_mean_span(xh * xh, max(3, int(round(_SMOOTH_S * sf))), lo, hi)
+    power = _moving_mean_span(xh * xh, max(3, int(round(_SMOOTH_S * w.sfreq))), lo, hi)
     if power.shape[1] == 0:
         return ()
     return tuple(float(v) for v in power.max(axis=1))

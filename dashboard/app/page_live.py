@@ -40,8 +40,12 @@ ss = st.session_state
 DEFAULT_RECORDINGS_DIR = Path("~/twitchscope/recordings")
 LAST_RECORDING = "live_last_recording"  # the StreamRecording last started (camera offset)
 RECORDING_MESSAGE = "live_recording_message"  # what the last Record/Stop press gave
+#: The opening of a visit while streaming: "scope" while the page's first run draws the
+#: scope alone, "drawn" once it has, "rest" for the run that then draws everything else.
+OPENING = "live_opening"
 st.title("Live")
-panels.show_message()
+with st.container():  # a fixed place: the scope below keeps its place with or without it
+    panels.show_message()
 owner = acquisition_owner()
 source: LiveSource | None = owner.source
 running = source is not None and source.running
@@ -229,6 +233,11 @@ def live_panel() -> None:
     if src is None or not src.running:
         st.info("Start a source to see the live traces.")
         return
+    if ss.get(OPENING) == "drawn":
+        # the scope is on its way to the browser: now the rest of the page
+        ss[OPENING] = "rest"
+        st.rerun(scope="app")
+    lean = ss.get(OPENING) == "scope"
     end = int(round(src.now_s() * src.sfreq))
     start = max(src.start_sample(), end - int(10 * src.sfreq))
     view = view_for(src, view_key=K.LIVE_VIEW, tag_key=K.LIVE_VIEW_KEY, start_sample=start)
@@ -239,8 +248,11 @@ def live_panel() -> None:
         show_rejected=ss[K.SHOW_REJECTED],
         freeze=ss[K.FREEZE],
     )
-    scope_panel(src, view, key="live", options=options)
-    simulated_video(src, key="live")  # the simulator's ultrasound-like video, when simulated
+    scope_panel(src, view, key="live", options=options, lean=lean)
+    if lean:
+        ss[OPENING] = "drawn"
+    else:
+        simulated_video(src, key="live")  # the simulator's ultrasound-like video, when simulated
 
 
 @st.fragment(run_every=TABLES_REFRESH_S if running else None)
@@ -317,16 +329,23 @@ if not running:
 else:
     assert source is not None
     ss[K.ACTIVE_STREAM] = "live"
-    # the scope is sent first (the browser mounts it while the controls are still being
-    # drawn: the first trace comes sooner) but sits under the controls in the page
+    # The first run of a visit draws the scope alone (in its place under the controls,
+    # which stay empty): the browser then fetches only the scope's code before it draws
+    # the first trace, instead of waiting behind the code of every control, counter and
+    # table. The panel's next timed run asks for a run of the whole page, which draws
+    # the rest around the scope (its place unchanged: the same element, not mounted
+    # again). The tables wait for their own first tick after that.
+    follow_up = ss.get(OPENING) == "rest"
+    ss[OPENING] = "scope" if ss[K.PAGE_ENTERED] else None
     controls = st.container()
     live_panel()
-    with controls:
-        _stream_controls(source)
-    ss[K.DEFER_TABLES] = ss[K.PAGE_ENTERED]
+    if ss[OPENING] is None:
+        with controls:
+            _stream_controls(source)
+    ss[K.DEFER_TABLES] = ss[K.PAGE_ENTERED] or follow_up
 live_tables()
 
-if running:
+if running and ss.get(OPENING) is None:
     assert source is not None
     with st.expander("Camera (saved with the recording)", icon=":material/videocam:"):
         last = ss.get(LAST_RECORDING)

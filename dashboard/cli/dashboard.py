@@ -28,7 +28,17 @@ from twitchscope.signal.review.profile import read_profile
 #: ``twitchscope.dashboard.app.review_panel``; the app layer is not imported here).
 ENV_PROFILE = "TWITCHSCOPE_PROFILE"
 
-__all__ = ["register", "run", "build_command", "classify_source", "serve", "APP", "WARM_MODULES"]
+__all__ = [
+    "register",
+    "run",
+    "build_command",
+    "classify_source",
+    "serve",
+    "APP",
+    "WARM_MODULES",
+    "WARM_OPTIONAL",
+    "WARM_STREAMLIT",
+]
 
 #: The Streamlit script.
 APP = Path(__file__).parents[1] / "app" / "streamlit_app.py"
@@ -48,6 +58,12 @@ WARM_MODULES = (
     "twitchscope.dashboard.services.replay",
     "twitchscope.dashboard.services.review_analysis",
 )
+#: Imported too when installed: the camera's WebRTC stack (the ``video`` extra), which
+#: the Live page's camera panel imports on the first visit (~0.4 s on a small machine).
+WARM_OPTIONAL = ("aiortc",)
+#: Streamlit's own module imported at the first page's ``set_page_config`` (its emoji
+#: table: ~0.3 s), imported with Streamlit itself; it holds no state.
+WARM_STREAMLIT = ("streamlit.emojis",)
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -130,6 +146,11 @@ def build_command(*, port: int, host: str, open_browser: bool = False) -> list[s
         "200",
         "--server.fileWatcherType",
         "none",
+        # no full garbage collection after every run: the live panel runs several
+        # times a second, and gc.collect(2) over SciPy, MNE and pandas took ~40 % of
+        # the server's CPU while one page streamed (measured with py-spy)
+        "--runner.postScriptGC",
+        "false",
         "--browser.gatherUsageStats",
         "false",
         "--theme.base",
@@ -185,7 +206,15 @@ def serve(argv: Sequence[str]) -> int:
     """
     for name in WARM_MODULES:
         importlib.import_module(name)
+    for name in WARM_OPTIONAL:
+        try:
+            importlib.import_module(name)
+        except ImportError:
+            pass  # the camera panel says what to install
     from streamlit.web import cli as streamlit_cli
+
+    for name in WARM_STREAMLIT:
+        importlib.import_module(name)
 
     streamlit_cli.main(args=list(argv), prog_name="streamlit")  # click: exits when done
     return 0

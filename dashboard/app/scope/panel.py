@@ -267,8 +267,15 @@ def scope_panel(
     key: str,
     options: ScopeOptions,
     teaching: bool = False,
+    lean: bool = False,
 ) -> list[Twitch]:
     """Read what is new, detect, write the counters and update the scope ``key``.
+
+    The counters and the caption sit above the scope but are sent after it: a browser
+    opening the page fetches the scope's code first (the counters need more of it).
+    With ``lean``, only the scope (the run that opens a page, see the Live page): the
+    counters' place is kept, empty, so that the scope stays where it is when the next
+    run fills it.
 
     Returns
     -------
@@ -277,21 +284,24 @@ def scope_panel(
     """
     status = panels.stream_status(source, view)
     twitches, sites, last = status.twitches, status.sites, status.last
-    panels.stream_counters(status, teaching=teaching)
+    above = st.container()
     channels = options.channels or tuple(range(len(view.ch_names)))
     feed = feed_for(view, key, channels)
     feed.set_audio(options.audio_channel)
     feed.push(*view.tail())
     _freeze(feed, view, last, options.freeze)
-    if feed.frozen is not None:
-        st.caption(f"Frozen (detection goes on). {panels.explain_twitch(feed.frozen[2])}")
-    else:
-        st.caption(source.status())
     message = scope_message(
         view, feed, twitches=twitches, sites=sites, options=options, src_now=source.now_s()
     )
     message["line"], served = _line(source, view, feed, key, options)
     refill = render_scope(message, key=f"{key}_scope")
+    if not lean:
+        with above:
+            panels.stream_counters(status, teaching=teaching)
+            if feed.frozen is not None:
+                st.caption(f"Frozen (detection goes on). {panels.explain_twitch(feed.frozen[2])}")
+            else:
+                st.caption(source.status())
     if refill is not None and refill != feed.refill_token:
         feed.refill(refill)  # the next push sends the whole tail again
     _picture(feed, view, twitches=twitches, sites=sites, options=options)

@@ -85,6 +85,7 @@ def test_live_simulated_session_end_to_end(app_path, tmp_path) -> None:
     assert json.loads(scope.proto.json)["names"] == [source.ch_names[2]]
 
     at.switch_page("page_live.py").run()
+    at.run()  # the run that opens the page draws the scope alone; the next one, the rest
     at.button(key="live_site_out").click().run()
     assert source.sites.active is None
     (site,) = source.sites.sites()
@@ -114,29 +115,40 @@ def test_live_simulated_session_end_to_end(app_path, tmp_path) -> None:
     assert [round(t.onset_s, 6) for t in back] == [round(t.onset_s, 6) for t in view.twitches]
 
     at.switch_page("page_live.py").run()
+    at.run()
     at.button(key="live_stop").click().run()
     assert acquisition_owner().source is None
     assert any(b.label == "Start" for b in at.button)
 
 
-def test_the_tables_wait_for_their_first_tick_when_the_page_opens(app_path) -> None:
-    """The run that opens the Live page draws the scope without the tables (the browser
-    mounts the scope sooner); the next run, and every later one, has them."""
+def test_the_page_opens_with_the_scope_alone_then_the_rest(app_path) -> None:
+    """The run that opens the Live page while a source streams draws the scope alone (in
+    its place under the controls, which stay empty): the browser fetches only the scope's
+    code before the first trace. The next run draws the controls, counters and camera
+    around it; the tables come one run later still in the browser (their first tick)."""
     from twitchscope.dashboard.services.live import LiveSpec
 
     acquisition_owner().start(LiveSpec(label_sim_sites=False))
     at = AppTest.from_file(app_path, default_timeout=60).run()
     assert not at.exception
     assert at.session_state[K.PAGE] == "Live" and at.session_state[K.PAGE_ENTERED]
-    assert len(at.tabs) == 0 and len(at.metric) > 0  # the counters above the scope, no tables
+    assert len(at.get("bidi_component")) == 1  # the scope
+    assert len(at.metric) == 0 and len(at.tabs) == 0 and len(at.expander) == 0
+    assert not [b for b in at.button if b.key == "live_stop"]
     at.run()
+    assert not at.exception
+    assert len(at.get("bidi_component")) == 1
+    counters = ["Twitches", "At this site", "Stream time", "Needle"]
+    assert [m.label for m in at.metric] == counters
+    assert at.button(key="live_stop").label == "Stop"
+    assert [e.label for e in at.expander] == ["Camera (saved with the recording)"]
     assert [t.label for t in at.tabs] == ["Events", "Per site", "Rejected", "Signal quality"]
     at.run()
-    assert len(at.tabs) == 4
-    # away and back: opening the page again defers them again
+    assert len(at.tabs) == 4 and [m.label for m in at.metric][:4] == counters
+    # away and back: opening the page again draws the scope alone again
     at.switch_page("page_review.py").run()
     assert not at.exception and at.session_state[K.PAGE_ENTERED]
     at.switch_page("page_live.py").run()
-    assert not at.exception and len(at.tabs) == 0
+    assert not at.exception and len(at.tabs) == 0 and len(at.metric) == 0
     at.run()
-    assert len(at.tabs) == 4
+    assert len(at.tabs) == 4 and [m.label for m in at.metric][:4] == counters

@@ -145,6 +145,57 @@ def test_the_scope_draws_marks_clicks_plays_and_freezes(
     assert server_tracebacks(log) == [], log[-4000:]
 
 
+def test_the_page_opens_on_the_scope_and_builds_around_the_same_scope(
+    dashboard_url,  # noqa: F811
+    tmp_path,
+) -> None:
+    """The Live page's first run draws the scope alone; the controls, counters, camera
+    and tables then come around it. The scope drawn first is the one that stays: the
+    same element (not mounted again, its buffer kept), under the controls, still
+    drawing, with no page error and no server traceback."""
+    if not CHROMIUM.exists():
+        pytest.fail("this test needs Debian's chromium: apt-get install -y chromium")
+    from playwright.sync_api import expect, sync_playwright
+
+    errors: list[str] = []
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=ARGS)
+        try:
+            page = browser.new_page(viewport={"width": 1400, "height": 1500})
+            page.on("pageerror", lambda e: errors.append(str(e)))
+            # remember the first scope element the moment it has drawn its first frame
+            page.add_init_script(
+                "new MutationObserver(() => { const s = document.querySelector('.ts-scope');"
+                " if (s && !window.__first && Number(s.dataset.frames || 0) > 0)"
+                " window.__first = s; }).observe(document, {subtree: true, childList: true,"
+                " attributes: true, attributeFilter: ['data-frames']});"
+            )
+            page.goto(dashboard_url)
+            page.wait_for_function("() => !!window.__first", timeout=60_000)
+            stop = page.get_by_role("button", name="Stop")
+            expect(stop).to_be_visible(timeout=30_000)
+            expect(page.get_by_text("Needle site")).to_be_visible(timeout=30_000)
+            expect(page.get_by_test_id("stMetric").first).to_be_visible(timeout=30_000)
+            expect(page.get_by_role("tab", name="Events")).to_be_visible(timeout=30_000)
+            frames = page.evaluate("() => Number(window.__first.dataset.frames)")
+            page.wait_for_timeout(1000)
+            same = page.evaluate(
+                "() => document.querySelectorAll('.ts-scope').length === 1"
+                " && document.querySelector('.ts-scope') === window.__first"
+                " && window.__first.isConnected"
+            )
+            assert same, "the scope drawn first was replaced when the page was built around it"
+            assert page.evaluate("() => Number(window.__first.dataset.frames)") > frames
+            # in its place under the controls
+            box, under = stop.bounding_box(), page.locator(".ts-scope canvas").bounding_box()
+            assert box is not None and under is not None and under["y"] > box["y"] + box["height"]
+        finally:
+            browser.close()
+    assert not errors, errors
+    log = (tmp_path / "server.log").read_text()
+    assert server_tracebacks(log) == [], log[-4000:]
+
+
 def _messages_of_a_burst() -> tuple[dict, dict, float]:
     """Two real scope messages of a stream view (two channels at 1 kHz, one burst at
     12 s, past the first 10 s window; fed in 20 ms blocks): the update just before the burst goes pending, and the

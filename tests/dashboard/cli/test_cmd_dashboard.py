@@ -35,7 +35,20 @@ def test_defaults_bind_localhost_on_the_simulated_amplifier() -> None:
     assert opts["--server.headless"] == "true"
     assert opts["--browser.gatherUsageStats"] == "false"
     assert opts["--server.maxUploadSize"] == "200"
+    # no gc.collect(2) after each of the live panel's runs (several a second)
+    assert opts["--runner.postScriptGC"] == "false"
     assert cmd_dashboard.APP.is_file()
+
+
+def test_every_server_option_is_one_streamlit_knows() -> None:
+    from streamlit import config
+
+    cmd = cmd_dashboard.build_command(port=8501, host="127.0.0.1")
+    names = [flag.removeprefix("--") for flag in cmd[5::2]]
+    for name in names:
+        config.get_option(name)  # raises for an option Streamlit does not have
+    with pytest.raises(RuntimeError):
+        config.get_option("runner.noSuchOption")
 
 
 def test_source_kinds(tmp_path) -> None:

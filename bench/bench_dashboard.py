@@ -4,11 +4,16 @@
 channels at 250 Hz, through the real pty + serial path) and headless Debian
 chromium (Playwright) opens the Live page. Measured:
 
-1. **Time to first trace**: from ``page.goto`` until a screenshot shows trace pixels
-   on the scope's canvas; once for the first visit (which starts the simulated
+1. **Time to first trace**: from ``page.goto`` until a picture of the page (the DevTools
+   screencast, small pictures, each with the time the compositor drew it) shows trace
+   pixels on the scope's canvas; once for the first visit (which starts the simulated
    amplifier) and, while it streams, once in a second tab of the same browser (its
    cache holds Streamlit's frontend) and once in a second browser (a new context:
    nothing cached, every module of Streamlit's frontend fetched again). Target <= 2 s.
+   The scope's first frame as the page times it is printed beside, for comparison, and,
+   for the second tab and the second browser, measured again without the capture
+   (which takes CPU from the page while it opens), by the page's own clock, a
+   screenshot right after checking that the trace is drawn.
 2. **Frames per second of the live plot**, from screenshots: the DevTools screencast
    (``Page.startScreencast``: a picture each time the compositor draws a frame) for
    10 s; the plot's rectangle is cut out of each picture and the pictures that differ
@@ -171,20 +176,30 @@ window.__tsBoxes = [];
     if (!last || last[1] !== r.x || last[2] !== r.y || last[3] !== r.width || last[4] !== r.height)
       b.push([performance.timeOrigin + performance.now(), r.x, r.y, r.width, r.height]);
   }
+  const s = document.querySelector('.ts-scope');
+  if (s && !window.__tsFirstFrame && Number(s.dataset.frames || 0) > 0)
+    window.__tsFirstFrame = performance.timeOrigin + performance.now();
   if (!window.__tsStop && performance.now() < 90000) requestAnimationFrame(log);
 })();
 """
 
 
-def _first_trace_s(page: Any, url: str, plot: str, timeout_s: float = 90.0) -> float:
-    """Seconds from opening ``url`` until a picture of the page shows a trace in ``plot``
-    (a selector: the scope's canvas, or a Plotly chart).
+#: Width and height, at most, of the screencast pictures that time the first trace: small,
+#: so that the capture takes little of the CPU the page needs while it opens (at 700 px the
+#: first trace came 0.2-0.4 s later than at 300 px, each timed in the page too).
+FIRST_TRACE_PX = 350
 
-    The DevTools screencast runs from before the page is opened (pictures at most 700 px
-    wide, which costs the 2-core machine little): each picture comes with the time the
-    compositor drew it, and the first one in which the scope's canvas shows trace pixels
-    gives the time. (Polling with element screenshots, as before, added the screenshot's
-    own duration, 0.3-1 s on this machine, to the figure.)
+
+def _first_trace_s(page: Any, url: str, plot: str, timeout_s: float = 90.0) -> tuple[float, float]:
+    """Seconds from opening ``url`` until a picture of the page shows a trace in ``plot``
+    (a selector: the scope's canvas, or a Plotly chart); and, for comparison only, until
+    the scope's first frame as the page itself times it (NaN for a Plotly chart).
+
+    The DevTools screencast runs from before the page is opened (pictures at most
+    :data:`FIRST_TRACE_PX`): each picture comes with the time the compositor drew it, and
+    the first one in which the plot shows trace pixels gives the time. (Polling with
+    element screenshots, as before, added the screenshot's own duration, 0.3-1 s on this
+    machine, to the figure.) The capture itself takes CPU from the page while it opens.
     """
     page.add_init_script(_CANVAS_LOG % plot)
     cdp = page.context.new_cdp_session(page)
@@ -199,7 +214,13 @@ def _first_trace_s(page: Any, url: str, plot: str, timeout_s: float = 90.0) -> f
             pass
 
     cdp.on("Page.screencastFrame", on_frame)
-    opts = {"format": "jpeg", "quality": 85, "everyNthFrame": 1, "maxWidth": 700, "maxHeight": 700}
+    opts = {
+        "format": "jpeg",
+        "quality": 60,
+        "everyNthFrame": 1,
+        "maxWidth": FIRST_TRACE_PX,
+        "maxHeight": FIRST_TRACE_PX,
+    }
     cdp.send("Page.startScreencast", opts)
     t0 = time.time()
     found = float("nan")
@@ -230,7 +251,23 @@ def _first_trace_s(page: Any, url: str, plot: str, timeout_s: float = 90.0) -> f
         cdp.send("Page.stopScreencast")
         cdp.detach()
         page.evaluate("window.__tsStop = true")  # no layout read per frame from now on
-    return found
+    in_page = page.evaluate("window.__tsFirstFrame || null")
+    return found, (in_page / 1000.0 - t0) if in_page else float("nan")
+
+
+def _first_frame_uncaptured_s(page: Any, url: str, timeout_s: float = 90.0) -> float:
+    """Seconds from opening ``url`` until the scope's first frame, by the page's own clock,
+    without a screencast (which takes CPU from the page while it opens: 0.7-1.5 s more
+    for a second tab, measured both ways); a screenshot right after must show the trace.
+    """
+    page.add_init_script(_CANVAS_LOG % ".ts-scope canvas")
+    t0 = time.time()
+    page.goto(url)
+    page.wait_for_function("() => !!window.__tsFirstFrame", timeout=timeout_s * 1000)
+    first = page.evaluate("window.__tsFirstFrame") / 1000.0 - t0
+    page.evaluate("window.__tsStop = true")
+    shot = page.locator(".ts-scope canvas").first.screenshot(timeout=10_000)
+    return first if _has_trace(_pixels(shot)) else float("nan")
 
 
 def _timer_per_s(page: Any, seconds: float = 5.0) -> float:
@@ -384,16 +421,31 @@ def browser_figures(tree: str | None = None) -> dict[str, Any]:
             try:
                 shared = b.new_context(viewport={"width": 1400, "height": 1400})
                 first = shared.new_page()
-                out["first_trace_s_first_visit"] = _first_trace_s(first, url, plot)
+                ft = _first_trace_s(first, url, plot)
+                out["first_trace_s_first_visit"], out["first_frame_in_page_s_first_visit"] = ft
                 first.wait_for_timeout(3000)
                 # a second tab of the same browser (its cache holds Streamlit's frontend)
                 same = shared.new_page()
-                out["first_trace_s_same_browser"] = _first_trace_s(same, url, plot)
+                ft = _first_trace_s(same, url, plot)
+                out["first_trace_s_same_browser"], out["first_frame_in_page_s_same_browser"] = ft
                 same.close()
                 first.wait_for_timeout(3000)
+                if not tree:  # the same without the capture, by the page's own clock
+                    same = shared.new_page()
+                    out["first_frame_uncaptured_s_same_browser"] = _first_frame_uncaptured_s(
+                        same, url
+                    )
+                    same.close()
+                    first.wait_for_timeout(3000)
+                    other = b.new_context(viewport={"width": 1400, "height": 1400})
+                    out["first_frame_uncaptured_s"] = _first_frame_uncaptured_s(
+                        other.new_page(), url
+                    )
+                    other.close()
+                    first.wait_for_timeout(3000)
                 # a second browser (a new context: nothing cached), as measured before
                 page = b.new_page(viewport={"width": 1400, "height": 1400})
-                out["first_trace_s"] = _first_trace_s(page, url, plot)
+                out["first_trace_s"], out["first_frame_in_page_s"] = _first_trace_s(page, url, plot)
                 first.close()
                 page.wait_for_timeout(3000)
                 out["timer_20ms_per_s"] = _timer_per_s(page)
@@ -476,6 +528,12 @@ def _browser_run(label: str, tree: str | None = None) -> dict[str, Any]:
         f"{br['first_trace_s']:.2f} s, in a second tab of the same browser "
         f"{br.get('first_trace_s_same_browser', float('nan')):.2f} s (first visit, starting "
         f"the amplifier: {br['first_trace_s_first_visit']:.2f} s; target <= 2)\n"
+        f"  (the scope's first frame as the page times it: first visit "
+        f"{br.get('first_frame_in_page_s_first_visit', float('nan')):.2f} s, second tab "
+        f"{br.get('first_frame_in_page_s_same_browser', float('nan')):.2f} s, second browser "
+        f"{br.get('first_frame_in_page_s', float('nan')):.2f} s; without the capture: second "
+        f"tab {br.get('first_frame_uncaptured_s_same_browser', float('nan')):.2f} s, second "
+        f"browser {br.get('first_frame_uncaptured_s', float('nan')):.2f} s)\n"
         f"  {br['distinct_frames_per_s']:.1f} distinct frames/s of the plot (target >= 20), "
         f"{br['blank_frames']} blank of {br['pictures']} pictures (the page counted "
         f"{br['page_frames_per_s']:.1f} frames/s meanwhile)\n"

@@ -174,7 +174,7 @@ def test_the_page_opens_on_the_scope_and_builds_around_the_same_scope(
             page.wait_for_function("() => !!window.__first", timeout=60_000)
             stop = page.get_by_role("button", name="Stop")
             expect(stop).to_be_visible(timeout=30_000)
-            expect(page.get_by_text("Needle site")).to_be_visible(timeout=30_000)
+            expect(page.get_by_text("Needle site").first).to_be_visible(timeout=30_000)
             expect(page.get_by_test_id("stMetric").first).to_be_visible(timeout=30_000)
             expect(page.get_by_role("tab", name="Events")).to_be_visible(timeout=30_000)
             frames = page.evaluate("() => Number(window.__first.dataset.frames)")

@@ -19,6 +19,7 @@ import time
 import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -113,6 +114,28 @@ def running_dashboard(tmp_path: Path, *args: str) -> Iterator[str]:
         log.close()
 
 
+@contextlib.contextmanager
+def chromium_page(*extra_args: str, **page_kw: Any) -> Iterator[tuple[Any, list[str]]]:
+    """A new page of headless Debian chromium (``ARGS`` and ``extra_args``; ``page_kw``
+    go to ``new_page``) and the list the page's uncaught errors are added to; the
+    browser is closed afterwards. Fails (not skips) when chromium is missing."""
+    if not CHROMIUM.exists():
+        pytest.fail("this test needs Debian's chromium: apt-get install -y chromium")
+    from playwright.sync_api import sync_playwright
+
+    errors: list[str] = []
+    with sync_playwright() as p:
+        browser = p.chromium.launch(
+            executable_path=str(CHROMIUM), headless=True, args=[*ARGS, *extra_args]
+        )
+        try:
+            page = browser.new_page(**page_kw)
+            page.on("pageerror", lambda e: errors.append(str(e)))
+            yield page, errors
+        finally:
+            browser.close()
+
+
 @pytest.fixture
 def dashboard_url(tmp_path):
     """``twitchscope dashboard`` on a free port (see :func:`running_dashboard`)."""
@@ -121,26 +144,19 @@ def dashboard_url(tmp_path):
 
 
 def test_dashboard_flags_a_twitch_in_a_real_browser(dashboard_url, tmp_path) -> None:
-    if not CHROMIUM.exists():
-        pytest.fail("this test needs Debian's chromium: apt-get install -y chromium")
-    from playwright.sync_api import expect, sync_playwright
+    from playwright.sync_api import expect
 
     screenshot = Path(os.environ.get("TWITCHSCOPE_SCREENSHOT") or tmp_path / "screenshot.png")
 
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=ARGS)
-        try:
-            page = browser.new_page(viewport={"width": 1400, "height": 1500})
-            page.goto(dashboard_url)
-            expect(page.get_by_role("heading", name="Live")).to_be_visible(timeout=60_000)
-            page.wait_for_function(TWITCHES_JS.replace("LABEL", "'Twitches'"), timeout=60_000)
-            expect(page.locator(".ts-scope canvas")).to_be_visible(timeout=20_000)
-            # the twitch is in the event table too
-            expect(page.get_by_test_id("stDataFrame").first).to_be_visible(timeout=20_000)
-            # the scope stays mounted and draws on its own: shoot once a marker is drawn
-            page.wait_for_function(SCOPE_MARKED_JS, timeout=45_000)
-            screenshot.parent.mkdir(parents=True, exist_ok=True)
-            page.screenshot(path=str(screenshot))
-        finally:
-            browser.close()
+    with chromium_page(viewport={"width": 1400, "height": 1500}) as (page, _):
+        page.goto(dashboard_url)
+        expect(page.get_by_role("heading", name="Live")).to_be_visible(timeout=60_000)
+        page.wait_for_function(TWITCHES_JS.replace("LABEL", "'Twitches'"), timeout=60_000)
+        expect(page.locator(".ts-scope canvas")).to_be_visible(timeout=20_000)
+        # the twitch is in the event table too
+        expect(page.get_by_test_id("stDataFrame").first).to_be_visible(timeout=20_000)
+        # the scope stays mounted and draws on its own: shoot once a marker is drawn
+        page.wait_for_function(SCOPE_MARKED_JS, timeout=45_000)
+        screenshot.parent.mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=str(screenshot))
     assert screenshot.stat().st_size > 20_000

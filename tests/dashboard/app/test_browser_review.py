@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.dashboard.app.test_browser import ARGS, CHROMIUM, running_dashboard, server_tracebacks
+from tests.dashboard.app.test_browser import chromium_page, running_dashboard, server_tracebacks
 from twitchscope.signal.review.sidecar import read_review, review_path
 
 pytestmark = pytest.mark.browser
@@ -51,79 +51,68 @@ def review_url(limb_file: Path, tmp_path: Path):
 
 
 def test_review_with_the_keyboard_survives_a_reload(review_url, tmp_path: Path) -> None:
-    if not CHROMIUM.exists():
-        pytest.fail("this test needs Debian's chromium: apt-get install -y chromium")
-    from playwright.sync_api import expect, sync_playwright
+    from playwright.sync_api import expect
 
     url, rec = review_url
     progress = re.compile(r"(\d+) of (\d+) reviewed")
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=ARGS)
-        try:
-            page = browser.new_page(viewport={"width": 1400, "height": 1600})
+    with chromium_page(viewport={"width": 1400, "height": 1600}) as (page, _):
 
-            def start() -> None:
-                page.goto(url + "page_review")
-                expect(page.get_by_role("heading", name="Expert review")).to_be_visible(
-                    timeout=90_000
-                )
-                page.get_by_label(NAME_LABEL).fill("AL")
-                page.get_by_label(NAME_LABEL).press("Enter")
-                page.get_by_role("button", name="Start reviewing").click()
-                expect(page.get_by_text(progress).first).to_be_visible(timeout=30_000)
+        def start() -> None:
+            page.goto(url + "page_review")
+            expect(page.get_by_role("heading", name="Expert review")).to_be_visible(timeout=90_000)
+            page.get_by_label(NAME_LABEL).fill("AL")
+            page.get_by_label(NAME_LABEL).press("Enter")
+            page.get_by_role("button", name="Start reviewing").click()
+            expect(page.get_by_text(progress).first).to_be_visible(timeout=30_000)
 
-            def pressed(key: str, done: int) -> None:
-                page.get_by_role("heading", name="Expert review").click()  # keys go to the page
-                page.keyboard.press(key)
-                expect(page.get_by_text(re.compile(rf"\b{done} of \d+ reviewed"))).to_be_visible(
-                    timeout=30_000
-                )
+        def pressed(key: str, done: int) -> None:
+            page.get_by_role("heading", name="Expert review").click()  # keys go to the page
+            page.keyboard.press(key)
+            expect(page.get_by_text(re.compile(rf"\b{done} of \d+ reviewed"))).to_be_visible(
+                timeout=30_000
+            )
 
-            start()
-            pressed("y", 1)  # confirm
-            pressed("n", 2)  # reject
-            rows = read_review(review_path(rec))
-            assert [r.verdict for r in rows] == ["confirmed", "rejected"]
-            page.reload()  # a new session: the name is asked again, the review comes back
-            start()
-            expect(page.get_by_text(re.compile(r"\b2 of \d+ reviewed"))).to_be_visible(
-                timeout=30_000
-            )
-            # a missed twitch: click on the first channel's row of the zoomed trace, then Add
-            page.wait_for_function(ONE_ZOOM_JS, timeout=30_000)
-            page.wait_for_timeout(500)  # let Plotly settle its layout
-            where = page.evaluate(ZOOM_POINT_JS)
-            page.mouse.click(where["x"], where["y"])
-            expect(page.get_by_text("Marked on the trace:")).to_be_visible(timeout=30_000)
-            page.get_by_role("button", name=re.compile(r"^Add\b")).click()
-            expect(page.get_by_text(re.compile(r"\b2 of \d+ reviewed, 1 added"))).to_be_visible(
-                timeout=30_000
-            )
-            # a span: the chart's box-select tool, dragged across the second channel's row
-            page.wait_for_function(ONE_ZOOM_JS, timeout=30_000)
-            page.wait_for_timeout(500)
-            page.locator(".st-key-review_zoom_marks .js-plotly-plot").hover()
-            page.locator('.st-key-review_zoom_marks [data-title="Box Select"]').click()
-            span = page.evaluate(ZOOM_SPAN_JS)
-            page.mouse.move(span["a"], span["y"])
-            page.mouse.down()
-            page.mouse.move(span["b"], span["y"], steps=8)
-            page.mouse.up()
-            expect(
-                page.get_by_text(re.compile(r"Marked on the trace: [\d.]+–[\d.]+ s"))
-            ).to_be_visible(timeout=30_000)
-            page.get_by_role("button", name=re.compile(r"^Add\b")).click()
-            expect(page.get_by_text(re.compile(r"\b2 of \d+ reviewed, 2 added"))).to_be_visible(
-                timeout=30_000
-            )
-            page.reload()
-            start()
-            expect(page.get_by_text(re.compile(r"\b2 of \d+ reviewed, 2 added"))).to_be_visible(
-                timeout=30_000
-            )
-            assert page.get_by_test_id("stException").count() == 0
-        finally:
-            browser.close()
+        start()
+        pressed("y", 1)  # confirm
+        pressed("n", 2)  # reject
+        rows = read_review(review_path(rec))
+        assert [r.verdict for r in rows] == ["confirmed", "rejected"]
+        page.reload()  # a new session: the name is asked again, the review comes back
+        start()
+        expect(page.get_by_text(re.compile(r"\b2 of \d+ reviewed"))).to_be_visible(timeout=30_000)
+        # a missed twitch: click on the first channel's row of the zoomed trace, then Add
+        page.wait_for_function(ONE_ZOOM_JS, timeout=30_000)
+        page.wait_for_timeout(500)  # let Plotly settle its layout
+        where = page.evaluate(ZOOM_POINT_JS)
+        page.mouse.click(where["x"], where["y"])
+        expect(page.get_by_text("Marked on the trace:")).to_be_visible(timeout=30_000)
+        page.get_by_role("button", name=re.compile(r"^Add\b")).click()
+        expect(page.get_by_text(re.compile(r"\b2 of \d+ reviewed, 1 added"))).to_be_visible(
+            timeout=30_000
+        )
+        # a span: the chart's box-select tool, dragged across the second channel's row
+        page.wait_for_function(ONE_ZOOM_JS, timeout=30_000)
+        page.wait_for_timeout(500)
+        page.locator(".st-key-review_zoom_marks .js-plotly-plot").hover()
+        page.locator('.st-key-review_zoom_marks [data-title="Box Select"]').click()
+        span = page.evaluate(ZOOM_SPAN_JS)
+        page.mouse.move(span["a"], span["y"])
+        page.mouse.down()
+        page.mouse.move(span["b"], span["y"], steps=8)
+        page.mouse.up()
+        expect(page.get_by_text(re.compile(r"Marked on the trace: [\d.]+–[\d.]+ s"))).to_be_visible(
+            timeout=30_000
+        )
+        page.get_by_role("button", name=re.compile(r"^Add\b")).click()
+        expect(page.get_by_text(re.compile(r"\b2 of \d+ reviewed, 2 added"))).to_be_visible(
+            timeout=30_000
+        )
+        page.reload()
+        start()
+        expect(page.get_by_text(re.compile(r"\b2 of \d+ reviewed, 2 added"))).to_be_visible(
+            timeout=30_000
+        )
+        assert page.get_by_test_id("stException").count() == 0
     rows = read_review(review_path(rec))
     added = [r for r in rows if r.verdict == "added"]
     assert len(added) == 2 and {r.reviewer for r in added} == {"AL"}

@@ -14,8 +14,7 @@ import numpy as np
 import pytest
 
 from tests.dashboard.app.test_browser import (  # noqa: F401 (dashboard_url: a fixture)
-    ARGS,
-    CHROMIUM,
+    chromium_page,
     dashboard_url,
     server_tracebacks,
 )
@@ -44,102 +43,91 @@ def test_the_scope_draws_marks_clicks_plays_and_freezes(
     dashboard_url,  # noqa: F811
     tmp_path,
 ) -> None:
-    if not CHROMIUM.exists():
-        pytest.fail("this test needs Debian's chromium: apt-get install -y chromium")
-    from playwright.sync_api import expect, sync_playwright
+    from playwright.sync_api import expect
 
-    errors: list[str] = []
-    with sync_playwright() as p:
-        browser = p.chromium.launch(
-            executable_path=str(CHROMIUM),
-            headless=True,
-            args=[*ARGS, "--autoplay-policy=no-user-gesture-required"],
+    with chromium_page(
+        "--autoplay-policy=no-user-gesture-required", viewport={"width": 1400, "height": 1500}
+    ) as (page, errors):
+        page.goto(dashboard_url)
+        scope = page.locator(".ts-scope")
+        canvas = page.locator(".ts-scope canvas")
+        expect(canvas).to_be_visible(timeout=60_000)
+        page.wait_for_function(
+            "() => Number(document.querySelector('.ts-scope').dataset.frames || 0) > 0",
+            timeout=30_000,
         )
-        try:
-            page = browser.new_page(viewport={"width": 1400, "height": 1500})
-            page.on("pageerror", lambda e: errors.append(str(e)))
-            page.goto(dashboard_url)
-            scope = page.locator(".ts-scope")
-            canvas = page.locator(".ts-scope canvas")
-            expect(canvas).to_be_visible(timeout=60_000)
-            page.wait_for_function(
-                "() => Number(document.querySelector('.ts-scope').dataset.frames || 0) > 0",
-                timeout=30_000,
-            )
-            stream = scope.get_attribute("data-stream")
-            # it moves: two screenshots of the canvas half a second apart differ
-            first = canvas.screenshot()
-            page.wait_for_timeout(500)
-            second = canvas.screenshot()
-            assert np.abs(_pixels(first) - _pixels(second)).sum() > 0
+        stream = scope.get_attribute("data-stream")
+        # it moves: two screenshots of the canvas half a second apart differ
+        first = canvas.screenshot()
+        page.wait_for_timeout(500)
+        second = canvas.screenshot()
+        assert np.abs(_pixels(first) - _pixels(second)).sum() > 0
 
-            # the click: switched on, it sounds when the next twitch's marker shows
-            page.get_by_text("Click at each twitch").click()
-            page.wait_for_function(
-                "() => Number(document.querySelector('.ts-scope').dataset.clicks || 0) > 0",
-                timeout=60_000,
-            )
-            # the twitch markers are drawn: their colour is on the canvas
-            assert _attr(scope, "markers-drawn") > 0
-            assert _marker_pixels(canvas.screenshot()) > 50
-            # and before them, while a twitch goes on, its pending (provisional) marker
-            page.wait_for_function(
-                "() => JSON.parse(document.querySelector('.ts-scope').dataset.pendingLog"
-                " || '[]').length > 0",
-                timeout=60_000,
-            )
+        # the click: switched on, it sounds when the next twitch's marker shows
+        page.get_by_text("Click at each twitch").click()
+        page.wait_for_function(
+            "() => Number(document.querySelector('.ts-scope').dataset.clicks || 0) > 0",
+            timeout=60_000,
+        )
+        # the twitch markers are drawn: their colour is on the canvas
+        assert _attr(scope, "markers-drawn") > 0
+        assert _marker_pixels(canvas.screenshot()) > 50
+        # and before them, while a twitch goes on, its pending (provisional) marker
+        page.wait_for_function(
+            "() => JSON.parse(document.querySelector('.ts-scope').dataset.pendingLog"
+            " || '[]').length > 0",
+            timeout=60_000,
+        )
 
-            # the EMG audio monitor: chunks of sound are scheduled while it is on
-            page.get_by_text("EMG audio monitor").click()
-            page.wait_for_function(
-                "() => Number(document.querySelector('.ts-scope').dataset.audioChunks || 0) >= 5",
-                timeout=30_000,
-            )
-            assert scope.get_attribute("data-audio-state") == "running"
-            page.get_by_text("EMG audio monitor").click()  # off: no more sound scheduled
-            page.wait_for_timeout(1500)
-            n_audio = _attr(scope, "audio-chunks")
-            page.wait_for_timeout(1500)
-            assert _attr(scope, "audio-chunks") == n_audio
+        # the EMG audio monitor: chunks of sound are scheduled while it is on
+        page.get_by_text("EMG audio monitor").click()
+        page.wait_for_function(
+            "() => Number(document.querySelector('.ts-scope').dataset.audioChunks || 0) >= 5",
+            timeout=30_000,
+        )
+        assert scope.get_attribute("data-audio-state") == "running"
+        page.get_by_text("EMG audio monitor").click()  # off: no more sound scheduled
+        page.wait_for_timeout(1500)
+        n_audio = _attr(scope, "audio-chunks")
+        page.wait_for_timeout(1500)
+        assert _attr(scope, "audio-chunks") == n_audio
 
-            # freeze: the canvas holds still while the page goes on streaming
-            # (a press that lands while the timed fragment reruns can be lost on this loaded
-            # machine: press again, at most three times)
-            for _ in range(3):
-                if page.get_by_role("button", name="Go on").count():
-                    break
-                page.get_by_role("button", name="Freeze").click()
-                try:
-                    expect(page.get_by_role("button", name="Go on")).to_be_visible(timeout=10_000)
-                    break
-                except AssertionError:
-                    continue
-            expect(page.get_by_role("button", name="Go on")).to_be_visible(timeout=10_000)
-            page.wait_for_timeout(1000)
-            chunks = _attr(scope, "chunks")
-            held = canvas.screenshot()
-            page.wait_for_timeout(1500)
-            assert canvas.screenshot() == held
-            assert _attr(scope, "chunks") > chunks  # still fed meanwhile
-            page.get_by_role("button", name="Go on").click()
-            page.wait_for_timeout(1500)
-            assert canvas.screenshot() != held
+        # freeze: the canvas holds still while the page goes on streaming
+        # (a press that lands while the timed fragment reruns can be lost on this loaded
+        # machine: press again, at most three times)
+        for _ in range(3):
+            if page.get_by_role("button", name="Go on").count():
+                break
+            page.get_by_role("button", name="Freeze").click()
+            try:
+                expect(page.get_by_role("button", name="Go on")).to_be_visible(timeout=10_000)
+                break
+            except AssertionError:
+                continue
+        expect(page.get_by_role("button", name="Go on")).to_be_visible(timeout=10_000)
+        page.wait_for_timeout(1000)
+        chunks = _attr(scope, "chunks")
+        held = canvas.screenshot()
+        page.wait_for_timeout(1500)
+        assert canvas.screenshot() == held
+        assert _attr(scope, "chunks") > chunks  # still fed meanwhile
+        page.get_by_role("button", name="Go on").click()
+        page.wait_for_timeout(1500)
+        assert canvas.screenshot() != held
 
-            # all along one scope, mounted once
-            assert scope.get_attribute("data-stream") == stream
+        # all along one scope, mounted once
+        assert scope.get_attribute("data-stream") == stream
 
-            # away and back: the scope mounted anew shows the whole window again, its left
-            # half drawn too (not only the last chunks, at the right edge)
-            page.get_by_role("link", name="Teaching mode").click()
-            expect(page.get_by_role("heading", name="Teaching mode")).to_be_visible()
-            page.get_by_role("link", name="Live").click()
-            expect(canvas).to_be_visible(timeout=30_000)
-            page.wait_for_timeout(3000)
-            rgb = _pixels(canvas.screenshot())
-            left = rgb[:, : rgb.shape[1] // 2]
-            assert int((((left[..., 2] - left[..., 0]) > 40) & (left[..., 0] < 120)).sum()) > 500
-        finally:
-            browser.close()
+        # away and back: the scope mounted anew shows the whole window again, its left
+        # half drawn too (not only the last chunks, at the right edge)
+        page.get_by_role("link", name="Teaching mode").click()
+        expect(page.get_by_role("heading", name="Teaching mode")).to_be_visible()
+        page.get_by_role("link", name="Live").click()
+        expect(canvas).to_be_visible(timeout=30_000)
+        page.wait_for_timeout(3000)
+        rgb = _pixels(canvas.screenshot())
+        left = rgb[:, : rgb.shape[1] // 2]
+        assert int((((left[..., 2] - left[..., 0]) > 40) & (left[..., 0] < 120)).sum()) > 500
     assert not errors, errors
     log = (tmp_path / "server.log").read_text()
     assert server_tracebacks(log) == [], log[-4000:]
@@ -153,44 +141,35 @@ def test_the_page_opens_on_the_scope_and_builds_around_the_same_scope(
     and tables then come around it. The scope drawn first is the one that stays: the
     same element (not mounted again, its buffer kept), under the controls, still
     drawing, with no page error and no server traceback."""
-    if not CHROMIUM.exists():
-        pytest.fail("this test needs Debian's chromium: apt-get install -y chromium")
-    from playwright.sync_api import expect, sync_playwright
+    from playwright.sync_api import expect
 
-    errors: list[str] = []
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=ARGS)
-        try:
-            page = browser.new_page(viewport={"width": 1400, "height": 1500})
-            page.on("pageerror", lambda e: errors.append(str(e)))
-            # remember the first scope element the moment it has drawn its first frame
-            page.add_init_script(
-                "new MutationObserver(() => { const s = document.querySelector('.ts-scope');"
-                " if (s && !window.__first && Number(s.dataset.frames || 0) > 0)"
-                " window.__first = s; }).observe(document, {subtree: true, childList: true,"
-                " attributes: true, attributeFilter: ['data-frames']});"
-            )
-            page.goto(dashboard_url)
-            page.wait_for_function("() => !!window.__first", timeout=60_000)
-            stop = page.get_by_role("button", name="Stop")
-            expect(stop).to_be_visible(timeout=30_000)
-            expect(page.get_by_text("Needle site").first).to_be_visible(timeout=30_000)
-            expect(page.get_by_test_id("stMetric").first).to_be_visible(timeout=30_000)
-            expect(page.get_by_role("tab", name="Events")).to_be_visible(timeout=30_000)
-            frames = page.evaluate("() => Number(window.__first.dataset.frames)")
-            page.wait_for_timeout(1000)
-            same = page.evaluate(
-                "() => document.querySelectorAll('.ts-scope').length === 1"
-                " && document.querySelector('.ts-scope') === window.__first"
-                " && window.__first.isConnected"
-            )
-            assert same, "the scope drawn first was replaced when the page was built around it"
-            assert page.evaluate("() => Number(window.__first.dataset.frames)") > frames
-            # in its place under the controls
-            box, under = stop.bounding_box(), page.locator(".ts-scope canvas").bounding_box()
-            assert box is not None and under is not None and under["y"] > box["y"] + box["height"]
-        finally:
-            browser.close()
+    with chromium_page(viewport={"width": 1400, "height": 1500}) as (page, errors):
+        # remember the first scope element the moment it has drawn its first frame
+        page.add_init_script(
+            "new MutationObserver(() => { const s = document.querySelector('.ts-scope');"
+            " if (s && !window.__first && Number(s.dataset.frames || 0) > 0)"
+            " window.__first = s; }).observe(document, {subtree: true, childList: true,"
+            " attributes: true, attributeFilter: ['data-frames']});"
+        )
+        page.goto(dashboard_url)
+        page.wait_for_function("() => !!window.__first", timeout=60_000)
+        stop = page.get_by_role("button", name="Stop")
+        expect(stop).to_be_visible(timeout=30_000)
+        expect(page.get_by_text("Needle site").first).to_be_visible(timeout=30_000)
+        expect(page.get_by_test_id("stMetric").first).to_be_visible(timeout=30_000)
+        expect(page.get_by_role("tab", name="Events")).to_be_visible(timeout=30_000)
+        frames = page.evaluate("() => Number(window.__first.dataset.frames)")
+        page.wait_for_timeout(1000)
+        same = page.evaluate(
+            "() => document.querySelectorAll('.ts-scope').length === 1"
+            " && document.querySelector('.ts-scope') === window.__first"
+            " && window.__first.isConnected"
+        )
+        assert same, "the scope drawn first was replaced when the page was built around it"
+        assert page.evaluate("() => Number(window.__first.dataset.frames)") > frames
+        # in its place under the controls
+        box, under = stop.bounding_box(), page.locator(".ts-scope canvas").bounding_box()
+        assert box is not None and under is not None and under["y"] > box["y"] + box["height"]
     assert not errors, errors
     log = (tmp_path / "server.log").read_text()
     assert server_tracebacks(log) == [], log[-4000:]
@@ -229,51 +208,40 @@ def test_a_new_marker_shows_in_the_first_frame_after_it_arrives(tmp_path) -> Non
     """The display runs a little behind the newest sample (so that it scrolls evenly
     between updates); a marker that arrives ahead of it brings the display forward at
     once: the pending marker of a burst is drawn in the first frame after its message."""
-    if not CHROMIUM.exists():
-        pytest.fail("this test needs Debian's chromium: apt-get install -y chromium")
     import base64
     import json
-
-    from playwright.sync_api import sync_playwright
 
     from twitchscope.dashboard.app.scope.component import FRONTEND
 
     first, second, onset = _messages_of_a_burst()
     assert second["now"] - onset < 0.2  # newer than where the display runs (0.1-0.3 s behind)
     module = base64.b64encode((FRONTEND / "scope.js").read_bytes()).decode()
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=ARGS)
-        try:
-            page = browser.new_page(viewport={"width": 1000, "height": 600})
-            errors: list[str] = []
-            page.on("pageerror", lambda e: errors.append(str(e)))
-            page.set_content("<div id='host' style='width:900px'></div>")
-            out = page.evaluate(
-                """async ([src, first, second]) => {
-                  const mod = await import("data:text/javascript;base64," + src);
-                  const host = document.getElementById("host");
-                  const call = (data) => mod.default({parentElement: host, data,
-                                                      setStateValue: () => {}});
-                  const root = () => host.querySelector(".ts-scope");
-                  const frames = () => Number(root().dataset.frames || 0);
-                  const next = async (n) => {
-                    while (frames() < n) await new Promise((r) => setTimeout(r, 5));
-                  };
-                  call(first);
-                  await next(3);
-                  const viewBefore = Number(root().dataset.viewEnd);
-                  call(second);
-                  const f = frames();
-                  await next(f + 1);
-                  return {viewBefore, viewAfter: Number(root().dataset.viewEnd),
-                          latest: Number(root().dataset.latest),
-                          pending: JSON.parse(root().dataset.pendingLog || "[]"),
-                          catchUps: Number(root().dataset.catchUps || 0)};
-                }""",
-                [module, json.loads(json.dumps(first)), json.loads(json.dumps(second))],
-            )
-        finally:
-            browser.close()
+    with chromium_page(viewport={"width": 1000, "height": 600}) as (page, errors):
+        page.set_content("<div id='host' style='width:900px'></div>")
+        out = page.evaluate(
+            """async ([src, first, second]) => {
+              const mod = await import("data:text/javascript;base64," + src);
+              const host = document.getElementById("host");
+              const call = (data) => mod.default({parentElement: host, data,
+                                                  setStateValue: () => {}});
+              const root = () => host.querySelector(".ts-scope");
+              const frames = () => Number(root().dataset.frames || 0);
+              const next = async (n) => {
+                while (frames() < n) await new Promise((r) => setTimeout(r, 5));
+              };
+              call(first);
+              await next(3);
+              const viewBefore = Number(root().dataset.viewEnd);
+              call(second);
+              const f = frames();
+              await next(f + 1);
+              return {viewBefore, viewAfter: Number(root().dataset.viewEnd),
+                      latest: Number(root().dataset.latest),
+                      pending: JSON.parse(root().dataset.pendingLog || "[]"),
+                      catchUps: Number(root().dataset.catchUps || 0)};
+            }""",
+            [module, json.loads(json.dumps(first)), json.loads(json.dumps(second))],
+        )
     assert not errors
     assert out["viewBefore"] < onset  # the display was behind the burst's onset ...
     assert len(out["pending"]) == 1 and abs(out["pending"][0][0] - onset) < 1e-6  # ... and

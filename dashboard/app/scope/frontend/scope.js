@@ -5,7 +5,11 @@
 // of bins new since the last run (min/max per bin, µV, base64 float32), the markers
 // and the switches. The scope keeps its own ring buffer of bins per channel and draws
 // it on a canvas with requestAnimationFrame, scrolling on its own clock between
-// updates. Sound: a click when a flagged twitch's marker first shows, and, when on,
+// updates. Each pixel column holds a fixed span of the stream (the window over the
+// width), so the traces are stroked once, column by column as bins come, into a
+// layer kept beside the canvas (a ring of columns); a frame copies the visible columns
+// from it and draws the grid, sites and markers around them. A lane is stroked again
+// when its scale moves to the next step (1, 1.5, 2, 3, 5, 7 x 10^k µV). Sound: a click when a flagged twitch's marker first shows, and, when on,
 // the EMG audio monitor (samples made on the server) scheduled through a small jitter
 // buffer. What it did is written to data-* attributes of the root element, for tests.
 //
@@ -34,6 +38,8 @@ const CATCH_UP_S = 0.05; // a new marker ahead of the display: the display jumps
 const MIN_FRAME_MS = 20;
 const PENDING = "#ff7f0e"; // a candidate that already looks like a twitch, not decided yet
 const LOOPBACK = new Set(["localhost", "127.0.0.1", "[::1]", "::1"]);
+const SCALE_STEPS = [1, 1.5, 2, 3, 5, 7]; // x 10^k µV: a lane's scale moves in these steps
+const LAYER_AHEAD_S = 3; // the layer also holds this much stream ahead of the display
 
 function decode(b64) {
   const s = atob(b64);
@@ -67,6 +73,8 @@ function newState(parent) {
     clicks: 0,
     catchUps: 0,
     markersDrawn: 0,
+    lanesWhole: 0, // lanes stroked whole into the trace layer (for tests)
+    lanesPart: 0, // lanes of which only the new columns were stroked
     seenTwitches: null, // ids known when the scope started (never clicked)
     drawnTwitches: new Set(),
     markerLog: [],
@@ -141,7 +149,9 @@ function resetStream(st, d) {
   st.binEnd = null;
   st.lastSeq = 0;
   st.mseq = 0;
-  st.scale = new Array(st.nch).fill(0);
+  st.level = new Array(st.nch).fill(0); // each lane's peak µV, smoothed
+  st.scale = new Array(st.nch).fill(0); // each lane's scale: the level's next step up
+  st.layer = null;
   st.td = null;
   st.latest = null;
   st.frozenSnap = null;
@@ -156,6 +166,8 @@ function applyChunk(st, c) {
   const hi = c.hi ? decode(c.hi) : lo; // one sample per bin: min = max
   const n = c.n;
   if (st.binEnd === null) st.binEnd = c.b0;
+  // bins already stroked into the layer drawn again (a refill): stroke the layer anew
+  if (c.b0 < st.binEnd && st.layer) st.layer.stale = true;
   // bins skipped (the feed fell behind, or a message was lost): a break in the trace
   for (let b = st.binEnd; b < c.b0 && b < st.binEnd + st.cap; b++) {
     for (let ch = 0; ch < st.nch; ch++) {
@@ -189,9 +201,17 @@ function updateScales(st) {
       if (z > m) m = z;
     }
     m = Math.max(m * 1.1, 20);
-    const s = st.scale[ch];
-    st.scale[ch] = m > s ? m : s * 0.9 + m * 0.1;
+    const s = st.level[ch];
+    st.level[ch] = m > s ? m : s * 0.9 + m * 0.1;
+    st.scale[ch] = scaleStep(st.level[ch]);
   }
+}
+
+// The smallest step of SCALE_STEPS (x 10^k) at or above v.
+function scaleStep(v) {
+  const e = Math.pow(10, Math.floor(Math.log10(v)));
+  for (const m of SCALE_STEPS) if (m * e >= v * (1 - 1e-9)) return m * e;
+  return 10 * e;
 }
 
 function ensureAudio(st) {
@@ -418,9 +438,12 @@ function frame(st) {
     tEnd = Math.max(td, d.window);
     ring = st;
   }
+  // the view starts on a whole column: it scrolls by whole pixels, as the layer's columns
+  const cT0 = Math.round((tEnd - d.window) * (width / d.window));
+  tEnd = (cT0 * d.window) / width + d.window;
   const ctx = st.ctx;
   ctx.setTransform(dpr, 0, 0, dpr, 0, 0);
-  draw(st, ctx, ring, tEnd, width, laneH, axisH);
+  draw(st, ctx, ring, cT0, width, laneH, axisH, dpr);
   st.lastDraw = t;
   st.frames += 1;
   st.root.dataset.frames = String(st.frames);
@@ -429,17 +452,172 @@ function frame(st) {
   st.root.dataset.clicks = String(st.clicks);
   st.root.dataset.catchUps = String(st.catchUps);
   st.root.dataset.markersDrawn = String(st.markersDrawn);
+  st.root.dataset.lanesWhole = String(st.lanesWhole);
+  st.root.dataset.lanesPart = String(st.lanesPart);
   st.root.dataset.audioState = st.audioCtx ? st.audioCtx.state : "none";
   st.root.dataset.viewEnd = tEnd.toFixed(3);
   st.root.dataset.latest = st.latest === null ? "" : st.latest.toFixed(3);
 }
 
-function draw(st, ctx, ring, tEnd, W, laneH, axisH) {
+// Column of bin b: columns are 1/pxpb bins wide, counted from the stream's start.
+function colOf(pxpb, b) {
+  return Math.floor(b * pxpb);
+}
+
+// The first bin in column c or after it.
+function firstBin(pxpb, c) {
+  let b = Math.ceil(c / pxpb);
+  while (colOf(pxpb, b - 1) >= c) b -= 1;
+  while (colOf(pxpb, b) < c) b += 1;
+  return b;
+}
+
+// Where to start stroking so that column c is drawn whole: the first bin of the
+// column with bins before c (the stroke into c starts there), not before `lowest`.
+function strokeStart(pxpb, c, lowest) {
+  const b = firstBin(pxpb, c) - 1;
+  return b < lowest ? lowest : Math.max(lowest, firstBin(pxpb, colOf(pxpb, b)));
+}
+
+// One lane's trace from bin bs to be as a path: per pixel column a vertical line from
+// its bins' maximum to their minimum, joined to the next column; a NaN bin breaks it.
+// Column c is drawn at x = c - off + 0.5.
+function lanepath(ctx, st, ring, ch, bs, be, pxpb, off, laneH) {
+  const cap = st.cap;
+  const base = ch * cap;
+  const mid = ch * laneH + laneH / 2;
+  const k = (laneH * 0.46) / st.scale[ch];
+  let pen = false;
+  let col = null;
+  let cLo = 0;
+  let cHi = 0;
+  const flush = () => {
+    const x = col - off + 0.5;
+    const y1 = mid - cHi * k;
+    const y2 = mid - cLo * k;
+    if (pen) ctx.lineTo(x, y1);
+    else ctx.moveTo(x, y1);
+    ctx.lineTo(x, y2);
+    pen = true;
+  };
+  for (let b = bs; b < be; b++) {
+    const j = base + (b % cap);
+    const lo = ring.lo[j];
+    const hi = ring.hi[j];
+    if (Number.isNaN(lo)) {
+      if (col !== null) flush();
+      col = null;
+      pen = false;
+      continue;
+    }
+    const c = colOf(pxpb, b);
+    if (c !== col) {
+      if (col !== null) flush();
+      col = c;
+      cLo = lo;
+      cHi = hi;
+    } else {
+      if (lo < cLo) cLo = lo;
+      if (hi > cHi) cHi = hi;
+    }
+  }
+  if (col !== null) flush();
+}
+
+// The trace layer: a canvas beside the scope's, R columns wide, column c of the
+// stream at x = c mod R; it holds the newest R columns stroked (the visible width and
+// LAYER_AHEAD_S more). Made anew when the plot's size, window, lanes or stream change,
+// or when bins already stroked were sent again.
+function traceLayer(st, W, laneH, dpr, win) {
+  const key = [W, laneH, st.nch, dpr, win, st.stream, st.bps].join("|");
+  const old = st.layer;
+  if (old && old.key === key && !old.stale) return old;
+  const pxps = W / win;
+  const R = Math.ceil(W + LAYER_AHEAD_S * pxps);
+  const canvas = old ? old.canvas : document.createElement("canvas");
+  canvas.width = Math.round(R * dpr); // (clears it)
+  canvas.height = Math.round(st.nch * laneH * dpr);
+  st.layer = {
+    key,
+    canvas,
+    ctx: canvas.getContext("2d"),
+    R,
+    laneH,
+    dpr,
+    pxpb: pxps / st.bps,
+    end: null, // bins stroked: up to this one (exclusive)
+    cNew: 0, // the newest column stroked
+    scale: new Array(st.nch).fill(0), // each lane's scale when it was stroked
+    stale: false,
+  };
+  return st.layer;
+}
+
+// Stroke what is new into the layer: from the column before the newest stroked one
+// (which may have had only some of its bins, so the stroke into it changes) to the
+// newest bin; a lane whose scale changed, and every lane the first time, whole.
+function strokeLayer(st, L) {
+  const lowest = Math.max(0, st.binEnd - st.cap);
+  const same = (ch) => L.scale[ch] === st.scale[ch];
+  if (L.end === st.binEnd && st.scale.every((_, ch) => same(ch))) return;
+  const cNew = colOf(L.pxpb, st.binEnd - 1);
+  let cFrom = null; // null: every lane whole
+  if (L.end !== null && L.end > lowest && L.end <= st.binEnd) {
+    const cLast = colOf(L.pxpb, L.end - 1);
+    const b = firstBin(L.pxpb, cLast) - 1;
+    cFrom = b >= lowest ? colOf(L.pxpb, b) : cLast;
+    if (cNew - cFrom >= L.R) cFrom = null;
+  }
+  const ctx = L.ctx;
+  ctx.setTransform(L.dpr, 0, 0, L.dpr, 0, 0);
+  ctx.strokeStyle = TRACE;
+  ctx.lineWidth = 1;
+  for (let ch = 0; ch < st.nch; ch++) {
+    const whole = cFrom === null || !same(ch);
+    if (!whole && L.end === st.binEnd) continue;
+    strokeColumns(st, L, ch, whole ? cNew - L.R + 1 : cFrom, cNew, lowest);
+    L.scale[ch] = st.scale[ch];
+    if (whole) st.lanesWhole += 1;
+    else st.lanesPart += 1;
+  }
+  L.end = st.binEnd;
+  L.cNew = cNew;
+}
+
+// Clear columns c0..c1 of one lane in the layer and stroke them again (in at most two
+// pieces: where the ring of columns wraps).
+function strokeColumns(st, L, ch, c0, c1, lowest) {
+  const ctx = L.ctx;
+  const top = ch * L.laneH;
+  for (let k = Math.floor(c0 / L.R); k * L.R <= c1; k++) {
+    const off = k * L.R;
+    const a = Math.max(c0, off);
+    const b = Math.min(c1, off + L.R - 1);
+    if (a > b) continue;
+    const bs = strokeStart(L.pxpb, a, lowest);
+    // the stroke out of column b ends in the next column with bins: take all of it
+    const next = firstBin(L.pxpb, b + 1);
+    const be = Math.min(st.binEnd, firstBin(L.pxpb, colOf(L.pxpb, next) + 1));
+    ctx.save();
+    ctx.beginPath();
+    ctx.rect(a - off, top, b - a + 1, L.laneH);
+    ctx.clip();
+    ctx.clearRect(a - off, top, b - a + 1, L.laneH);
+    ctx.beginPath();
+    lanepath(ctx, st, st, ch, bs, be, L.pxpb, off, L.laneH);
+    ctx.stroke();
+    ctx.restore();
+  }
+}
+
+function draw(st, ctx, ring, cT0, W, laneH, axisH, dpr) {
   const d = st.d;
   const win = d.window;
-  const t0 = tEnd - win;
+  const pxps = W / win; // pixels (columns) per second
+  const t0 = cT0 / pxps;
+  const tEnd = t0 + win;
   const H = st.nch * laneH;
-  const xOf = (t) => ((t - t0) / win) * W;
+  const xOf = (t) => t * pxps - cT0;
   ctx.clearRect(0, 0, W, H + axisH);
   ctx.fillStyle = "#ffffff";
   ctx.fillRect(0, 0, W, H + axisH);
@@ -488,54 +666,40 @@ function draw(st, ctx, ring, tEnd, W, laneH, axisH) {
     ctx.font = "10px sans-serif";
     ctx.fillText(reason, a + 2, lane * laneH + laneH - 13);
   }
-  // traces
-  const bps = st.bps;
-  const cap = st.cap;
-  const bEnd = Math.min(ring.binEnd, Math.ceil(tEnd * bps));
-  const bStart = Math.max(ring.binEnd - cap, Math.floor(t0 * bps), 0);
-  ctx.strokeStyle = TRACE;
-  ctx.lineWidth = 1;
-  for (let ch = 0; ch < st.nch; ch++) {
-    const mid = ch * laneH + laneH / 2;
-    const k = (laneH * 0.46) / st.scale[ch];
-    const base = ch * cap;
-    ctx.beginPath();
-    let pen = false;
-    let col = -1;
-    let cLo = 0;
-    let cHi = 0;
-    const flush = () => {
-      const x = col + 0.5;
-      const y1 = mid - cHi * k;
-      const y2 = mid - cLo * k;
-      if (pen) ctx.lineTo(x, y1);
-      else ctx.moveTo(x, y1);
-      ctx.lineTo(x, y2);
-      pen = true;
-    };
-    for (let b = bStart; b < bEnd; b++) {
-      const j = base + (b % cap);
-      const lo = ring.lo[j];
-      const hi = ring.hi[j];
-      if (Number.isNaN(lo)) {
-        if (col >= 0) flush();
-        col = -1;
-        pen = false;
-        continue;
+  // traces: the visible columns copied from the layer; a frozen picture stroked here
+  const pxpb = pxps / st.bps; // pixels per bin
+  if (ring.binEnd !== null) {
+    if (ring === st) {
+      const L = traceLayer(st, W, laneH, dpr, win);
+      strokeLayer(st, L);
+      let a = Math.max(cT0, L.cNew - L.R + 1);
+      const b = Math.min(cT0 + Math.ceil(W) - 1, L.cNew);
+      ctx.imageSmoothingEnabled = false;
+      while (a <= b) {
+        const sx = a - Math.floor(a / L.R) * L.R;
+        const n = Math.min(b - a + 1, L.R - sx);
+        ctx.drawImage(L.canvas, sx * dpr, 0, n * dpr, H * dpr, a - cT0, 0, n, H);
+        a += n;
       }
-      const c = Math.floor(xOf(b / bps));
-      if (c !== col) {
-        if (col >= 0) flush();
-        col = c;
-        cLo = lo;
-        cHi = hi;
-      } else {
-        if (lo < cLo) cLo = lo;
-        if (hi > cHi) cHi = hi;
+    } else {
+      ctx.save();
+      ctx.beginPath();
+      ctx.rect(0, 0, W, H);
+      ctx.clip();
+      ctx.strokeStyle = TRACE;
+      ctx.lineWidth = 1;
+      const lowest = Math.max(0, ring.binEnd - st.cap);
+      const bs = strokeStart(pxpb, cT0, lowest);
+      const be = Math.min(ring.binEnd, firstBin(pxpb, cT0 + Math.ceil(W) + 1) + 1);
+      for (let ch = 0; ch < st.nch; ch++) {
+        ctx.beginPath();
+        lanepath(ctx, st, ring, ch, bs, be, pxpb, cT0, laneH);
+        ctx.stroke();
       }
+      ctx.restore();
     }
-    if (col >= 0) flush();
-    ctx.stroke();
+  }
+  for (let ch = 0; ch < st.nch; ch++) {
     ctx.fillStyle = "#333";
     ctx.font = "bold 12px sans-serif";
     ctx.textBaseline = "top";

@@ -13,7 +13,12 @@ from numpy.typing import NDArray
 from twitchscope.acquisition.boards.registry import BOARDS
 from twitchscope.dashboard.app import panels
 from twitchscope.dashboard.app.camera import camera_panel
-from twitchscope.dashboard.app.scope.panel import ScopeOptions, refresh_s, scope_panel
+from twitchscope.dashboard.app.scope.panel import (
+    ScopeOptions,
+    first_trace_token,
+    refresh_s,
+    scope_panel,
+)
 from twitchscope.dashboard.app.state import (
     TABLES_REFRESH_S,
     K,
@@ -41,8 +46,14 @@ DEFAULT_RECORDINGS_DIR = Path("~/twitchscope/recordings")
 LAST_RECORDING = "live_last_recording"  # the StreamRecording last started (camera offset)
 RECORDING_MESSAGE = "live_recording_message"  # what the last Record/Stop press gave
 #: The opening of a visit while streaming: "scope" while the page's first run draws the
-#: scope alone, "drawn" once it has, "rest" for the run that then draws everything else.
+#: scope alone, "drawn" once it has (until the browser has drawn its first trace), "rest"
+#: for the run that then draws everything else.
 OPENING = "live_opening"
+#: The scope's first-trace token when the opening run sent it, and when (monotonic s).
+OPENING_SENT = "live_opening_sent"
+#: The rest of the page follows the browser's first trace, or this many seconds after
+#: the opening run when the browser has not said so (a scope scrolled out of view).
+OPENING_WAIT_S = 2.0
 st.title("Live")
 with st.container():  # a fixed place: the scope below keeps its place with or without it
     panels.show_message()
@@ -233,11 +244,8 @@ def live_panel() -> None:
     if src is None or not src.running:
         st.info("Start a source to see the live traces.")
         return
-    if ss.get(OPENING) == "drawn":
-        # the scope is on its way to the browser: now the rest of the page
-        ss[OPENING] = "rest"
-        st.rerun(scope="app")
-    lean = ss.get(OPENING) == "scope"
+    opening = ss.get(OPENING)
+    lean = opening in ("scope", "drawn")
     end = int(round(src.now_s() * src.sfreq))
     start = max(src.start_sample(), end - int(10 * src.sfreq))
     view = view_for(src, view_key=K.LIVE_VIEW, tag_key=K.LIVE_VIEW_KEY, start_sample=start)
@@ -249,8 +257,17 @@ def live_panel() -> None:
         freeze=ss[K.FREEZE],
     )
     scope_panel(src, view, key="live", options=options, lean=lean)
-    if lean:
+    if opening == "scope":
         ss[OPENING] = "drawn"
+        ss[OPENING_SENT] = (first_trace_token("live"), time.monotonic())
+    elif opening == "drawn":
+        # the rest of the page once the browser has drawn the first trace (it says so
+        # with a new token, which reruns this panel): before, the rest's code and layout
+        # would take the browser's main thread while the scope's first frame waits
+        sent, since = ss[OPENING_SENT]
+        if first_trace_token("live") != sent or time.monotonic() - since > OPENING_WAIT_S:
+            ss[OPENING] = "rest"
+            st.rerun(scope="app")
     else:
         simulated_video(src, key="live")  # the simulator's ultrasound-like video, when simulated
 
@@ -332,9 +349,10 @@ else:
     # The first run of a visit draws the scope alone (in its place under the controls,
     # which stay empty): the browser then fetches only the scope's code before it draws
     # the first trace, instead of waiting behind the code of every control, counter and
-    # table. The panel's next timed run asks for a run of the whole page, which draws
-    # the rest around the scope (its place unchanged: the same element, not mounted
-    # again). The tables wait for their own first tick after that.
+    # table. Once the browser has drawn the first trace (it tells the panel), the panel
+    # asks for a run of the whole page, which draws the rest around the scope (its place
+    # unchanged: the same element, not mounted again). The tables wait for their own
+    # first tick after that.
     follow_up = ss.get(OPENING) == "rest"
     ss[OPENING] = "scope" if ss[K.PAGE_ENTERED] else None
     controls = st.container()

@@ -9,12 +9,13 @@ runs again on the same element, which keeps its ring buffer, clock and sound.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import streamlit as st
 
-__all__ = ["COMPONENT_NAME", "FRONTEND", "render_scope"]
+__all__ = ["COMPONENT_NAME", "FRONTEND", "ScopeReply", "render_scope"]
 
 #: Folder of the browser files (shipped as package data).
 FRONTEND = Path(__file__).resolve().parent / "frontend"
@@ -41,10 +42,27 @@ _mount = st.components.v2.component(
 
 
 def _ignore() -> None:
-    """Nothing to do when the browser asks for a refill: the next run reads the request."""
+    """Nothing to do when the browser sets a state: the next run reads it."""
 
 
-def render_scope(data: dict[str, Any], *, key: str) -> str | None:
+@dataclass(frozen=True)
+class ScopeReply:
+    """What the browser's scope last said (each a new token when it says it again).
+
+    Attributes
+    ----------
+    refill : str or None
+        A scope mounted anew (the user came back to the page) that missed the start of
+        its stream asks, once, for the whole tail again.
+    drawn : str or None
+        The scope has drawn its first trace (once per mount).
+    """
+
+    refill: str | None
+    drawn: str | None
+
+
+def render_scope(data: dict[str, Any], *, key: str) -> ScopeReply:
     """Mount (first run) or update (later runs) the scope with ``key``.
 
     Parameters
@@ -56,11 +74,20 @@ def render_scope(data: dict[str, Any], *, key: str) -> str | None:
 
     Returns
     -------
-    str or None
-        The browser's latest refill request: a scope mounted anew (the user came
-        back to the page) that missed the start of its stream asks, once, with a
-        new token, for the whole tail again.
+    ScopeReply
+        The browser's latest refill request and first-trace token.
     """
-    result = _mount(key=key, data=data, width="stretch", height="content", on_refill_change=_ignore)
-    value = getattr(result, "refill", None)
-    return None if value is None else str(value)
+    result = _mount(
+        key=key,
+        data=data,
+        width="stretch",
+        height="content",
+        on_refill_change=_ignore,
+        on_drawn_change=_ignore,
+    )
+
+    def said(name: str) -> str | None:
+        value = getattr(result, name, None)
+        return None if value is None else str(value)
+
+    return ScopeReply(refill=said("refill"), drawn=said("drawn"))

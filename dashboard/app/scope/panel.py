@@ -43,6 +43,7 @@ __all__ = [
     "ScopeLink",
     "ScopeOptions",
     "feed_for",
+    "first_trace_token",
     "refresh_s",
     "scope_message",
     "scope_panel",
@@ -57,6 +58,17 @@ SERVED_REFRESH_S = 0.5
 
 def _served_key(key: str) -> str:
     return f"scope_served_{key}"
+
+
+def _drawn_key(key: str) -> str:
+    return f"scope_drawn_{key}"
+
+
+def first_trace_token(key: str) -> str | None:
+    """The token the browser's scope ``key`` sent when it drew its first trace (a new one
+    each time it is mounted); None before it has said so."""
+    value = st.session_state.get(_drawn_key(key))
+    return None if value is None else str(value)
 
 
 def refresh_s(key: str) -> float:
@@ -294,7 +306,9 @@ def scope_panel(
         view, feed, twitches=twitches, sites=sites, options=options, src_now=source.now_s()
     )
     message["line"], served = _line(source, view, feed, key, options)
-    refill = render_scope(message, key=f"{key}_scope")
+    reply = render_scope(message, key=f"{key}_scope")
+    st.session_state[_drawn_key(key)] = reply.drawn
+    refill = reply.refill
     if not lean:
         with above:
             panels.stream_counters(status, teaching=teaching)

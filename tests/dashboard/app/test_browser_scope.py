@@ -137,19 +137,25 @@ def test_the_page_opens_on_the_scope_and_builds_around_the_same_scope(
     dashboard_url,  # noqa: F811
     tmp_path,
 ) -> None:
-    """The Live page's first run draws the scope alone; the controls, counters, camera
-    and tables then come around it. The scope drawn first is the one that stays: the
-    same element (not mounted again, its buffer kept), under the controls, still
-    drawing, with no page error and no server traceback."""
+    """The Live page's first run draws the scope alone; once the browser has drawn its
+    first trace, the controls, counters, camera and tables come around it. The scope
+    drawn first is the one that stays: the same element (not mounted again, its buffer
+    kept), under the controls, still drawing, with no page error and no server
+    traceback."""
     from playwright.sync_api import expect
 
     with chromium_page(viewport={"width": 1400, "height": 1500}) as (page, errors):
-        # remember the first scope element the moment it has drawn its first frame
+        # remember the first scope element the moment it has drawn its first frame, and
+        # the order in which that frame and the first counter came
         page.add_init_script(
+            "window.__order = [];"
             "new MutationObserver(() => { const s = document.querySelector('.ts-scope');"
-            " if (s && !window.__first && Number(s.dataset.frames || 0) > 0)"
-            " window.__first = s; }).observe(document, {subtree: true, childList: true,"
-            " attributes: true, attributeFilter: ['data-frames']});"
+            " if (s && !window.__first && Number(s.dataset.frames || 0) > 0) {"
+            " window.__first = s; window.__order.push('scope'); }"
+            " if (!window.__order.includes('counter')"
+            " && document.querySelector('[data-testid=\"stMetric\"]'))"
+            " window.__order.push('counter'); }).observe(document, {subtree: true,"
+            " childList: true, attributes: true, attributeFilter: ['data-frames']});"
         )
         page.goto(dashboard_url)
         page.wait_for_function("() => !!window.__first", timeout=60_000)
@@ -158,6 +164,8 @@ def test_the_page_opens_on_the_scope_and_builds_around_the_same_scope(
         expect(page.get_by_text("Needle site").first).to_be_visible(timeout=30_000)
         expect(page.get_by_test_id("stMetric").first).to_be_visible(timeout=30_000)
         expect(page.get_by_role("tab", name="Events")).to_be_visible(timeout=30_000)
+        # the first trace came before the rest of the page
+        assert page.evaluate("() => window.__order") == ["scope", "counter"]
         frames = page.evaluate("() => Number(window.__first.dataset.frames)")
         page.wait_for_timeout(1000)
         same = page.evaluate(

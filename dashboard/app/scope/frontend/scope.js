@@ -13,6 +13,9 @@
 // the EMG audio monitor (samples made on the server) scheduled through a small jitter
 // buffer. What it did is written to data-* attributes of the root element, for tests.
 //
+// The page is told once per mount when the first trace is drawn (state "drawn"): the
+// Live page sends the rest of itself after that, not while the scope still loads.
+//
 // The line: each message from the page also names the scope's line, an event stream
 // (Server-Sent Events) from the dashboard process on loopback that sends the same
 // messages about 25 times a second without a run of the page. The scope takes chunks
@@ -446,6 +449,11 @@ function frame(st) {
   draw(st, ctx, ring, cT0, width, laneH, axisH, dpr);
   st.lastDraw = t;
   st.frames += 1;
+  if (!st.drawnSaid && ring.binEnd !== null && st.setState) {
+    // the first frame with a trace: the page may now send what goes around the scope
+    st.drawnSaid = true;
+    st.setState("drawn", d.stream + ":" + Date.now() + ":" + Math.random());
+  }
   st.root.dataset.frames = String(st.frames);
   st.root.dataset.audioChunks = String(st.audioChunks);
   st.root.dataset.audioUnderruns = String(st.audioUnderruns);

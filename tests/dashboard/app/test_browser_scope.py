@@ -183,6 +183,31 @@ def test_the_page_opens_on_the_scope_and_builds_around_the_same_scope(
     assert server_tracebacks(log) == [], log[-4000:]
 
 
+def open_scope_module(page) -> None:
+    """Load the scope's own module into ``page`` on a 900 px host, for tests that drive
+    it with messages of their own: ``window.__scope`` holds ``call(data)`` (one call of
+    the module, as Streamlit makes it), ``root()`` (the scope's element) and ``frames()``."""
+    import base64
+
+    from twitchscope.dashboard.app.scope.component import FRONTEND
+
+    module = base64.b64encode((FRONTEND / "scope.js").read_bytes()).decode()
+    page.set_content("<div id='host' style='width:900px'></div>")
+    page.evaluate(
+        """async (src) => {
+          const mod = await import("data:text/javascript;base64," + src);
+          const host = document.getElementById("host");
+          const root = () => host.querySelector(".ts-scope");
+          window.__scope = {
+            call: (data) => mod.default({parentElement: host, data, setStateValue: () => {}}),
+            root,
+            frames: () => Number(root()?.dataset.frames || 0),
+          };
+        }""",
+        module,
+    )
+
+
 def _messages_of_a_burst() -> tuple[dict, dict, float]:
     """Two real scope messages of a stream view (two channels at 1 kHz, one burst at
     12 s, past the first 10 s window; fed in 20 ms blocks): the update just before the burst goes pending, and the
@@ -216,24 +241,15 @@ def test_a_new_marker_shows_in_the_first_frame_after_it_arrives(tmp_path) -> Non
     """The display runs a little behind the newest sample (so that it scrolls evenly
     between updates); a marker that arrives ahead of it brings the display forward at
     once: the pending marker of a burst is drawn in the first frame after its message."""
-    import base64
     import json
-
-    from twitchscope.dashboard.app.scope.component import FRONTEND
 
     first, second, onset = _messages_of_a_burst()
     assert second["now"] - onset < 0.2  # newer than where the display runs (0.1-0.3 s behind)
-    module = base64.b64encode((FRONTEND / "scope.js").read_bytes()).decode()
     with chromium_page(viewport={"width": 1000, "height": 600}) as (page, errors):
-        page.set_content("<div id='host' style='width:900px'></div>")
+        open_scope_module(page)
         out = page.evaluate(
-            """async ([src, first, second]) => {
-              const mod = await import("data:text/javascript;base64," + src);
-              const host = document.getElementById("host");
-              const call = (data) => mod.default({parentElement: host, data,
-                                                  setStateValue: () => {}});
-              const root = () => host.querySelector(".ts-scope");
-              const frames = () => Number(root().dataset.frames || 0);
+            """async ([first, second]) => {
+              const {call, root, frames} = window.__scope;
               const next = async (n) => {
                 while (frames() < n) await new Promise((r) => setTimeout(r, 5));
               };
@@ -248,7 +264,7 @@ def test_a_new_marker_shows_in_the_first_frame_after_it_arrives(tmp_path) -> Non
                       pending: JSON.parse(root().dataset.pendingLog || "[]"),
                       catchUps: Number(root().dataset.catchUps || 0)};
             }""",
-            [module, json.loads(json.dumps(first)), json.loads(json.dumps(second))],
+            [json.loads(json.dumps(first)), json.loads(json.dumps(second))],
         )
     assert not errors
     assert out["viewBefore"] < onset  # the display was behind the burst's onset ...

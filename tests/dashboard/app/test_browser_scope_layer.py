@@ -12,7 +12,6 @@ then the same moment is frozen (stroked whole) and taken again.
 
 from __future__ import annotations
 
-import base64
 import io
 import json
 
@@ -20,6 +19,7 @@ import numpy as np
 import pytest
 
 from tests.dashboard.app.test_browser import chromium_page
+from tests.dashboard.app.test_browser_scope import open_scope_module
 
 pytestmark = pytest.mark.browser
 
@@ -60,20 +60,12 @@ def _rgb(png: bytes) -> np.ndarray:
 
 
 def test_traces_stroked_chunk_by_chunk_match_the_same_stroked_whole() -> None:
-    from twitchscope.dashboard.app.scope.component import FRONTEND
-
     messages = _messages()
-    module = base64.b64encode((FRONTEND / "scope.js").read_bytes()).decode()
     with chromium_page(viewport={"width": 1000, "height": 600}) as (page, errors):
-        page.set_content("<div id='host' style='width:900px'></div>")
+        open_scope_module(page)
         out = page.evaluate(
-            """async ([src, messages]) => {
-              const mod = await import("data:text/javascript;base64," + src);
-              const host = document.getElementById("host");
-              const call = (data) => mod.default({parentElement: host, data,
-                                                  setStateValue: () => {}});
-              const root = () => host.querySelector(".ts-scope");
-              const frames = () => Number(root().dataset.frames || 0);
+            """async (messages) => {
+              const {call, root, frames} = window.__scope;
               const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
               for (const m of messages) {
                 call(m);
@@ -92,7 +84,7 @@ def test_traces_stroked_chunk_by_chunk_match_the_same_stroked_whole() -> None:
                       whole: Number(root().dataset.lanesWhole),
                       part: Number(root().dataset.lanesPart)};
             }""",
-            [module, messages],
+            messages,
         )
         canvas = page.locator(".ts-scope canvas")
         layered = _rgb(canvas.screenshot())
@@ -100,13 +92,11 @@ def test_traces_stroked_chunk_by_chunk_match_the_same_stroked_whole() -> None:
         last["mseq"] = last["mseq"] + 1
         last["frozen"] = [out["viewEnd"] - last["window"], out["viewEnd"]]
         page.evaluate(
-            """async ([src, m]) => {
-              const mod = await import("data:text/javascript;base64," + src);
-              const host = document.getElementById("host");
-              mod.default({parentElement: host, data: m, setStateValue: () => {}});
+            """async (m) => {
+              window.__scope.call(m);
               await new Promise((r) => setTimeout(r, 300));
             }""",
-            [module, last],
+            last,
         )
         whole = _rgb(canvas.screenshot())
     assert not errors, errors

@@ -9,8 +9,8 @@
 // width), so the traces are stroked once, column by column as bins come, into a
 // layer kept beside the canvas (a ring of columns); a frame copies the visible columns
 // from it and draws the grid, sites and markers around them. A lane is stroked again
-// when its scale moves to the next step (1, 1.5, 2, 3, 5, 7 x 10^k µV). Sound: a click when a flagged twitch's marker first shows, and, when on,
-// the EMG audio monitor (samples made on the server) scheduled through a small jitter
+// when its scale moves to the next step (1, 1.5, 2, 3, 5, 7 x 10^k µV). Sound: a click
+// when a flagged twitch's marker first shows, and, when on, the EMG audio monitor (samples made on the server) scheduled through a small jitter
 // buffer. What it did is written to data-* attributes of the root element, for tests.
 //
 // The page is told once per mount when the first trace is drawn (state "drawn"): the
@@ -169,8 +169,8 @@ function applyChunk(st, c) {
   const hi = c.hi ? decode(c.hi) : lo; // one sample per bin: min = max
   const n = c.n;
   if (st.binEnd === null) st.binEnd = c.b0;
-  // bins already stroked into the layer drawn again (a refill): stroke the layer anew
-  if (c.b0 < st.binEnd && st.layer) st.layer.stale = true;
+  // bins already stroked into the layer sent again (a refill): a new layer
+  if (c.b0 < st.binEnd) st.layer = null;
   // bins skipped (the feed fell behind, or a message was lost): a break in the trace
   for (let b = st.binEnd; b < c.b0 && b < st.binEnd + st.cap; b++) {
     for (let ch = 0; ch < st.nch; ch++) {
@@ -487,6 +487,13 @@ function strokeStart(pxpb, c, lowest) {
   return b < lowest ? lowest : Math.max(lowest, firstBin(pxpb, colOf(pxpb, b)));
 }
 
+// Where to stop stroking so that column c is drawn whole: after the next column with
+// bins (the stroke out of c ends there), not after `end`.
+function strokeEnd(pxpb, c, end) {
+  const next = firstBin(pxpb, c + 1);
+  return Math.min(end, firstBin(pxpb, colOf(pxpb, next) + 1));
+}
+
 // One lane's trace from bin bs to be as a path: per pixel column a vertical line from
 // its bins' maximum to their minimum, joined to the next column; a NaN bin breaks it.
 // Column c is drawn at x = c - off + 0.5.
@@ -534,12 +541,12 @@ function lanepath(ctx, st, ring, ch, bs, be, pxpb, off, laneH) {
 
 // The trace layer: a canvas beside the scope's, R columns wide, column c of the
 // stream at x = c mod R; it holds the newest R columns stroked (the visible width and
-// LAYER_AHEAD_S more). Made anew when the plot's size, window, lanes or stream change,
-// or when bins already stroked were sent again.
+// LAYER_AHEAD_S more). Made anew when the plot's size or window changes (a new stream,
+// or bins already stroked sent again, drop it: see resetStream and applyChunk).
 function traceLayer(st, W, laneH, dpr, win) {
-  const key = [W, laneH, st.nch, dpr, win, st.stream, st.bps].join("|");
+  const key = [W, laneH, dpr, win].join("|");
   const old = st.layer;
-  if (old && old.key === key && !old.stale) return old;
+  if (old && old.key === key) return old;
   const pxps = W / win;
   const R = Math.ceil(W + LAYER_AHEAD_S * pxps);
   const canvas = old ? old.canvas : document.createElement("canvas");
@@ -556,7 +563,6 @@ function traceLayer(st, W, laneH, dpr, win) {
     end: null, // bins stroked: up to this one (exclusive)
     cNew: 0, // the newest column stroked
     scale: new Array(st.nch).fill(0), // each lane's scale when it was stroked
-    stale: false,
   };
   return st.layer;
 }
@@ -603,9 +609,7 @@ function strokeColumns(st, L, ch, c0, c1, lowest) {
     const b = Math.min(c1, off + L.R - 1);
     if (a > b) continue;
     const bs = strokeStart(L.pxpb, a, lowest);
-    // the stroke out of column b ends in the next column with bins: take all of it
-    const next = firstBin(L.pxpb, b + 1);
-    const be = Math.min(st.binEnd, firstBin(L.pxpb, colOf(L.pxpb, next) + 1));
+    const be = strokeEnd(L.pxpb, b, st.binEnd);
     ctx.save();
     ctx.beginPath();
     ctx.rect(a - off, top, b - a + 1, L.laneH);
@@ -698,7 +702,7 @@ function draw(st, ctx, ring, cT0, W, laneH, axisH, dpr) {
       ctx.lineWidth = 1;
       const lowest = Math.max(0, ring.binEnd - st.cap);
       const bs = strokeStart(pxpb, cT0, lowest);
-      const be = Math.min(ring.binEnd, firstBin(pxpb, cT0 + Math.ceil(W) + 1) + 1);
+      const be = strokeEnd(pxpb, cT0 + Math.ceil(W) - 1, ring.binEnd);
       for (let ch = 0; ch < st.nch; ch++) {
         ctx.beginPath();
         lanepath(ctx, st, ring, ch, bs, be, pxpb, cT0, laneH);

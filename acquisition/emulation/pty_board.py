@@ -131,6 +131,10 @@ class Emulator:
         self._slave: int | None = None
         self._slave_name = ""
         self._connected = False
+        # bumped whenever the pty is opened or closed: the thread checks it under the lock
+        # before it reads a descriptor number it took before select (the number may have
+        # been closed and handed to another file since, e.g. the new pty's blocking slave)
+        self._pty_generation = 0
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
 
@@ -333,6 +337,7 @@ class Emulator:
         self._master, self._slave = master, slave
         self._slave_name = os.ttyname(slave)
         self._connected = True
+        self._pty_generation += 1
         if self.link is not None:
             tmp = self.link.with_name(self.link.name + f".tmp{os.getpid()}")
             with contextlib.suppress(FileNotFoundError):
@@ -347,6 +352,7 @@ class Emulator:
                     os.close(fd)
         self._master = self._slave = None
         self._connected = False
+        self._pty_generation += 1
 
     def _enqueue(self, items: list[tuple[bytes, int]]) -> None:
         for data, index in items:
@@ -357,7 +363,7 @@ class Emulator:
         try:
             while not self._stop.is_set():
                 with self._lock:
-                    master = self._master
+                    master, generation = self._master, self._pty_generation
                 fds = [self._wake_r] + ([master] if master is not None else [])
                 try:
                     readable, _, _ = select.select(fds, [], [], self.tick_s)
@@ -366,27 +372,30 @@ class Emulator:
                 if self._wake_r in readable:
                     os.read(self._wake_r, 4096)
                 if master is not None and master in readable:
-                    self._read_host(master)
+                    self._read_host(master, generation)
                 self._produce()
                 self._flush()
         except Exception:  # pragma: no cover - a bug in the emulator: say so, loudly
             log.exception("emulator thread crashed")
             raise
 
-    def _read_host(self, master: int) -> None:
-        try:
-            data = os.read(master, 4096)
-        except (BlockingIOError, InterruptedError):
-            return
-        except OSError:  # EIO: no slave open right now
-            return
+    def _read_host(self, master: int, generation: int) -> None:
+        with self._lock:
+            if self._pty_generation != generation:  # closed under us since the select
+                return
+            try:  # under the lock: the number cannot be closed and reused during the read
+                data = os.read(master, 4096)
+            except (BlockingIOError, InterruptedError):
+                return
+            except OSError:  # EIO: no slave open right now
+                return
         if not data:
             return
         self._produce()  # samples due before the command are made at the old rate
         with self._lock:
             self._received.extend(data)
             self._sent_cond.notify_all()
-            if self._master != master:
+            if self._pty_generation != generation:
                 return
             sfreq = self.personality.sfreq
             reply = self.personality.on_bytes(data)

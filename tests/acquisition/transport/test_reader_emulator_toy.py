@@ -14,6 +14,7 @@ import time
 
 import numpy as np
 import pytest
+import serial
 
 from twitchscope.acquisition.boards.base import DeviceSpec, ParsedChunk, ParserState
 from twitchscope.acquisition.boards.handshake import PassiveDriver
@@ -220,6 +221,37 @@ def test_reconnect_at_the_same_link_reports_the_gap(tmp_path) -> None:
     # and the samples after the gap are exactly the board's samples, in order
     s1 = int(round(after.data[0, 0] / LSB))
     np.testing.assert_array_equal(after.data[0], truth(s1 + np.arange(after.n_samples)))
+
+
+def test_a_stale_descriptor_number_after_a_reconnect_is_never_read(tmp_path) -> None:
+    """The emulator's thread takes the master's number before its select and reads it after.
+
+    Pulled and plugged back in between, that number can name the new pty's slave: a
+    blocking descriptor holding the board's own output. Read, it would take the samples
+    meant for the host as if the host had sent them, and block the thread for good once
+    empty (the board silent from then on: seen once in CI, no sample for 20 s after a
+    reconnect). Here the numbers are arranged so that the new slave takes the old master's.
+    """
+    placeholder = os.open(os.devnull, os.O_RDONLY)  # a low number, freed before the reconnect
+    link = tmp_path / "ttyTOY"
+    with Emulator(ToyBoard(), Ramp(), link=link) as emu:
+        stale_master, stale_generation = emu._master, emu._pty_generation
+        emu.disconnect()
+        os.close(placeholder)
+        emu.reconnect()
+        assert emu._slave == stale_master  # lowest free numbers: master = placeholder's
+        assert emu.wait_sent(50, timeout=TIMEOUT)  # the board's samples wait in the new slave
+        late = threading.Thread(target=emu._read_host, args=(stale_master, stale_generation))
+        late.start()
+        late.join(timeout=5.0)
+        assert not late.is_alive()
+        assert emu.received == b""
+        # and the board still streams to whoever opens the link
+        with serial.Serial(str(link), timeout=TIMEOUT) as port:
+            port.reset_input_buffer()
+            data = port.read(100 * FRAME)
+    chunk, _ = ToyParser().parse(data, ToyParser().init_state())
+    assert chunk.samples.shape[1] >= 99
 
 
 def test_missing_port_raises_one_line_device_error(tmp_path) -> None:

@@ -77,6 +77,19 @@ def server_tracebacks(log: str) -> list[str]:
     return found
 
 
+def stop_process_group(proc: subprocess.Popen) -> None:
+    """Terminate a server started in its own session, then kill it; a server that has
+    already exited (e.g. it failed to start) is fine."""
+    for sig in (signal.SIGTERM, signal.SIGKILL):
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(proc.pid, sig)
+        try:
+            proc.wait(10)
+            return
+        except subprocess.TimeoutExpired:
+            continue
+
+
 @contextlib.contextmanager
 def running_dashboard(tmp_path: Path, *args: str) -> Iterator[str]:
     """``twitchscope dashboard ARGS`` on a free port, its URL once healthy; stopped
@@ -105,12 +118,7 @@ def running_dashboard(tmp_path: Path, *args: str) -> Iterator[str]:
             time.sleep(0.2)
         yield url
     finally:
-        os.killpg(proc.pid, signal.SIGTERM)
-        try:
-            proc.wait(10)
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait(10)
+        stop_process_group(proc)
         log.close()
 
 

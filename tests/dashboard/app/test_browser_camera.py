@@ -14,18 +14,18 @@ import contextlib
 import importlib.util
 import json
 import os
-import signal
 import subprocess
 import sys
 import time
 import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
 
-from tests.dashboard.app.test_browser import ARGS, CHROMIUM, _free_port
+from tests.dashboard.app.test_browser import ARGS, CHROMIUM, _free_port, stop_process_group
 from twitchscope.signal.video.link import read_link
 
 pytestmark = pytest.mark.browser
@@ -42,13 +42,15 @@ FAKE_CAMERA = [
 #: Stream time of the recording's first sample in the fixture, s.
 RECORDING_START_S = 1.5
 RECORD_S = 4.0
-#: Notes (Date.now(), ms) when a peer connection of the page becomes connected.
+#: Notes (Date.now(), ms) when a peer connection of the page becomes connected, and every
+#: state it goes through (for the message when the test fails).
 CONNECTED_AT_JS = """(() => {
   const Native = window.RTCPeerConnection;
   if (!Native) return;
   window.RTCPeerConnection = function (...args) {
     const pc = new Native(...args);
     pc.addEventListener("connectionstatechange", () => {
+      (window.__pcStates = window.__pcStates || []).push([Date.now(), pc.connectionState]);
       if (pc.connectionState === "connected" && !window.__connectedAt) {
         window.__connectedAt = Date.now();
       }
@@ -111,20 +113,49 @@ def camera_page(tmp_path: Path, recording: Path, t0: float) -> Iterator[str]:
             time.sleep(0.2)
         yield url
     finally:
-        os.killpg(proc.pid, signal.SIGTERM)
-        try:
-            proc.wait(10)
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait(10)
+        stop_process_group(proc)
         log.close()
+
+
+def _record_with_the_camera(page: Any, t0: float) -> tuple[float, float, float]:
+    """Start the camera, record ``RECORD_S``, stop: (clicked, stopped s from t0, connected ms)."""
+    from playwright.sync_api import expect
+
+    expect(page.get_by_role("heading", name="Camera")).to_be_visible(timeout=60_000)
+    component = page.frame_locator('iframe[title*="streamlit_webrtc"]').first
+    start = component.get_by_role("button", name="Start camera")
+    expect(start).to_be_visible(timeout=60_000)
+    clicked_s = time.time() - t0
+    start.click()
+    expect(page.get_by_text("Recording the camera:")).to_be_visible(timeout=60_000)
+    page.wait_for_timeout(RECORD_S * 1000)
+    component.get_by_role("button", name="Stop camera").click()
+    expect(page.get_by_text("saved: session.mp4")).to_be_visible(timeout=60_000)
+    stopped_s = time.time() - t0
+    connected_ms = max(f.evaluate("() => window.__connectedAt || 0") for f in page.frames)
+    expect(page.get_by_text("linked it in session.video.json")).to_be_visible()
+    return clicked_s, stopped_s, connected_ms
+
+
+def _what_happened(page: Any, tmp_path: Path, t0: float, console: list[str]) -> str:
+    """The peer connections' states, the browser's console and the server's log's tail."""
+    states = []
+    for frame in page.frames:
+        with contextlib.suppress(Exception):
+            states += frame.evaluate("() => window.__pcStates || []")
+    states_s = ", ".join(f"{ms / 1000.0 - t0:.2f} {state}" for ms, state in states)
+    server = (tmp_path / "server.log").read_text()[-3000:]
+    return (
+        f"peer connection states (s from t0): {states_s or 'none'}\n"
+        f"browser console:\n" + "\n".join(console[-40:]) + f"\nserver log (tail):\n{server}"
+    )
 
 
 def test_fake_camera_is_recorded_and_linked_on_the_stream_clock(tmp_path: Path) -> None:
     if not CHROMIUM.exists():
         pytest.fail("this test needs Debian's chromium: apt-get install -y chromium")
     import cv2
-    from playwright.sync_api import expect, sync_playwright
+    from playwright.sync_api import sync_playwright
 
     recording = tmp_path / "session.fif"
     t0 = time.time()
@@ -135,20 +166,15 @@ def test_fake_camera_is_recorded_and_linked_on_the_stream_clock(tmp_path: Path) 
         try:
             page = browser.new_page(viewport={"width": 1200, "height": 1200})
             page.add_init_script(CONNECTED_AT_JS)  # in every frame, the component's too
+            console: list[str] = []
+            page.on("console", lambda m: console.append(f"{time.time() - t0:.2f} {m.text}"))
             page.goto(url)
-            expect(page.get_by_role("heading", name="Camera")).to_be_visible(timeout=60_000)
-            component = page.frame_locator('iframe[title*="streamlit_webrtc"]').first
-            start = component.get_by_role("button", name="Start camera")
-            expect(start).to_be_visible(timeout=60_000)
-            clicked_s = time.time() - t0
-            start.click()
-            expect(page.get_by_text("Recording the camera:")).to_be_visible(timeout=60_000)
-            page.wait_for_timeout(RECORD_S * 1000)
-            component.get_by_role("button", name="Stop camera").click()
-            expect(page.get_by_text("saved: session.mp4")).to_be_visible(timeout=60_000)
-            stopped_s = time.time() - t0
-            connected_ms = max(f.evaluate("() => window.__connectedAt || 0") for f in page.frames)
-            expect(page.get_by_text("linked it in session.video.json")).to_be_visible()
+            try:
+                clicked_s, stopped_s, connected_ms = _record_with_the_camera(page, t0)
+            except AssertionError as exc:  # say what WebRTC did: the flake's cause, next time
+                raise AssertionError(
+                    f"{exc}\n{_what_happened(page, tmp_path, t0, console)}"
+                ) from None
         finally:
             browser.close()
 

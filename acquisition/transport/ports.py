@@ -16,6 +16,7 @@ baud rates, never at 1200.
 
 from __future__ import annotations
 
+import errno
 import logging
 import os
 from collections.abc import Sequence
@@ -262,10 +263,34 @@ def open_port(
             ser.port = port
         ser.open()
     except (serial.SerialException, OSError, ValueError) as exc:
-        raise DeviceError(f"cannot open serial port {port!r}: {one_line(exc)}") from None
+        raise DeviceError(f"cannot open serial port {port!r}: {_why_not_open(exc)}") from None
     if low_latency:
         _ask_low_latency(ser, port)
     return ser
+
+
+_BUSY = "the port is busy: another program (a GUI, a second twitchscope) has it open"
+#: What to do about the usual reasons a port does not open, by errno.
+_OPEN_HINTS = {
+    errno.ENOENT: "no such port: is the board plugged in? `twitchscope ports` lists the ports",
+    errno.ENXIO: "no device behind this port: is the board plugged in?",
+    errno.EACCES: "permission denied: on Linux, add yourself to the 'dialout' group "
+    "(sudo usermod -aG dialout $USER) and log in again",
+    errno.EBUSY: _BUSY,
+    errno.EAGAIN: _BUSY,  # pyserial's exclusive lock (flock) held by another program
+}
+
+
+def _why_not_open(exc: BaseException) -> str:
+    """One line: the reason a port did not open, with what to do for the usual ones.
+
+    pyserial wraps the OS error in its own message ("[Errno 2] could not open port X:
+    [Errno 2] No such file or directory: 'X'"), which names the port twice.
+    """
+    code = getattr(exc, "errno", None)
+    if code in _OPEN_HINTS:
+        return _OPEN_HINTS[code]
+    return one_line(exc)
 
 
 def check_baudrate(baudrate: int) -> int:

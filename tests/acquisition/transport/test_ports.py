@@ -76,6 +76,7 @@ def test_open_is_exclusive(pty_pair) -> None:
         with pytest.raises(DeviceError, match="cannot open serial port") as info:
             open_port(path, baudrate=115200)
         assert "\n" not in str(info.value)
+        assert "busy: another program" in str(info.value)
     finally:
         ser.close()
 
@@ -104,6 +105,9 @@ def test_open_refuses_1200_baud_and_missing_ports(tmp_path) -> None:
     with pytest.raises(DeviceError, match="cannot open serial port") as info:
         open_port(str(tmp_path / "ttyNONE"), baudrate=115200)
     assert "\n" not in str(info.value)
+    # said once, with what to do (pyserial's own message names the port twice)
+    assert str(info.value).count("ttyNONE") == 1
+    assert "no such port: is the board plugged in?" in str(info.value)
     assert all(1200 not in b.probe_baudrates for b in BOARDS.values())
 
 

@@ -30,6 +30,7 @@ from twitchscope.dashboard.services.stream_source import (
     StreamSource,
 )
 from twitchscope.dashboard.services.stream_view import StreamView
+from twitchscope.signal.core.errors import TwitchscopeError
 from twitchscope.signal.detect.config import DetectorConfig, preset
 from twitchscope.signal.review.profile import read_profile
 
@@ -51,6 +52,7 @@ __all__ = [
     "detector_config",
     "cli_source",
     "cli_protocol",
+    "autostart_live_source",
     "view_for",
     "advance",
     "sync_streams",
@@ -292,6 +294,31 @@ def cli_source_kind() -> str:
     if src == SIMULATED or src.startswith(("/dev/", "COM", "loop://", "socket://", "spy://")):
         return "live"
     return "replay"
+
+
+def autostart_live_source() -> str:
+    """Start the live ``--source`` of ``twitchscope dashboard`` once per server process.
+
+    The simulated amplifier or a serial port (a file is played by the Replay page). The
+    command's server calls it before it serves (the first visitor finds the stream
+    running), the app's first run otherwise (``streamlit run``, ``AppTest``). Once only:
+    a source the user stopped is not restarted behind them.
+
+    Returns
+    -------
+    str
+        Why the source could not start ('' when it started, or there was none to start);
+        also kept in the owner's ``last_error``, which the Live page shows.
+    """
+    owner = acquisition_owner()
+    if cli_source_kind() != "live" or owner.autostarted:
+        return ""
+    owner.autostarted = True
+    try:
+        owner.start(LiveSpec(port=cli_source(), protocol=cli_protocol()))
+    except TwitchscopeError as exc:
+        return str(exc)
+    return ""
 
 
 # ------------------------------------------------------------------------------ stream views

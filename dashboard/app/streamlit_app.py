@@ -4,7 +4,8 @@ A router and a shared frame: page config, session state, the sidebar (status and
 the "show rejected candidates" switch, which persist across pages) and
 ``st.navigation`` over the pages. The ``--source`` of ``twitchscope dashboard``
 arrives in the environment: the simulated amplifier or a serial port is started
-once per server process; a file is opened in Replay and played.
+once per server process (by the command's server before it serves, else here); a file is
+opened in Replay and played.
 """
 
 from __future__ import annotations
@@ -17,14 +18,11 @@ from twitchscope.dashboard.app.state import (
     K,
     acquisition_owner,
     adopt_suggested_preset,
-    cli_protocol,
-    cli_source,
+    autostart_live_source,
     cli_source_kind,
     init_state,
     sync_streams,
 )
-from twitchscope.dashboard.services.live import LiveSpec
-from twitchscope.signal.core.errors import TwitchscopeError
 
 HERE = Path(__file__).parent
 
@@ -37,13 +35,9 @@ st.html(
 owner = acquisition_owner()
 
 kind = cli_source_kind()
-if kind == "live" and not owner.autostarted:
-    owner.autostarted = True  # once per process: a stopped source is not restarted behind the user
-    spec = LiveSpec(port=cli_source(), protocol=cli_protocol())
-    try:
-        owner.start(spec)
-    except TwitchscopeError as exc:
-        ss[K.MESSAGE] = str(exc)
+# the command's server has started it already; a failure is the owner's last_error, which
+# the Live page shows (said once)
+autostart_live_source()
 live_source = owner.source
 if live_source is not None and live_source.running:
     adopt_suggested_preset(live_source.spec)

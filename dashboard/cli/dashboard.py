@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import logging
 import os
 import subprocess
 import sys
@@ -195,14 +196,31 @@ def run(args: argparse.Namespace) -> int:
         raise
 
 
+def _start_live_source() -> str:
+    """Start the live ``--source`` before serving (see ``autostart_live_source``); why
+    it could not start, or ''. The Live page says it too."""
+    # the app's state module declares st.cache_data functions, which log "No runtime
+    # found" when declared before Streamlit's runtime exists: true, and no concern here
+    caching = logging.getLogger("streamlit.runtime.caching.cache_data_api")
+    level = caching.level
+    caching.setLevel(logging.ERROR)
+    try:
+        from twitchscope.dashboard.app.state import autostart_live_source
+    finally:
+        caching.setLevel(level)
+    return autostart_live_source()
+
+
 def serve(argv: Sequence[str]) -> int:
     """Run the ``streamlit`` command line ``argv`` in this process, after importing
     :data:`WARM_MODULES`.
 
     Streamlit imports the app's modules when the first page is opened; SciPy, MNE and
     the detector take seconds to import on a small machine, and the first visitor would
-    wait for them (the simulated amplifier too: it starts on the first visit). Imported
-    here, while the server starts, the first page opens as quickly as the next.
+    wait for them. Imported here, while the server starts, the first page opens as
+    quickly as the next. The live ``--source`` (the simulated amplifier or a serial
+    port) is started here too: the first visitor finds it streaming, its window full,
+    instead of waiting for it in the page's first run (0.2 s for the simulated board).
     """
     for name in WARM_MODULES:
         importlib.import_module(name)
@@ -215,6 +233,9 @@ def serve(argv: Sequence[str]) -> int:
 
     for name in WARM_STREAMLIT:
         importlib.import_module(name)
+    failed = _start_live_source()
+    if failed:
+        print(f"twitchscope dashboard: {failed}", file=sys.stderr, flush=True)
 
     streamlit_cli.main(args=list(argv), prog_name="streamlit")  # click: exits when done
     return 0

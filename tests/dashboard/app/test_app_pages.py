@@ -69,3 +69,24 @@ def test_bundled_samples_are_offered_and_open(app_path) -> None:
     assert all(
         not o.endswith((".truth.csv (sample)", ".confounders.csv (sample)")) for o in options
     )
+
+
+def test_a_serial_source_that_cannot_open_is_said_once_and_not_retried(
+    app_path, monkeypatch
+) -> None:
+    from twitchscope.dashboard.app.state import acquisition_owner, autostart_live_source
+
+    port = "/dev/ttyTWITCHSCOPE-MISSING"
+    monkeypatch.setenv(ENV_SOURCE, port)
+    at = AppTest.from_file(app_path, default_timeout=60).run()
+    assert not at.exception
+    assert at.title[0].value == "Live"
+    said = [e.value for e in at.error if port in e.value]
+    assert len(said) == 1 and "cannot open serial port" in said[0]
+    assert acquisition_owner().source is None
+    assert any(b.label == "Start" for b in at.button)  # the user can pick another source
+    # once per server process: a second visit is not a second attempt
+    assert autostart_live_source() == ""
+    again = AppTest.from_file(app_path, default_timeout=60).run()
+    assert not again.exception
+    assert acquisition_owner().source is None

@@ -43,6 +43,15 @@ TWITCHES_JS = """() => {
   return v > 0;
 }"""
 
+#: the "Stream time" counter's seconds, once it shows (else false)
+STREAM_TIME_JS = """() => {
+  const m = [...document.querySelectorAll('[data-testid="stMetric"]')]
+    .find(e => e.innerText.trim().startsWith('Stream time'));
+  if (!m) return false;
+  const v = parseFloat(m.querySelector('[data-testid="stMetricValue"]').innerText);
+  return v > 0 ? v : false;
+}"""
+
 
 #: the scope has drawn frames and at least one flagged twitch's marker
 SCOPE_MARKED_JS = """() => {
@@ -94,6 +103,13 @@ def stop_process_group(proc: subprocess.Popen) -> None:
 def running_dashboard(tmp_path: Path, *args: str) -> Iterator[str]:
     """``twitchscope dashboard ARGS`` on a free port, its URL once healthy; stopped
     (terminate, then kill) afterwards. Its output goes to ``tmp_path/server.log``."""
+    with dashboard_process(tmp_path, *args) as (url, _):
+        yield url
+
+
+@contextlib.contextmanager
+def dashboard_process(tmp_path: Path, *args: str) -> Iterator[tuple[str, subprocess.Popen]]:
+    """:func:`running_dashboard`'s URL and the server's process (the command becomes it)."""
     port = _free_port()
     log = (tmp_path / "server.log").open("w")
     proc = subprocess.Popen(
@@ -116,7 +132,7 @@ def running_dashboard(tmp_path: Path, *args: str) -> Iterator[str]:
                 log.flush()
                 pytest.fail(f"dashboard did not start:\n{(tmp_path / 'server.log').read_text()}")
             time.sleep(0.2)
-        yield url
+        yield url, proc
     finally:
         stop_process_group(proc)
         log.close()
@@ -168,3 +184,33 @@ def test_dashboard_flags_a_twitch_in_a_real_browser(dashboard_url, tmp_path) -> 
         screenshot.parent.mkdir(parents=True, exist_ok=True)
         page.screenshot(path=str(screenshot))
     assert screenshot.stat().st_size > 20_000
+
+
+def _pty_masters(pid: int) -> int:
+    """How many pseudo-terminal masters process ``pid`` holds (an emulated board holds one)."""
+    fd_dir = Path(f"/proc/{pid}/fd")
+    return sum(1 for fd in fd_dir.iterdir() if os.path.realpath(fd) == "/dev/ptmx")
+
+
+def test_the_server_streams_before_the_first_visit_and_the_visit_shows_that_stream(
+    tmp_path,
+) -> None:
+    """The command's server starts the simulated amplifier before it serves: the first
+    visitor finds it streaming (nothing to start in the page's first run) and the page
+    shows that stream, not a second one (the server still holds one emulated board)."""
+    from playwright.sync_api import expect
+
+    with dashboard_process(tmp_path) as (url, proc):
+        assert _pty_masters(proc.pid) == 1  # the board, before any page was opened
+        time.sleep(3.0)
+        with chromium_page(viewport={"width": 1400, "height": 1000}) as (page, errors):
+            page.goto(url)
+            expect(page.get_by_role("heading", name="Live")).to_be_visible(timeout=60_000)
+            expect(page.locator(".ts-scope canvas")).to_be_visible(timeout=30_000)
+            # the stream's clock started with the server, before the visit
+            stream_s = page.wait_for_function(STREAM_TIME_JS, timeout=30_000).json_value()
+            assert errors == []
+        assert stream_s >= 3.0
+        assert _pty_masters(proc.pid) == 1
+    log = (tmp_path / "server.log").read_text()
+    assert server_tracebacks(log) == []

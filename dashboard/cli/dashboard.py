@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import inspect
 import logging
 import os
 import subprocess
@@ -35,10 +36,12 @@ __all__ = [
     "build_command",
     "classify_source",
     "serve",
+    "warm_up",
     "APP",
     "WARM_MODULES",
     "WARM_OPTIONAL",
     "WARM_STREAMLIT",
+    "WARM_APP",
 ]
 
 #: The Streamlit script.
@@ -65,6 +68,24 @@ WARM_OPTIONAL = ("aiortc",)
 #: Streamlit's own module imported at the first page's ``set_page_config`` (its emoji
 #: table: ~0.3 s), imported with Streamlit itself; it holds no state.
 WARM_STREAMLIT = ("streamlit.emojis",)
+#: The Live page's own modules and what they import at the first visit (MNE's lazily
+#: loaded parts, the signal-quality and per-site statistics, Pillow for the simulated
+#: video): ~0.2 s of the first run on a small machine. Imported after Streamlit, with the
+#: app's state module (:func:`warm_up`).
+WARM_APP = (
+    "mne.io",
+    "mne.time_frequency",
+    "PIL.Image",
+    "twitchscope.signal.analysis.stats",
+    "twitchscope.signal.analysis.quality",
+    "twitchscope.dashboard.services.exporting",
+    "twitchscope.dashboard.services.session_files",
+    "twitchscope.dashboard.app.panels",
+    "twitchscope.dashboard.app.plots",
+    "twitchscope.dashboard.app.scope.panel",
+    "twitchscope.dashboard.app.camera",
+    "twitchscope.dashboard.app.video.live",
+)
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -196,32 +217,10 @@ def run(args: argparse.Namespace) -> int:
         raise
 
 
-def _start_live_source() -> str:
-    """Start the live ``--source`` before serving (see ``autostart_live_source``); why
-    it could not start, or ''. The Live page says it too."""
-    # the app's state module declares st.cache_data functions, which log "No runtime
-    # found" when declared before Streamlit's runtime exists: true, and no concern here
-    caching = logging.getLogger("streamlit.runtime.caching.cache_data_api")
-    level = caching.level
-    caching.setLevel(logging.ERROR)
-    try:
-        from twitchscope.dashboard.app.state import autostart_live_source
-    finally:
-        caching.setLevel(level)
-    return autostart_live_source()
-
-
-def serve(argv: Sequence[str]) -> int:
-    """Run the ``streamlit`` command line ``argv`` in this process, after importing
-    :data:`WARM_MODULES`.
-
-    Streamlit imports the app's modules when the first page is opened; SciPy, MNE and
-    the detector take seconds to import on a small machine, and the first visitor would
-    wait for them. Imported here, while the server starts, the first page opens as
-    quickly as the next. The live ``--source`` (the simulated amplifier or a serial
-    port) is started here too: the first visitor finds it streaming, its window full,
-    instead of waiting for it in the page's first run (0.2 s for the simulated board).
-    """
+def warm_up() -> str:
+    """Make the server ready before it serves: import what the first visit would (see
+    :func:`serve`) and start the live ``--source``; why the source could not start, or
+    '' (the Live page says it too)."""
     for name in WARM_MODULES:
         importlib.import_module(name)
     for name in WARM_OPTIONAL:
@@ -229,11 +228,43 @@ def serve(argv: Sequence[str]) -> int:
             importlib.import_module(name)
         except ImportError:
             pass  # the camera panel says what to install
-    from streamlit.web import cli as streamlit_cli
-
     for name in WARM_STREAMLIT:
         importlib.import_module(name)
-    failed = _start_live_source()
+    # the app's modules declare st.cache_data functions, which log "No runtime found"
+    # when declared before Streamlit's runtime exists: true, and no concern here (the
+    # caches themselves are made at the first call, in a run)
+    caching = logging.getLogger("streamlit.runtime.caching.cache_data_api")
+    level = caching.level
+    caching.setLevel(logging.ERROR)
+    try:
+        from twitchscope.dashboard.app.state import autostart_live_source
+
+        for name in WARM_APP:
+            importlib.import_module(name)
+    finally:
+        caching.setLevel(level)
+    # The first element of the first page asks ``inspect.stack()`` whether Streamlit runs
+    # in a REPL (once per process); its first call maps every loaded module to its file
+    # (~0.35 s with SciPy and MNE loaded). Made here, the first visit finds it done.
+    inspect.stack()
+    return autostart_live_source()
+
+
+def serve(argv: Sequence[str]) -> int:
+    """Run the ``streamlit`` command line ``argv`` in this process, after
+    :func:`warm_up`.
+
+    Streamlit imports the app's modules when the first page is opened; SciPy, MNE and
+    the detector take seconds to import on a small machine, and the first visitor would
+    wait for them (and for the Live page's own modules, 0.2 s more, and a first
+    ``inspect.stack()``, 0.35 s). Done here, while the server starts, the first page
+    opens as quickly as the next. The live ``--source`` (the simulated amplifier or a serial
+    port) is started here too: the first visitor finds it streaming, its window full,
+    instead of waiting for it in the page's first run (0.2 s for the simulated board).
+    """
+    from streamlit.web import cli as streamlit_cli
+
+    failed = warm_up()
     if failed:
         print(f"twitchscope dashboard: {failed}", file=sys.stderr, flush=True)
 

@@ -93,6 +93,35 @@ def test_the_warm_up_imports_no_streamlit() -> None:
     assert out.stdout.strip() == "[]", out.stdout
 
 
+def test_after_the_warm_up_the_first_live_page_imports_none_of_ours() -> None:
+    """What the server imports before it serves covers what the first visit's run of the
+    Live page would import (our modules, MNE's lazily loaded parts, SciPy): the first
+    visitor does not wait for imports. Run as the server does (the simulated amplifier
+    started before the page), in a fresh interpreter."""
+    code = (
+        "import os, sys\n"
+        "from twitchscope.dashboard.services.stream_source import ENV_SOURCE, SIMULATED\n"
+        "os.environ[ENV_SOURCE] = SIMULATED\n"
+        "from twitchscope.dashboard.cli import dashboard as d\n"
+        "assert d.warm_up() == ''\n"
+        "from streamlit.testing.v1 import AppTest\n"
+        "before = set(sys.modules)\n"
+        "at = AppTest.from_file(str(d.APP), default_timeout=60).run()\n"
+        "assert not at.exception, at.exception\n"
+        "assert at.session_state['live_view'] is not None\n"
+        "from twitchscope.dashboard.app.state import acquisition_owner\n"
+        "acquisition_owner().stop()\n"
+        "new = sorted(m for m in set(sys.modules) - before\n"
+        "             if m.split('.')[0] in ('twitchscope', 'mne', 'scipy', 'pandas', 'PIL'))\n"
+        "print(new)\n"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=180
+    )
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert out.stdout.strip().splitlines()[-1] == "[]", out.stdout
+
+
 def test_serve_runs_the_streamlit_command_line() -> None:
     """``python -m twitchscope.dashboard.cli.dashboard`` is the streamlit command line."""
     out = subprocess.run(

@@ -115,9 +115,7 @@ def test_after_the_warm_up_the_first_live_page_imports_none_of_ours() -> None:
         "             if m.split('.')[0] in ('twitchscope', 'mne', 'scipy', 'pandas', 'PIL'))\n"
         "print(new)\n"
     )
-    out = subprocess.run(
-        [sys.executable, "-c", code], capture_output=True, text=True, timeout=180
-    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=180)
     assert out.returncode == 0, out.stderr[-2000:]
     assert out.stdout.strip().splitlines()[-1] == "[]", out.stdout
 

@@ -82,12 +82,27 @@ class ReaderState(StrEnum):
 
 
 class _ReaderThread(serial.threaded.ReaderThread):
-    """pyserial's ReaderThread, also treating a raw ``OSError`` (EIO) as a lost connection.
+    """pyserial's ReaderThread, also treating a raw ``OSError`` (EIO) as a lost connection,
+    and reading at most every ``read_interval_s``.
 
     pyserial's loop catches only ``SerialException``; ``in_waiting`` on an
     unplugged USB adapter raises a plain ``OSError`` instead, which would kill the
-    thread without calling ``connection_lost``.
+    thread without calling ``connection_lost``. pyserial's loop also wakes at the first
+    byte of each packet and hands that byte to the parser alone; here a read takes what
+    has arrived with it, and the next read waits until ``read_interval_s`` has passed
+    since this one, so the parser's fixed cost per call is paid for several packets (a
+    250 Hz Cyton sends one every 4 ms).
     """
+
+    def __init__(
+        self,
+        serial_instance: serial.SerialBase,
+        protocol_factory: Callable[[], serial.threaded.Protocol],
+        *,
+        read_interval_s: float,
+    ) -> None:
+        super().__init__(serial_instance, protocol_factory)
+        self.read_interval_s = read_interval_s
 
     def run(self) -> None:
         this: Any = self  # pyserial's private attributes are not in its type stubs
@@ -104,9 +119,18 @@ class _ReaderThread(serial.threaded.ReaderThread):
             return
         error: BaseException | None = None
         this._connection_made.set()
+        last = 0.0
         while self.alive and self.serial.is_open:
+            wait = last + self.read_interval_s - time.monotonic()
+            if wait > 0:
+                time.sleep(wait)  # what comes meanwhile waits in the port's buffer
             try:
                 data = self.serial.read(self.serial.in_waiting or 1)
+                if data:  # woken by a first byte: the rest that came with it too
+                    last = time.monotonic()
+                    more = self.serial.in_waiting
+                    if more:
+                        data += self.serial.read(more)
             except (serial.SerialException, OSError, TypeError) as exc:
                 # TypeError: pyserial reading a port closed under it (fd is None)
                 error = exc
@@ -171,6 +195,13 @@ class Reader:
     ch_names : sequence of str or None
         Names of the EMG channels (None: the board's); blocks are made with them, so no
         consumer renames blocks. A wrong count fails :meth:`start` with one line.
+    read_interval_s : float
+        The port is read at most this often (what arrives meanwhile waits in the port's
+        buffer and is parsed at once): each read costs the parser a fixed overhead, and a
+        board that sends a packet every few milliseconds (a 250 Hz Cyton: every 4 ms,
+        through a USB adapter whose latency timer is set to 1 ms) would otherwise wake the
+        thread for each one. 0: read as soon as bytes arrive. The default, 10 ms, adds at
+        most that to when a sample reaches the ring buffer.
 
     Notes
     -----
@@ -195,6 +226,7 @@ class Reader:
         rate_check_s: float = 10.0,
         rate_tolerance: float = 0.02,
         ch_names: Sequence[str] | None = None,
+        read_interval_s: float = 0.01,
     ) -> None:
         self.port = str(port)
         self._emg_names = None if ch_names is None else check_ch_names(ch_names)
@@ -208,6 +240,11 @@ class Reader:
         self.connect_timeout_s = check_positive("connect_timeout_s", connect_timeout_s)
         self.rate_check_s = check_positive("rate_check_s", rate_check_s)
         self.rate_tolerance = check_positive("rate_tolerance", rate_tolerance)
+        if not 0 <= read_interval_s <= 1:
+            raise ConfigError(
+                f"read_interval_s must be between 0 and 1 s, got {read_interval_s!r}."
+            )
+        self.read_interval_s = float(read_interval_s)
 
         self._lock = threading.Lock()
         self._changed = threading.Condition(self._lock)
@@ -430,7 +467,7 @@ class Reader:
         if self._usb_identity is None:
             self._usb_identity = usb_identity(path)
         adapter = _ParserProtocol(parser, self._on_chunk)
-        thread = _ReaderThread(ser, lambda: adapter)
+        thread = _ReaderThread(ser, lambda: adapter, read_interval_s=self.read_interval_s)
         thread.name = f"twitchscope-serial {path}"
         now = time.monotonic()
         with self._lock:

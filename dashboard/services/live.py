@@ -63,6 +63,8 @@ log = logging.getLogger(__name__)
 #: delivers 1-2 samples per read at 250 Hz; the detector gives the same events for any cut.
 COALESCE_S = 0.02
 
+#: How often the simulated amplifier's emulator sends what it has made (s).
+EMULATOR_TICK_S = 0.01
 #: The simulation scenario each emulated board plays unless another is chosen.
 DEFAULT_SCENARIO: dict[str, str] = {"cyton": "cyton"}
 
@@ -328,7 +330,10 @@ class LiveSource:
         )
         feeder = SimFeeder(cfg, seed=self.spec.seed)
         self._sim = feeder
-        emu = Emulator(personality, feeder)
+        # the bytes come every 10 ms, as from a USB serial adapter (an FTDI chip sends
+        # what it holds every 1-16 ms, its latency timer): a thread woken for every
+        # packet cost the 2-core machine that runs the dashboard and the browser ~8 %
+        emu = Emulator(personality, feeder, tick_s=EMULATOR_TICK_S)
         emu.start()
         self._emulator = emu
         return emu.path, personality.reader_options()

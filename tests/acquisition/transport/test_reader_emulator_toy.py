@@ -20,7 +20,7 @@ from twitchscope.acquisition.boards.base import DeviceSpec, ParsedChunk, ParserS
 from twitchscope.acquisition.boards.handshake import PassiveDriver
 from twitchscope.acquisition.emulation.pty_board import Emulator
 from twitchscope.acquisition.transport.reader import Reader, ReaderState
-from twitchscope.signal.core.errors import DeviceError
+from twitchscope.signal.core.errors import ConfigError, DeviceError
 
 LSB = 1e-6
 N_CH = 2
@@ -144,6 +144,37 @@ def test_stream_is_bit_exact_and_indices_are_absolute() -> None:
     )
     assert reader.gaps == []
     assert reader.state == ReaderState.STOPPED
+
+
+def _blocks_over(read_interval_s: float, seconds: float) -> tuple[list, np.ndarray, float]:
+    """Blocks the reader made from a frame every 2 ms, with reads at most every
+    ``read_interval_s``; the seconds they span."""
+    with Emulator(ToyBoard(), Ramp(), tick_s=0.002) as emu:
+        with Reader(
+            emu.path, PassiveDriver(ToyParser()), rate_check_s=60, read_interval_s=read_interval_s
+        ) as reader:
+            start = reader.buffer.end_sample
+            t0 = time.monotonic()
+            time.sleep(seconds)
+            blocks, _ = reader.buffer.read_since(start)
+            elapsed = time.monotonic() - t0
+    return blocks, np.concatenate([b.data for b in blocks], axis=1), elapsed
+
+
+def test_the_port_is_read_at_most_every_read_interval_and_nothing_is_lost() -> None:
+    """A board that sends a frame every 2 ms: with reads at most every 50 ms, each read
+    takes what came meanwhile (one block per read, never more blocks than intervals),
+    bit-exact and contiguous; reading at once makes many more, smaller blocks."""
+    blocks, data, elapsed = _blocks_over(0.05, 1.5)
+    assert len(blocks) <= elapsed / 0.05 + 2
+    assert np.mean([b.n_samples for b in blocks]) >= 5
+    s0 = int(round(data[0, 0] / LSB))
+    np.testing.assert_array_equal(data[0], truth(s0 + np.arange(data.shape[1])))
+    assert data.shape[1] >= 0.5 * elapsed * SFREQ
+    eager, _, eager_elapsed = _blocks_over(0.0, 1.5)
+    assert len(eager) / eager_elapsed > 2 * len(blocks) / elapsed
+    with pytest.raises(ConfigError, match="read_interval_s"):
+        Reader("loop://", PassiveDriver(ToyParser()), read_interval_s=-1)
 
 
 def test_dropped_packets_become_exact_gaps() -> None:

@@ -107,3 +107,27 @@ def test_traces_stroked_chunk_by_chunk_match_the_same_stroked_whole() -> None:
     assert trace > 3000  # the picture holds traces
     differ = (np.abs(layered - whole).max(axis=2) > 60).sum()
     assert differ < 0.01 * trace, (differ, trace)
+
+
+def test_the_canvas_is_white_before_the_first_bin_comes() -> None:
+    """The canvas is opaque (the compositor need not blend it): it starts black, and a
+    resize clears it to black. A scope mounted on a stream whose first bins have not
+    come yet shows a white canvas, not a black box."""
+    first = dict(_messages()[0])
+    first["chunks"] = []
+    with chromium_page(viewport={"width": 1000, "height": 600}) as (page, errors):
+        open_scope_module(page)
+        page.evaluate(
+            """async (m) => {
+              window.__scope.call(m);
+              await new Promise((r) => setTimeout(r, 300));
+              // the host made narrower: the canvas is resized, then still nothing to draw
+              document.getElementById("host").style.width = "700px";
+              await new Promise((r) => setTimeout(r, 300));
+            }""",
+            first,
+        )
+        rgb = _rgb(page.locator(".ts-scope canvas").screenshot())
+    assert not errors, errors
+    assert rgb.shape[0] * rgb.shape[1] > 10_000
+    assert (rgb.min(axis=2) > 240).mean() > 0.99

@@ -61,7 +61,8 @@ function newState(parent) {
   const st = {
     root,
     canvas,
-    ctx: canvas.getContext("2d"),
+    // opaque: every frame paints the whole canvas, and the compositor need not blend it
+    ctx: canvas.getContext("2d", { alpha: false }),
     stream: null,
     lastSeq: 0,
     mseq: 0,
@@ -99,6 +100,7 @@ function newState(parent) {
     lastDraw: 0,
     visible: true,
   };
+  blank(st);
   // no drawing while the scope is scrolled out of view
   if (window.IntersectionObserver) {
     st.observer = new IntersectionObserver((entries) => {
@@ -408,6 +410,13 @@ function displayTime(st) {
   return st.td;
 }
 
+// The canvas white, before anything is drawn on it (opaque: it starts black).
+function blank(st) {
+  st.ctx.setTransform(1, 0, 0, 1, 0, 0);
+  st.ctx.fillStyle = "#ffffff";
+  st.ctx.fillRect(0, 0, st.canvas.width, st.canvas.height);
+}
+
 function frame(st) {
   const d = st.d;
   if (!d || !st.visible) return;
@@ -425,6 +434,7 @@ function frame(st) {
     st.canvas.style.width = width + "px";
     st.canvas.style.height = height + "px";
     st.root.style.height = height + "px";
+    blank(st); // a resized canvas is cleared to opaque black
     st.dirty = true;
     if (st.frozenSnap) st.frozenSnap.drawn = false;
   }
@@ -630,7 +640,6 @@ function draw(st, ctx, ring, cT0, W, laneH, axisH, dpr) {
   const tEnd = t0 + win;
   const H = st.nch * laneH;
   const xOf = (t) => t * pxps - cT0;
-  ctx.clearRect(0, 0, W, H + axisH);
   ctx.fillStyle = "#ffffff";
   ctx.fillRect(0, 0, W, H + axisH);
   for (let ch = 0; ch < st.nch; ch++) {

@@ -29,6 +29,9 @@ const TWITCH = "#d62728";
 const SITE_FILL = "rgba(46,160,67,0.13)";
 const SITE_TEXT = "#1a7f37";
 const REJECT_FILL = "rgba(150,150,150,0.18)";
+// lanes are white and, every other one, this (rgba(31,59,115,0.035) over white, made
+// opaque: the trace layer is opaque, so copying it is a copy, not a blend)
+const LANE_FILL = ["#ffffff", "rgb(247,248,250)"];
 const REJECT_TEXT = "rgb(110,110,110)";
 const JITTER_S = 0.3; // audio scheduled this far ahead of now
 const MAX_AHEAD_S = 1.2; // more queued than this: start again (latency would grow)
@@ -560,12 +563,18 @@ function traceLayer(st, W, laneH, dpr, win) {
   const pxps = W / win;
   const R = Math.ceil(W + LAYER_AHEAD_S * pxps);
   const canvas = old ? old.canvas : document.createElement("canvas");
-  canvas.width = Math.round(R * dpr); // (clears it)
+  canvas.width = Math.round(R * dpr); // (clears it, to black: it is opaque)
   canvas.height = Math.round(st.nch * laneH * dpr);
+  const lctx = canvas.getContext("2d", { alpha: false });
+  lctx.setTransform(1, 0, 0, 1, 0, 0);
+  for (let ch = 0; ch < st.nch; ch++) {
+    lctx.fillStyle = LANE_FILL[ch % 2];
+    lctx.fillRect(0, Math.round(ch * laneH * dpr), canvas.width, Math.round(laneH * dpr) + 1);
+  }
   st.layer = {
     key,
     canvas,
-    ctx: canvas.getContext("2d"),
+    ctx: lctx,
     R,
     laneH,
     dpr,
@@ -624,7 +633,8 @@ function strokeColumns(st, L, ch, c0, c1, lowest) {
     ctx.beginPath();
     ctx.rect(a - off, top, b - a + 1, L.laneH);
     ctx.clip();
-    ctx.clearRect(a - off, top, b - a + 1, L.laneH);
+    ctx.fillStyle = LANE_FILL[ch % 2];
+    ctx.fillRect(a - off, top, b - a + 1, L.laneH);
     ctx.beginPath();
     lanepath(ctx, st, st, ch, bs, be, L.pxpb, off, L.laneH);
     ctx.stroke();
@@ -640,15 +650,57 @@ function draw(st, ctx, ring, cT0, W, laneH, axisH, dpr) {
   const tEnd = t0 + win;
   const H = st.nch * laneH;
   const xOf = (t) => t * pxps - cT0;
+  // the lanes (opaque colours) where the layer's columns do not come, the traces, then
+  // what goes over them
+  const pxpb = pxps / st.bps; // pixels per bin
+  const L = ring === st && ring.binEnd !== null ? traceLayer(st, W, laneH, dpr, win) : null;
+  if (L) strokeLayer(st, L);
+  // the columns copied from the layer: a..b (stream columns), none when a > b
+  const a0 = L ? Math.max(cT0, L.cNew - L.R + 1) : 0;
+  const b0 = L ? Math.min(cT0 + Math.ceil(W) - 1, L.cNew) : -1;
   ctx.fillStyle = "#ffffff";
-  ctx.fillRect(0, 0, W, H + axisH);
+  ctx.fillRect(0, H, W, axisH);
   for (let ch = 0; ch < st.nch; ch++) {
-    if (ch % 2 === 1) {
-      ctx.fillStyle = "rgba(31,59,115,0.035)";
+    ctx.fillStyle = LANE_FILL[ch % 2];
+    if (a0 > b0) {
       ctx.fillRect(0, ch * laneH, W, laneH);
+    } else {
+      if (a0 > cT0) ctx.fillRect(0, ch * laneH, a0 - cT0, laneH);
+      if (b0 - cT0 + 1 < W) ctx.fillRect(b0 - cT0 + 1, ch * laneH, W - (b0 - cT0 + 1), laneH);
     }
   }
-  // one-second grid and time labels
+  // traces: the visible columns copied from the layer (its columns hold the lanes' own
+  // colours); a frozen picture stroked here
+  if (ring.binEnd !== null) {
+    if (L) {
+      let a = a0;
+      const b = b0;
+      ctx.imageSmoothingEnabled = false;
+      while (a <= b) {
+        const sx = a - Math.floor(a / L.R) * L.R;
+        const n = Math.min(b - a + 1, L.R - sx);
+        ctx.drawImage(L.canvas, sx * dpr, 0, n * dpr, H * dpr, a - cT0, 0, n, H);
+        a += n;
+      }
+    } else {
+      ctx.save();
+      ctx.beginPath();
+      ctx.rect(0, 0, W, H);
+      ctx.clip();
+      ctx.strokeStyle = TRACE;
+      ctx.lineWidth = 1;
+      const lowest = Math.max(0, ring.binEnd - st.cap);
+      const bs = strokeStart(pxpb, cT0, lowest);
+      const be = strokeEnd(pxpb, cT0 + Math.ceil(W) - 1, ring.binEnd);
+      for (let ch = 0; ch < st.nch; ch++) {
+        ctx.beginPath();
+        lanepath(ctx, st, ring, ch, bs, be, pxpb, cT0, laneH);
+        ctx.stroke();
+      }
+      ctx.restore();
+    }
+  }
+  // one-second grid and time labels, over the traces (faint)
   ctx.strokeStyle = "rgba(0,0,0,0.08)";
   ctx.lineWidth = 1;
   ctx.fillStyle = "#555";
@@ -686,39 +738,6 @@ function draw(st, ctx, ring, cT0, W, laneH, axisH, dpr) {
     ctx.fillStyle = REJECT_TEXT;
     ctx.font = "10px sans-serif";
     ctx.fillText(reason, a + 2, lane * laneH + laneH - 13);
-  }
-  // traces: the visible columns copied from the layer; a frozen picture stroked here
-  const pxpb = pxps / st.bps; // pixels per bin
-  if (ring.binEnd !== null) {
-    if (ring === st) {
-      const L = traceLayer(st, W, laneH, dpr, win);
-      strokeLayer(st, L);
-      let a = Math.max(cT0, L.cNew - L.R + 1);
-      const b = Math.min(cT0 + Math.ceil(W) - 1, L.cNew);
-      ctx.imageSmoothingEnabled = false;
-      while (a <= b) {
-        const sx = a - Math.floor(a / L.R) * L.R;
-        const n = Math.min(b - a + 1, L.R - sx);
-        ctx.drawImage(L.canvas, sx * dpr, 0, n * dpr, H * dpr, a - cT0, 0, n, H);
-        a += n;
-      }
-    } else {
-      ctx.save();
-      ctx.beginPath();
-      ctx.rect(0, 0, W, H);
-      ctx.clip();
-      ctx.strokeStyle = TRACE;
-      ctx.lineWidth = 1;
-      const lowest = Math.max(0, ring.binEnd - st.cap);
-      const bs = strokeStart(pxpb, cT0, lowest);
-      const be = strokeEnd(pxpb, cT0 + Math.ceil(W) - 1, ring.binEnd);
-      for (let ch = 0; ch < st.nch; ch++) {
-        ctx.beginPath();
-        lanepath(ctx, st, ring, ch, bs, be, pxpb, cT0, laneH);
-        ctx.stroke();
-      }
-      ctx.restore();
-    }
   }
   for (let ch = 0; ch < st.nch; ch++) {
     ctx.fillStyle = "#333";

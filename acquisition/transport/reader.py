@@ -96,7 +96,7 @@ class _ReaderThread(serial.threaded.ReaderThread):
 
     def __init__(
         self,
-        serial_instance: serial.SerialBase,
+        serial_instance: serial.Serial,
         protocol_factory: Callable[[], serial.threaded.Protocol],
         *,
         read_interval_s: float,

@@ -20,6 +20,7 @@ so; the rest of the page is not affected.
 from __future__ import annotations
 
 import logging
+import queue
 import threading
 import time
 from collections.abc import Callable
@@ -46,6 +47,12 @@ RTC_CONFIGURATION: dict[str, Any] = {"iceServers": []}
 
 #: Seconds after the camera started without a frame before the panel says so.
 NO_FRAME_WARNING_S = 8.0
+#: Seconds of frames the writer may fall behind before frames are dropped.
+MAX_QUEUED_S = 2.0
+#: Seconds :meth:`_PanelState.finish` waits for the writer to write what is queued.
+WRITER_JOIN_S = 30.0
+#: A queued frame: the ``av.VideoFrame``, its media time, arrival (monotonic s), stream s.
+_Queued = tuple[Any, float | None, float, float]
 
 
 def camera_support() -> str:
@@ -59,7 +66,16 @@ def camera_support() -> str:
 
 
 class _PanelState:
-    """One panel's capture in a session: shared by the script thread and WebRTC's thread."""
+    """One panel's capture in a session: shared by the script thread and WebRTC's thread.
+
+    WebRTC's thread is aiortc's event loop, which also answers the browser's connectivity
+    checks: a frame is only stamped there (its arrival, the stream clock) and handed to
+    a writer thread of the capture, which converts and encodes it. Encoding on the loop
+    (a 640x480 frame, 30 a second, on a busy small machine) held those answers back,
+    and the browser dropped the connection. A writer that falls
+    :data:`MAX_QUEUED_S` behind drops frames (counted, said once in the log) rather
+    than hold the loop.
+    """
 
     def __init__(self) -> None:
         self.lock = threading.Lock()
@@ -72,30 +88,63 @@ class _PanelState:
         self.recording_start: RecordingStart = 0.0
         self.fps = 30.0
         self.started_at: float | None = None
+        self.n_dropped = 0
+        self._queue: queue.Queue[_Queued | None] | None = None
+        self._writer: threading.Thread | None = None
 
     def on_frame(self, frame: Any) -> None:
-        """WebRTC thread: stamp and write one ``av.VideoFrame`` (never calls ``st.*``)."""
+        """WebRTC thread: stamp one ``av.VideoFrame`` and queue it for the writer (never
+        calls ``st.*``, never encodes)."""
         with self.lock:
-            clock, capture = self.clock, self.capture
+            clock = self.clock
             if not self.accepting or clock is None or self.recording is None:
                 return
             arrival, stream = time.monotonic(), float(clock())
-            if capture is None:
+            if self.capture is None:
                 capture = CameraCapture(
                     self.recording, recording_start_s=self.recording_start, fps=self.fps
                 )
+                q: queue.Queue[_Queued | None] = queue.Queue(
+                    maxsize=max(2, int(MAX_QUEUED_S * self.fps))
+                )
+                writer = threading.Thread(
+                    target=self._write, args=(capture, q), name="twitchscope-camera-writer"
+                )
+                writer.daemon = True
                 self.capture, self.result, self.error = capture, None, ""
-        capture.add_frame(frame.to_ndarray(format="bgr24"), frame.time, arrival, stream)
-        if capture.error:
-            with self.lock:
-                self.error = capture.error
+                self._queue, self._writer = q, writer
+                writer.start()
+            assert self._queue is not None
+            try:
+                self._queue.put_nowait((frame, frame.time, arrival, stream))
+            except queue.Full:
+                self.n_dropped += 1
+                if self.n_dropped == 1:
+                    log.warning("the camera writer fell behind: frames are dropped")
+
+    def _write(self, capture: CameraCapture, q: queue.Queue[_Queued | None]) -> None:
+        """Writer thread: convert and write the queued frames until ``None``."""
+        while (item := q.get()) is not None:
+            frame, media_s, arrival, stream = item
+            capture.add_frame(frame.to_ndarray(format="bgr24"), media_s, arrival, stream)
+            if capture.error:
+                with self.lock:
+                    self.error = capture.error
 
     def finish(self) -> None:
-        """Close the running capture, if any, and keep what it saved (any thread)."""
+        """Write what is queued, close the running capture, if any, and keep what it
+        saved (any thread)."""
         with self.lock:
             capture, self.capture = self.capture, None
+            q, writer = self._queue, self._writer
+            self._queue = self._writer = None
         if capture is None:
             return
+        if q is not None and writer is not None:
+            q.put(None)
+            writer.join(timeout=WRITER_JOIN_S)
+            if writer.is_alive():
+                log.error("the camera writer did not finish in %g s", WRITER_JOIN_S)
         result = capture.finish()
         with self.lock:
             self.result = result

@@ -133,3 +133,38 @@ def test_a_bad_frame_stops_the_capture_with_a_message(tmp_path) -> None:
 def test_frame_rate_out_of_range_is_refused(tmp_path, fps: float) -> None:
     with pytest.raises(ConfigError, match="capture frame rate must be 1-120"):
         CameraCapture(tmp_path / "x.fif", recording_start_s=0.0, fps=fps)
+
+
+def test_the_panel_hands_frames_to_a_writer_and_finish_writes_them_all(tmp_path) -> None:
+    """WebRTC's thread only stamps and queues each frame (it is aiortc's event loop, which
+    must answer the browser's connectivity checks); the capture's writer thread converts
+    and writes them; finish writes what is still queued, in order, then links the video."""
+    import threading
+    from fractions import Fraction
+
+    av = pytest.importorskip("av")
+    from twitchscope.dashboard.app.camera.panel import _PanelState
+
+    state = _PanelState()
+    ticks = iter(100.0 + np.arange(1000) / 15.0)
+    state.recording, state.clock = tmp_path / "session.fif", lambda: float(next(ticks))
+    state.recording_start, state.fps, state.accepting = 98.0, 30.0, True
+
+    def receive() -> None:  # stands for aiortc's loop: real av frames, 15 a second
+        for i in range(20):
+            frame = av.VideoFrame.from_ndarray(_frame(12 * i), format="bgr24")
+            frame.pts, frame.time_base = i, Fraction(1, 15)
+            state.on_frame(frame)
+
+    loop = threading.Thread(target=receive)
+    loop.start()
+    loop.join()
+    state.finish()  # at once: what the writer has not written yet is written first
+    result = state.result
+    assert state.error == "" and state.n_dropped == 0 and state.capture is None
+    assert result is not None and result.link is not None
+    assert result.n_frames_received == 20 and result.n_frames_written == 39
+    assert result.capture_start_s == pytest.approx(100.0)
+    levels = _read_levels(result.video)
+    np.testing.assert_allclose(levels, [12 * (k // 2) for k in range(39)], atol=5)
+    assert not [t for t in threading.enumerate() if t.name == "twitchscope-camera-writer"]

@@ -5,8 +5,10 @@ The pieces, from the port inwards:
 * a :class:`~twitchscope.acquisition.boards.handshake.Driver` speaks the protocol's host-side
   handshake (Cyton ``s``/``v``/``d``/``b``, Chords ``WHORU``/``START``, Spiker
   ``c:N;``…) and returns the pure parser for what answered;
-* pyserial's :class:`serial.threaded.ReaderThread` owns the read loop, and one
-  :class:`_ParserProtocol` adapter per connection feeds the bytes to that parser;
+* pyserial's :class:`serial.threaded.ReaderThread` owns the read loop
+  (:mod:`~twitchscope.acquisition.transport.read_loop`: a read at most every
+  ``read_interval_s``), and one :class:`ParserProtocol` adapter per connection feeds the
+  bytes to that parser;
 * the :class:`Reader` turns parsed chunks into :class:`SampleBlock`\\ s with absolute
   sample indices and writes them to a :class:`RingBuffer` that any number of
   consumers read with their own cursor.
@@ -33,15 +35,14 @@ import logging
 import os
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from enum import StrEnum
 from typing import Any
 
 import numpy as np
 import serial
-import serial.threaded
 
-from twitchscope.acquisition.boards.base import DeviceSpec, ParsedChunk, Parser, ParserState
+from twitchscope.acquisition.boards.base import DeviceSpec, ParsedChunk
 from twitchscope.acquisition.boards.handshake import Driver
 from twitchscope.acquisition.transport.ports import (
     find_port,
@@ -50,6 +51,7 @@ from twitchscope.acquisition.transport.ports import (
     stable_path,
     usb_identity,
 )
+from twitchscope.acquisition.transport.read_loop import ParserProtocol, PortReadThread
 from twitchscope.acquisition.transport.ring_buffer import RingBuffer
 from twitchscope.signal.core.checks import check_ch_names, check_positive
 from twitchscope.signal.core.errors import ConfigError, DeviceError, TwitchscopeError
@@ -79,90 +81,6 @@ class ReaderState(StrEnum):
     DISCONNECTED = "disconnected"
     RECONNECTING = "reconnecting"
     STOPPED = "stopped"
-
-
-class _ReaderThread(serial.threaded.ReaderThread):
-    """pyserial's ReaderThread, also treating a raw ``OSError`` (EIO) as a lost connection,
-    and reading at most every ``read_interval_s``.
-
-    pyserial's loop catches only ``SerialException``; ``in_waiting`` on an
-    unplugged USB adapter raises a plain ``OSError`` instead, which would kill the
-    thread without calling ``connection_lost``. pyserial's loop also wakes at the first
-    byte of each packet and hands that byte to the parser alone; here a read takes what
-    has arrived with it, and the next read waits until ``read_interval_s`` has passed
-    since this one, so the parser's fixed cost per call is paid for several packets (a
-    250 Hz Cyton sends one every 4 ms).
-    """
-
-    def __init__(
-        self,
-        serial_instance: serial.Serial,
-        protocol_factory: Callable[[], serial.threaded.Protocol],
-        *,
-        read_interval_s: float,
-    ) -> None:
-        super().__init__(serial_instance, protocol_factory)
-        self.read_interval_s = read_interval_s
-
-    def run(self) -> None:
-        this: Any = self  # pyserial's private attributes are not in its type stubs
-        if not hasattr(self.serial, "cancel_read"):
-            self.serial.timeout = 1
-        protocol = self.protocol_factory()
-        self.protocol = protocol
-        try:
-            protocol.connection_made(self)
-        except Exception as exc:
-            self.alive = False
-            protocol.connection_lost(exc)
-            this._connection_made.set()
-            return
-        error: BaseException | None = None
-        this._connection_made.set()
-        last = 0.0
-        while self.alive and self.serial.is_open:
-            wait = last + self.read_interval_s - time.monotonic()
-            if wait > 0:
-                time.sleep(wait)  # what comes meanwhile waits in the port's buffer
-            try:
-                data = self.serial.read(self.serial.in_waiting or 1)
-                if data:  # woken by a first byte: the rest that came with it too
-                    last = time.monotonic()
-                    more = self.serial.in_waiting
-                    if more:
-                        data += self.serial.read(more)
-            except (serial.SerialException, OSError, TypeError) as exc:
-                # TypeError: pyserial reading a port closed under it (fd is None)
-                error = exc
-                break
-            if data:
-                try:
-                    protocol.data_received(data)
-                except Exception as exc:  # our own code: report it, do not swallow it
-                    error = exc
-                    break
-        self.alive = False
-        protocol.connection_lost(error)
-
-
-class _ParserProtocol(serial.threaded.Protocol):
-    """The one pyserial Protocol: feed bytes to a pure parser, hand chunks to the reader."""
-
-    def __init__(self, parser: Parser, on_chunk: Callable[[ParsedChunk, float], None]) -> None:
-        self.parser = parser
-        self.state: ParserState = parser.init_state()
-        self._on_chunk = on_chunk
-        self.lost = threading.Event()
-        self.error: BaseException | None = None
-
-    def data_received(self, data: bytes) -> None:
-        now = time.monotonic()
-        chunk, self.state = self.parser.parse(bytes(data), self.state)
-        self._on_chunk(chunk, now)
-
-    def connection_lost(self, exc: BaseException | None) -> None:
-        self.error = exc
-        self.lost.set()
 
 
 class Reader:
@@ -251,8 +169,8 @@ class Reader:
         self._state = ReaderState.STOPPED
         self._stop = threading.Event()
         self._supervisor: threading.Thread | None = None
-        self._thread: _ReaderThread | None = None
-        self._adapter: _ParserProtocol | None = None
+        self._thread: PortReadThread | None = None
+        self._adapter: ParserProtocol | None = None
         self._error: TwitchscopeError | None = None
         self._started_once = False
         self._usb_identity: tuple[str, int, int] | None = None
@@ -466,8 +384,8 @@ class Reader:
             raise
         if self._usb_identity is None:
             self._usb_identity = usb_identity(path)
-        adapter = _ParserProtocol(parser, self._on_chunk)
-        thread = _ReaderThread(ser, lambda: adapter, read_interval_s=self.read_interval_s)
+        adapter = ParserProtocol(parser, self._on_chunk)
+        thread = PortReadThread(ser, lambda: adapter, read_interval_s=self.read_interval_s)
         thread.name = f"twitchscope-serial {path}"
         now = time.monotonic()
         with self._lock:

@@ -112,7 +112,7 @@ class _PanelState:
                 )
                 writer.daemon = True
                 self.capture, self.result, self.error = capture, None, ""
-                self._queue, self._writer = q, writer
+                self._queue, self._writer, self.n_dropped = q, writer, 0
                 writer.start()
             assert self._queue is not None
             try:
@@ -126,7 +126,12 @@ class _PanelState:
         """Writer thread: convert and write the queued frames until ``None``."""
         while (item := q.get()) is not None:
             frame, media_s, arrival, stream = item
-            capture.add_frame(frame.to_ndarray(format="bgr24"), media_s, arrival, stream)
+            try:
+                image = frame.to_ndarray(format="bgr24")
+            except Exception as exc:  # a frame PyAV cannot convert: skip it, go on draining
+                log.warning("a camera frame could not be converted: %s", exc)
+                continue
+            capture.add_frame(image, media_s, arrival, stream)
             if capture.error:
                 with self.lock:
                     self.error = capture.error
@@ -141,7 +146,10 @@ class _PanelState:
         if capture is None:
             return
         if q is not None and writer is not None:
-            q.put(None)
+            try:
+                q.put(None, timeout=WRITER_JOIN_S)
+            except queue.Full:  # pragma: no cover - the writer is stuck; say so below
+                pass
             writer.join(timeout=WRITER_JOIN_S)
             if writer.is_alive():
                 log.error("the camera writer did not finish in %g s", WRITER_JOIN_S)

@@ -54,6 +54,9 @@ OPENING_SENT = "live_opening_sent"
 #: The rest of the page follows the browser's first trace, or this many seconds after
 #: the opening run when the browser has not said so (a scope scrolled out of view).
 OPENING_WAIT_S = 2.0
+#: Seconds between the frames of the simulated ultrasound video under the scope.
+SIM_VIDEO_REFRESH_S = 0.5
+
 st.title("Live")
 with st.container():  # a fixed place: the scope below keeps its place with or without it
     panels.show_message()
@@ -268,8 +271,15 @@ def live_panel() -> None:
         if first_trace_token("live") != sent or time.monotonic() - since > OPENING_WAIT_S:
             ss[OPENING] = "rest"
             st.rerun(scope="app")
-    else:
-        simulated_video(src, key="live")  # the simulator's ultrasound-like video, when simulated
+
+
+@st.fragment(run_every=SIM_VIDEO_REFRESH_S if running else None)
+def live_video() -> None:
+    """The simulator's ultrasound-like video at the stream time, when simulated: twice a
+    second, in a fragment of its own (the counters above run once a second while the
+    scope has its line); not in the runs that open the page."""
+    if ss.get(OPENING) not in ("scope", "drawn"):
+        simulated_video(owner.source, key="live")
 
 
 @st.fragment(run_every=TABLES_REFRESH_S if running else None)
@@ -357,6 +367,7 @@ else:
     ss[OPENING] = "scope" if ss[K.PAGE_ENTERED] else None
     controls = st.container()
     live_panel()
+    live_video()
     if ss[OPENING] is None:
         with controls:
             _stream_controls(source)

@@ -12,17 +12,21 @@ from twitchscope.dashboard.services.live import LiveSource
 from twitchscope.dashboard.services.replay import ReplaySource
 
 ss = st.session_state
+#: Seconds between the runs of the classroom's big counters while the scope has its
+#: line: twice a second, so the count keeps up with the twitches the class sees.
+COUNTERS_REFRESH_S = 0.5
+
 st.title("Teaching mode")
 live: LiveSource | None = acquisition_owner().source
 player: ReplaySource | None = ss[K.REPLAY]
 if live is not None and live.running and (ss[K.ACTIVE_STREAM] == "live" or player is None):
     source: LiveSource | ReplaySource = live
     view_key, tag_key = K.LIVE_VIEW, K.LIVE_VIEW_KEY
-    run_every: float | None = refresh_s("teach")
+    run_every: float | None = refresh_s("teach", served_s=COUNTERS_REFRESH_S)
 elif player is not None:
     source = player
     view_key, tag_key = K.REPLAY_VIEW, K.REPLAY_VIEW_KEY
-    run_every = refresh_s("teach") if player.playing else None
+    run_every = refresh_s("teach", served_s=COUNTERS_REFRESH_S) if player.playing else None
     c = st.columns([1, 6])
     if player.playing:
         if c[0].button("Pause", key="teach_pause", icon=":material/pause:"):

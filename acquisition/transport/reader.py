@@ -158,11 +158,9 @@ class Reader:
         self.connect_timeout_s = check_positive("connect_timeout_s", connect_timeout_s)
         self.rate_check_s = check_positive("rate_check_s", rate_check_s)
         self.rate_tolerance = check_positive("rate_tolerance", rate_tolerance)
-        if not 0 <= read_interval_s <= 1:
-            raise ConfigError(
-                f"read_interval_s must be between 0 and 1 s, got {read_interval_s!r}."
-            )
-        self.read_interval_s = float(read_interval_s)
+        self.read_interval_s = check_positive("read_interval_s", read_interval_s, allow_zero=True)
+        if self.read_interval_s > 1:
+            raise ConfigError(f"read_interval_s must be at most 1 s, got {read_interval_s!r}.")
 
         self._lock = threading.Lock()
         self._changed = threading.Condition(self._lock)

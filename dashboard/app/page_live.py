@@ -239,6 +239,11 @@ def _stream_controls(source: LiveSource) -> None:
         _recording_controls(source)
 
 
+def _opening() -> bool:
+    """Whether this is a run that opens the page (the scope alone, until its first trace)."""
+    return ss.get(OPENING) in ("scope", "drawn")
+
+
 @st.fragment(run_every=refresh_s("live") if running else None)
 def live_panel() -> None:
     """Counters and the scope (new samples only, drawn by the browser); reruns on its own
@@ -248,7 +253,7 @@ def live_panel() -> None:
         st.info("Start a source to see the live traces.")
         return
     opening = ss.get(OPENING)
-    lean = opening in ("scope", "drawn")
+    lean = _opening()
     end = int(round(src.now_s() * src.sfreq))
     start = max(src.start_sample(), end - int(10 * src.sfreq))
     view = view_for(src, view_key=K.LIVE_VIEW, tag_key=K.LIVE_VIEW_KEY, start_sample=start)
@@ -278,7 +283,7 @@ def live_video() -> None:
     """The simulator's ultrasound-like video at the stream time, when simulated: twice a
     second, in a fragment of its own (the counters above run once a second while the
     scope has its line); not in the runs that open the page."""
-    if ss.get(OPENING) not in ("scope", "drawn"):
+    if not _opening():
         simulated_video(owner.source, key="live")
 
 

@@ -60,7 +60,8 @@ __all__ = [
 log = logging.getLogger(__name__)
 
 #: Shortest stretch of samples (s) the LSL relay detects on at a time: the serial reader
-#: delivers 1-2 samples per read at 250 Hz; the detector gives the same events for any cut.
+#: delivers 2-3 samples per read at 250 Hz (a read every 10 ms); the detector gives the same
+#: events for any cut.
 COALESCE_S = 0.02
 
 #: How often the simulated amplifier's emulator sends what it has made (s).

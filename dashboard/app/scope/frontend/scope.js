@@ -563,18 +563,14 @@ function traceLayer(st, W, laneH, dpr, win) {
   const pxps = W / win;
   const R = Math.ceil(W + LAYER_AHEAD_S * pxps);
   const canvas = old ? old.canvas : document.createElement("canvas");
-  canvas.width = Math.round(R * dpr); // (clears it, to black: it is opaque)
+  // (clears it, to black: it is opaque; strokeLayer strokes every column of a new layer
+  // whole, each on its lane's colour)
+  canvas.width = Math.round(R * dpr);
   canvas.height = Math.round(st.nch * laneH * dpr);
-  const lctx = canvas.getContext("2d", { alpha: false });
-  lctx.setTransform(1, 0, 0, 1, 0, 0);
-  for (let ch = 0; ch < st.nch; ch++) {
-    lctx.fillStyle = LANE_FILL[ch % 2];
-    lctx.fillRect(0, Math.round(ch * laneH * dpr), canvas.width, Math.round(laneH * dpr) + 1);
-  }
   st.layer = {
     key,
     canvas,
-    ctx: lctx,
+    ctx: canvas.getContext("2d", { alpha: false }),
     R,
     laneH,
     dpr,

@@ -51,6 +51,9 @@ NO_FRAME_WARNING_S = 8.0
 MAX_QUEUED_S = 2.0
 #: Seconds :meth:`_PanelState.finish` waits for the writer to write what is queued.
 WRITER_JOIN_S = 30.0
+#: streamlit-webrtc's per-context stamp of the run that last rendered it (see
+#: :func:`_forget_render_count`).
+RENDER_COUNT_ATTR = "_last_rendered_run_count"
 #: A queued frame: the ``av.VideoFrame``, its media time, arrival (monotonic s), stream s.
 _Queued = tuple[Any, float | None, float, float]
 
@@ -241,6 +244,7 @@ def _streamer(state: _PanelState, *, key: str, fps: float, size: tuple[int, int]
     from streamlit_webrtc import WebRtcMode, create_video_sink_track, webrtc_streamer
 
     offer_loopback_when_offline()
+    _forget_render_count(key)
     sink = create_video_sink_track(state.on_frame, key=f"{key}-sink", on_ended=state.finish)
     ctx = webrtc_streamer(
         key=key,
@@ -279,6 +283,25 @@ def _streamer(state: _PanelState, *, key: str, fps: float, size: tuple[int, int]
         return
     st.caption(f"The camera is recorded beside {name} until you stop it.")
     _capture_status(state)
+
+
+def _forget_render_count(key: str) -> None:
+    """Keep streamlit-webrtc from taking a live connection for an orphan (``key``'s context).
+
+    streamlit-webrtc (0.79) stamps its context with the session's script-run count and
+    resets it, stopping the connection, when a run finds the count more than one above
+    the stamp (the component "was not rendered" in between: the user left the page and
+    came back). But Streamlit increments that count on its event loop when a run's end
+    is *sent*, so a run that starts before the previous run's end is counted stamps one
+    too few, and the run after it drops a camera that has just connected (seen on a busy
+    2-core machine: connected, then disconnected 5 s later, no frame). The panel is
+    rendered in every full run of its page; leaving the page is noticed by
+    streamlit-webrtc's own page-change observer, which stops the connection. So the stamp
+    is cleared before each render, and the racy check never fires.
+    """
+    context = st.session_state.get(key)
+    if context is not None and hasattr(context, RENDER_COUNT_ATTR):
+        setattr(context, RENDER_COUNT_ATTR, None)
 
 
 @st.fragment(run_every=1.0)

@@ -3,10 +3,13 @@
 The stream clock is the wall clock from ``CAMERA_CLOCK_T0`` (a ``time.time()``), so
 the test, in another process, knows the stream time of anything it does. The
 recording goes to ``CAMERA_RECORDING`` and starts at stream time ``CAMERA_START_S``.
+With ``CAMERA_WEBRTC_LOG``, streamlit-webrtc's and aiortc's debug log goes to that file
+(the test shows its tail when it fails).
 """
 
 from __future__ import annotations
 
+import logging
 import os
 import time
 from pathlib import Path
@@ -16,6 +19,21 @@ import streamlit as st
 from twitchscope.dashboard.app.camera import camera_panel
 
 T0 = float(os.environ["CAMERA_CLOCK_T0"])
+
+
+@st.cache_resource
+def _webrtc_log(path: str) -> None:
+    """Once per server: streamlit-webrtc's and aiortc's debug log to ``path``."""
+    handler = logging.FileHandler(path)
+    handler.setFormatter(logging.Formatter("%(asctime)s %(name)s %(message)s"))
+    for name in ("streamlit_webrtc", "aiortc.rtcpeerconnection"):
+        logger = logging.getLogger(name)
+        logger.setLevel(logging.DEBUG)
+        logger.addHandler(handler)
+
+
+if os.environ.get("CAMERA_WEBRTC_LOG"):
+    _webrtc_log(os.environ["CAMERA_WEBRTC_LOG"])
 
 
 def stream_clock() -> float:

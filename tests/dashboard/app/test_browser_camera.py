@@ -73,6 +73,7 @@ def camera_page(tmp_path: Path, recording: Path, t0: float) -> Iterator[str]:
         "CAMERA_CLOCK_T0": repr(t0),
         "CAMERA_RECORDING": str(recording),
         "CAMERA_START_S": repr(RECORDING_START_S),
+        "CAMERA_WEBRTC_LOG": str(tmp_path / "webrtc.log"),
     }
     proc = subprocess.Popen(
         [
@@ -145,9 +146,16 @@ def _what_happened(page: Any, tmp_path: Path, t0: float, console: list[str]) -> 
             states += frame.evaluate("() => window.__pcStates || []")
     states_s = ", ".join(f"{ms / 1000.0 - t0:.2f} {state}" for ms, state in states)
     server = (tmp_path / "server.log").read_text()[-3000:]
+    webrtc_log = tmp_path / "webrtc.log"
+    webrtc = [  # the debug log without the SDP and candidates it prints in full
+        line[:200]
+        for line in (webrtc_log.read_text().splitlines() if webrtc_log.exists() else [])
+        if line[:4].isdigit() and "candidate" not in line.lower()
+    ]
     return (
         f"peer connection states (s from t0): {states_s or 'none'}\n"
         f"browser console:\n" + "\n".join(console[-40:]) + f"\nserver log (tail):\n{server}"
+        "\nstreamlit-webrtc (tail):\n" + "\n".join(webrtc[-40:])
     )
 
 
@@ -239,4 +247,4 @@ def test_without_a_camera_the_panel_says_so_and_saves_nothing(tmp_path: Path) ->
             expect(page.get_by_text("A browser without a camera says")).to_be_visible()
         finally:
             browser.close()
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["server.log"]
+    assert {p.name for p in tmp_path.iterdir()} <= {"server.log", "webrtc.log"}  # no video

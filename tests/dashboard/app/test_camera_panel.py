@@ -64,3 +64,39 @@ def test_with_a_recording_it_offers_the_camera_and_writes_nothing_yet(
     # test drives the real component)
     assert "The camera is shown in a browser session of the dashboard." in _texts(at)
     assert list(tmp_path.iterdir()) == []  # nothing until the camera sends frames
+
+
+def _page_with_a_stamped_context() -> None:
+    import streamlit as st
+    from streamlit_webrtc.component import WebRtcStreamerContext, WebRtcStreamerState
+
+    from twitchscope.dashboard.app.camera.panel import RENDER_COUNT_ATTR, _forget_render_count
+
+    context = WebRtcStreamerContext(
+        worker=None, state=WebRtcStreamerState(playing=True, signalling=False)
+    )
+    setattr(context, RENDER_COUNT_ATTR, 7)  # as streamlit-webrtc stamps a rendered run
+    st.session_state["cam"] = context
+    _forget_render_count("cam")
+    _forget_render_count("no-such-panel")  # nothing to forget: nothing happens
+    st.write(f"stamp={getattr(st.session_state['cam'], RENDER_COUNT_ATTR)!r}")
+    st.write(f"playing={st.session_state['cam'].state.playing}")
+
+
+def test_the_panel_clears_streamlit_webrtcs_racy_render_stamp() -> None:
+    """streamlit-webrtc resets (and disconnects) a context whose stamp lags the session's
+    run count by two; the count lags the runs on a busy machine, so the panel clears the
+    stamp before each render. The stamp must exist under that name in the installed
+    streamlit-webrtc (else the workaround would silently do nothing)."""
+    pytest.importorskip("streamlit_webrtc")
+    from streamlit_webrtc.component import WebRtcStreamerContext, WebRtcStreamerState
+
+    from twitchscope.dashboard.app.camera.panel import RENDER_COUNT_ATTR
+
+    fresh = WebRtcStreamerContext(
+        worker=None, state=WebRtcStreamerState(playing=False, signalling=False)
+    )
+    assert hasattr(fresh, RENDER_COUNT_ATTR)
+    at = AppTest.from_function(_page_with_a_stamped_context, default_timeout=30).run()
+    assert not at.exception
+    assert [m.value for m in at.markdown] == ["stamp=None", "playing=True"]

@@ -29,7 +29,7 @@ from twitchscope.dashboard.services.stream_source import (
     SIMULATED,
     StreamSource,
 )
-from twitchscope.dashboard.services.stream_view import StreamView
+from twitchscope.dashboard.services.stream_view import StreamView, ViewDonors
 from twitchscope.signal.core.errors import TwitchscopeError
 from twitchscope.signal.detect.config import DetectorConfig, preset
 from twitchscope.signal.review.profile import read_profile
@@ -324,21 +324,31 @@ def autostart_live_source() -> str:
 # ------------------------------------------------------------------------------ stream views
 
 
+#: The process's stream views a new session starts from (a second viewer of the live
+#: stream copies one instead of detecting its last 10 s again).
+VIEW_DONORS = ViewDonors()
+
+
 def view_for(source: StreamSource, *, view_key: str, tag_key: str, start_sample: int) -> StreamView:
     """This session's :class:`StreamView` of ``source``, made anew when the source or settings
-    change, restarted at ``start_sample`` when a replay was sought."""
+    change (a copy of another session's view of the same source and settings when one has
+    got there: :class:`ViewDonors`), restarted at ``start_sample`` when a replay was sought."""
     ss = st.session_state
     tag = (id(source), ss[K.SETTINGS_VERSION])
     generation = getattr(source, "generation", 0)
     view = ss.get(view_key)
     if view is None or ss.get(tag_key) != tag:
-        view = StreamView(
-            detector_config(),
+        config = detector_config()
+        view = VIEW_DONORS.take(
+            source, config, start_sample=start_sample, generation=generation
+        ) or StreamView(
+            config,
             sfreq=source.sfreq,
             ch_names=source.ch_names,
             start_sample=start_sample,
         )
         view.generation = generation
+        VIEW_DONORS.add(source, view)
         ss[view_key] = view
         ss[tag_key] = tag
     elif view.generation != generation:  # the replay was sought: restart detection there

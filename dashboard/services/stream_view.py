@@ -22,8 +22,10 @@ Whole-file review uses :func:`condition_array` and the offline detector instead.
 
 from __future__ import annotations
 
+import copy
 import logging
 import threading
+import weakref
 from collections.abc import Sequence
 
 import numpy as np
@@ -48,7 +50,7 @@ from twitchscope.signal.detect.filters import (
 from twitchscope.signal.detect.provisional import OpenCandidate, looks_like_twitch, open_candidates
 from twitchscope.signal.detect.run import StreamingDetector
 
-__all__ = ["StreamView", "condition_array", "display_mains"]
+__all__ = ["StreamView", "ViewDonors", "condition_array", "display_mains"]
 
 log = logging.getLogger(__name__)
 
@@ -132,6 +134,27 @@ class StreamView:
         #: The candidate the detector holds open if it already looks like a twitch
         #: (``provisional.looks_like_twitch``): shown as a pending marker until decided.
         self.pending: OpenCandidate | None = None
+
+    def clone(self, start_sample: int) -> StreamView:
+        """A view of the same stream for another session, taken where this one has got.
+
+        What a new view started at ``start_sample`` would hold, without running the
+        detector over the samples again (a second viewer of the live stream would redo
+        the last 10 s: 0.15-0.2 s before its first trace): the detector's state (never
+        mutated, so shared), the conditioned trace and the raw tail are this view's; the
+        twitches and rejected candidates before ``start_sample`` are left out; the
+        scopes start afresh. The copy's detector has already learnt the background and
+        the mains frequency, which a new view would spend its first seconds on.
+        """
+        t = start_sample / self.sfreq
+        with self._lock:
+            other = copy.copy(self)
+            other._lock = threading.RLock()
+            other.detector = copy.copy(self.detector)
+            other.twitches = [tw for tw in self.twitches if tw.onset_s >= t]
+            other.rejected = [r for r in self.rejected if r.onset_s >= t]
+            other.feeds = {}
+            return other
 
     def restart(self, at_sample: int) -> None:
         """Start over at ``at_sample`` (after a seek): events from there on are dropped."""
@@ -331,3 +354,54 @@ class StreamView:
         if b <= a:
             return np.zeros((len(self.ch_names), 0)), t0
         return self.trace[:, a - first : b - first], a / self.sfreq
+
+
+class ViewDonors:
+    """The views of a process's sessions that a new session may start from (thread-safe).
+
+    One live stream is seen by every browser session of the dashboard, each with its own
+    :class:`StreamView`. A new session asks :meth:`take` for a copy of the most advanced
+    view of the same source and detector settings that has got to where it would start
+    (:meth:`StreamView.clone`); views are held weakly, so a session that ends drops
+    its own.
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._views: list[tuple[weakref.ref[object], DetectorConfig, weakref.ref[StreamView]]] = []
+
+    def add(self, source: object, view: StreamView) -> None:
+        """Offer ``view`` (of ``source``) to later sessions."""
+        with self._lock:
+            self._prune()
+            self._views.append((weakref.ref(source), view.config, weakref.ref(view)))
+
+    def take(
+        self, source: object, config: DetectorConfig, *, start_sample: int, generation: int = 0
+    ) -> StreamView | None:
+        """A copy of the most advanced view of ``source`` with ``config`` whose trace
+        reaches back to ``start_sample`` and that has not ended; None if there is none."""
+        with self._lock:
+            self._prune()
+            views = [
+                v
+                for s, c, ref in self._views
+                if s() is source and c == config and (v := ref()) is not None
+            ]
+        best: StreamView | None = None
+        for v in views:
+            if v.finished or v.generation != generation:
+                continue
+            if v.trace_end - v.trace.shape[1] > start_sample or v.cursor < start_sample:
+                continue  # does not reach back there, or has not got there yet
+            if best is None or v.cursor > best.cursor:
+                best = v
+        return best.clone(start_sample) if best is not None else None
+
+    def __len__(self) -> int:
+        with self._lock:
+            self._prune()
+            return len(self._views)
+
+    def _prune(self) -> None:
+        self._views = [e for e in self._views if e[0]() is not None and e[2]() is not None]

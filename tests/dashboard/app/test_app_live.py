@@ -152,3 +152,31 @@ def test_the_page_opens_with_the_scope_alone_then_the_rest(app_path) -> None:
     assert not at.exception and len(at.tabs) == 0 and len(at.metric) == 0
     at.run()
     assert len(at.tabs) == 4 and [m.label for m in at.metric][:4] == counters
+
+
+def test_a_second_viewer_starts_from_the_first_viewers_view(app_path) -> None:
+    """A second browser session on the live stream copies the first session's view (the
+    detector's state where it has got) instead of detecting the last 10 s again; each
+    then goes on alone, with its own scope."""
+    from twitchscope.dashboard.services.live import LiveSpec
+
+    acquisition_owner().start(LiveSpec(label_sim_sites=False))
+    first = AppTest.from_file(app_path, default_timeout=60).run()
+    first.run()
+    assert not first.exception
+    time.sleep(1.0)
+    first.run()
+    view1 = first.session_state[K.LIVE_VIEW]
+    cursor1 = view1.cursor
+    assert cursor1 > 0 and "live" in view1.feeds
+    second = AppTest.from_file(app_path, default_timeout=60).run()
+    assert not second.exception
+    view2 = second.session_state[K.LIVE_VIEW]
+    assert view2 is not view1 and view2.feeds is not view1.feeds
+    # made from the first view's detector state (a new view designs its own filters)
+    assert view2.detector.state.design is view1.detector.state.design
+    assert view2.cursor >= cursor1 and view1.cursor == cursor1  # the first is not touched
+    # the same twitches where both have looked
+    start2, end1 = view2.trace_end / view2.sfreq - view2.window_s, cursor1 / view1.sfreq
+    seen = [[t.onset_s for t in v.twitches if start2 <= t.onset_s < end1] for v in (view1, view2)]
+    assert seen[0] == seen[1]

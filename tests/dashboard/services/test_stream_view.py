@@ -103,3 +103,76 @@ def test_a_twitch_is_pending_while_it_goes_on_then_decided() -> None:
     (twitch,) = view.twitches
     assert twitch.channel == "FDI" and abs(twitch.onset_s - 5.0) < 0.03
     assert seen[-1][1] is None  # decided: no longer pending
+
+
+def test_a_clone_goes_on_exactly_as_the_view_it_was_taken_from(recording) -> None:
+    cfg = preset("limb", mains="auto")
+    donor = StreamView(cfg, sfreq=recording.sfreq, ch_names=recording.ch_names, window_s=10.0)
+    blocks = list(_blocks(recording, range(1000, recording.n_samples, 1000)))
+    for block in blocks[:40]:
+        donor.ingest([block], block.end_sample)
+    donor.feeds["live"] = object()  # a scope of the donor's session
+    start = 30_000  # a new session's view would start 10 s back
+    clone = donor.clone(start)
+    assert clone.cursor == donor.cursor == 40_000
+    assert clone.feeds == {}  # its scopes start afresh
+    assert donor.twitches and any(t.onset_s < 30.0 for t in donor.twitches)
+    assert [t.onset_s for t in clone.twitches] == [
+        t.onset_s for t in donor.twitches if t.onset_s >= 30.0
+    ]
+    assert all(r.onset_s >= 30.0 for r in clone.rejected)
+    np.testing.assert_array_equal(clone.trace, donor.trace)
+    # the clone goes on alone: the donor is not touched, and both see the same from here
+    n_donor = len(donor.twitches)
+    for block in blocks[40:]:
+        clone.ingest([block], block.end_sample)
+    assert donor.cursor == 40_000 and len(donor.twitches) == n_donor
+    for block in blocks[40:]:
+        donor.ingest([block], block.end_sample)
+    assert [t.onset_s for t in clone.twitches] == [
+        t.onset_s for t in donor.twitches if t.onset_s >= 30.0
+    ]
+    assert len(donor.twitches) > n_donor
+    np.testing.assert_array_equal(clone.trace, donor.trace)
+
+
+def test_donors_give_a_copy_of_the_most_advanced_view_of_the_same_source_and_settings(
+    recording,
+) -> None:
+    import gc
+
+    from twitchscope.dashboard.services.stream_view import ViewDonors
+
+    class Source:  # only its identity matters to the donors
+        pass
+
+    source, other_source = Source(), Source()
+    cfg = preset("limb", mains="50")
+    donors = ViewDonors()
+    assert donors.take(source, cfg, start_sample=0) is None
+    behind = StreamView(cfg, sfreq=recording.sfreq, ch_names=recording.ch_names)
+    ahead = StreamView(cfg, sfreq=recording.sfreq, ch_names=recording.ch_names)
+    blocks = list(_blocks(recording, range(1000, 30_000, 1000)))
+    for block in blocks[:20]:
+        behind.ingest([block], block.end_sample)
+    for block in blocks[:29]:
+        ahead.ingest([block], block.end_sample)
+    donors.add(source, behind)
+    donors.add(source, ahead)
+    got = donors.take(source, cfg, start_sample=19_000)
+    assert got is not None and got is not ahead and got.cursor == ahead.cursor == 29_000
+    # not one that has not got to the start yet, nor one whose trace does not reach back
+    assert donors.take(source, cfg, start_sample=29_500) is None
+    assert donors.take(source, cfg, start_sample=5_000) is None  # traces: 10-20 s, 19-29 s
+    # the most advanced of those whose trace reaches back there
+    earlier = donors.take(source, cfg, start_sample=15_000)
+    assert earlier is not None and earlier.cursor == behind.cursor == 20_000
+    # not another source's, nor other settings', nor another generation's (a sought replay)
+    assert donors.take(other_source, cfg, start_sample=19_000) is None
+    assert donors.take(source, preset("limb", mains="60"), start_sample=19_000) is None
+    assert donors.take(source, cfg, start_sample=19_000, generation=1) is None
+    # a session that ends takes its view with it
+    assert len(donors) == 2
+    del behind, ahead, got, earlier
+    gc.collect()
+    assert len(donors) == 0 and donors.take(source, cfg, start_sample=19_000) is None

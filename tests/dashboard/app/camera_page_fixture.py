@@ -3,7 +3,8 @@
 The stream clock is the wall clock from ``CAMERA_CLOCK_T0`` (a ``time.time()``), so
 the test, in another process, knows the stream time of anything it does. The
 recording goes to ``CAMERA_RECORDING`` and starts at stream time ``CAMERA_START_S``.
-With ``CAMERA_WEBRTC_LOG``, streamlit-webrtc's and aiortc's debug log goes to that file
+With ``CAMERA_OTHER_PAGE`` set, the app has a second page, without the camera. With
+``CAMERA_WEBRTC_LOG``, streamlit-webrtc's and aiortc's debug log goes to that file
 (the test shows its tail when it fails).
 """
 
@@ -41,12 +42,28 @@ def stream_clock() -> float:
     return time.time() - T0
 
 
-st.title("Camera")
-result = camera_panel(
-    Path(os.environ["CAMERA_RECORDING"]),
-    clock=stream_clock,
-    recording_start_s=float(os.environ["CAMERA_START_S"]),
-    key="cam",
-)
-if result is not None:
-    st.write(f"saved: {result.video.name}")
+def camera_page() -> None:
+    """The camera panel on the stream clock."""
+    st.title("Camera")
+    result = camera_panel(
+        Path(os.environ["CAMERA_RECORDING"]),
+        clock=stream_clock,
+        recording_start_s=float(os.environ["CAMERA_START_S"]),
+        key="cam",
+    )
+    if result is not None:
+        st.write(f"saved: {result.video.name}")
+
+
+def other_page() -> None:
+    """A page without the camera, to leave the camera's page for."""
+    st.title("Other")
+    st.write("Nothing to see here.")
+
+
+if os.environ.get("CAMERA_OTHER_PAGE"):  # two pages: the camera's and another
+    st.navigation(
+        [st.Page(camera_page, title="Camera", default=True), st.Page(other_page, title="Other")]
+    ).run()
+else:
+    camera_page()

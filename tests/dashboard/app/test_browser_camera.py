@@ -62,8 +62,11 @@ CONNECTED_AT_JS = """(() => {
 
 
 @contextlib.contextmanager
-def camera_page(tmp_path: Path, recording: Path, t0: float) -> Iterator[str]:
-    """``streamlit run camera_page_fixture.py`` on a free port; its URL once healthy."""
+def camera_page(
+    tmp_path: Path, recording: Path, t0: float, *, other_page: bool = False
+) -> Iterator[str]:
+    """``streamlit run camera_page_fixture.py`` on a free port (with a second page, without
+    the camera, when ``other_page``); its URL once healthy."""
     if importlib.util.find_spec("streamlit_webrtc") is None:
         pytest.fail("this test needs streamlit-webrtc: pip install 'twitchscope[video]'")
     port = _free_port()
@@ -74,6 +77,7 @@ def camera_page(tmp_path: Path, recording: Path, t0: float) -> Iterator[str]:
         "CAMERA_RECORDING": str(recording),
         "CAMERA_START_S": repr(RECORDING_START_S),
         "CAMERA_WEBRTC_LOG": str(tmp_path / "webrtc.log"),
+        **({"CAMERA_OTHER_PAGE": "1"} if other_page else {}),
     }
     proc = subprocess.Popen(
         [
@@ -221,6 +225,54 @@ def test_fake_camera_is_recorded_and_linked_on_the_stream_clock(tmp_path: Path) 
     sidecar = json.loads((tmp_path / "session.video.json").read_text())
     assert sidecar["video"] == "session.mp4"
     assert sidecar["offset_s"] == pytest.approx(link.offset_s)
+
+
+def test_the_camera_starts_again_after_a_quick_visit_to_another_page(tmp_path: Path) -> None:
+    """Leave the camera's page while it records and come straight back: the capture is
+    saved, and the camera, mounted anew, starts and records again (streamlit-webrtc must
+    not keep the old connection's state; the panel clears one of its stamps, see
+    ``camera/panel.py``)."""
+    if not CHROMIUM.exists():
+        pytest.fail("this test needs Debian's chromium: apt-get install -y chromium")
+    from playwright.sync_api import expect, sync_playwright
+
+    recording = tmp_path / "session.fif"
+    t0 = time.time()
+    with (
+        camera_page(tmp_path, recording, t0, other_page=True) as url,
+        sync_playwright() as p,
+    ):
+        browser = p.chromium.launch(
+            executable_path=str(CHROMIUM), headless=True, args=[*ARGS, *FAKE_CAMERA]
+        )
+        try:
+            page = browser.new_page(viewport={"width": 1200, "height": 1200})
+            page.add_init_script(CONNECTED_AT_JS)
+            console: list[str] = []
+            page.on("console", lambda m: console.append(f"{time.time() - t0:.2f} {m.text}"))
+            page.goto(url)
+            try:
+                for visit in range(2):
+                    component = page.frame_locator('iframe[title*="streamlit_webrtc"]').first
+                    component.get_by_role("button", name="Start camera").click(timeout=60_000)
+                    expect(page.get_by_text("Recording the camera:")).to_be_visible(timeout=60_000)
+                    page.wait_for_timeout(1500)
+                    if visit == 0:  # away and straight back
+                        page.get_by_role("link", name="Other").click()
+                        expect(page.get_by_text("Nothing to see here.")).to_be_visible()
+                        page.get_by_role("link", name="Camera").click()
+                        expect(page.get_by_role("heading", name="Camera")).to_be_visible()
+                component.get_by_role("button", name="Stop camera").click()
+                expect(page.get_by_text("saved: session-2.mp4")).to_be_visible(timeout=60_000)
+            except AssertionError as exc:
+                raise AssertionError(
+                    f"{exc}\n{_what_happened(page, tmp_path, t0, console)}"
+                ) from None
+        finally:
+            browser.close()
+    # the first capture was saved when its connection ended, the second when stopped
+    assert (tmp_path / "session.mp4").is_file() and (tmp_path / "session-2.mp4").is_file()
+    assert read_link(recording).video == tmp_path / "session-2.mp4"
 
 
 def test_without_a_camera_the_panel_says_so_and_saves_nothing(tmp_path: Path) -> None:

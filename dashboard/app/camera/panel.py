@@ -73,11 +73,10 @@ class _PanelState:
 
     WebRTC's thread is aiortc's event loop, which also answers the browser's connectivity
     checks: a frame is only stamped there (its arrival, the stream clock) and handed to
-    a writer thread of the capture, which converts and encodes it. Encoding on the loop
-    (a 640x480 frame, 30 a second, on a busy small machine) held those answers back,
-    and the browser dropped the connection. A writer that falls
-    :data:`MAX_QUEUED_S` behind drops frames (counted, said once in the log) rather
-    than hold the loop.
+    a writer thread of the capture, which converts and encodes it (a 640x480 frame, 30 a
+    second, on a busy small machine), so the loop is never held by the encoder. A writer
+    that falls :data:`MAX_QUEUED_S` behind drops frames (counted, said once in the log)
+    rather than hold the loop.
     """
 
     def __init__(self) -> None:

@@ -163,15 +163,20 @@ def _what_happened(page: Any, tmp_path: Path, t0: float, console: list[str]) -> 
     )
 
 
-def test_fake_camera_is_recorded_and_linked_on_the_stream_clock(tmp_path: Path) -> None:
+@contextlib.contextmanager
+def fake_camera_page(
+    tmp_path: Path, recording: Path, t0: float, *, other_page: bool = False
+) -> Iterator[Any]:
+    """The camera page open in Chromium with its fake camera; an assertion that fails
+    inside says what WebRTC did (peer connection states, console, server logs)."""
     if not CHROMIUM.exists():
         pytest.fail("this test needs Debian's chromium: apt-get install -y chromium")
-    import cv2
     from playwright.sync_api import sync_playwright
 
-    recording = tmp_path / "session.fif"
-    t0 = time.time()
-    with camera_page(tmp_path, recording, t0) as url, sync_playwright() as p:
+    with (
+        camera_page(tmp_path, recording, t0, other_page=other_page) as url,
+        sync_playwright() as p,
+    ):
         browser = p.chromium.launch(
             executable_path=str(CHROMIUM), headless=True, args=[*ARGS, *FAKE_CAMERA]
         )
@@ -182,13 +187,22 @@ def test_fake_camera_is_recorded_and_linked_on_the_stream_clock(tmp_path: Path) 
             page.on("console", lambda m: console.append(f"{time.time() - t0:.2f} {m.text}"))
             page.goto(url)
             try:
-                clicked_s, stopped_s, connected_ms = _record_with_the_camera(page, t0)
+                yield page
             except AssertionError as exc:  # say what WebRTC did: the flake's cause, next time
                 raise AssertionError(
                     f"{exc}\n{_what_happened(page, tmp_path, t0, console)}"
                 ) from None
         finally:
             browser.close()
+
+
+def test_fake_camera_is_recorded_and_linked_on_the_stream_clock(tmp_path: Path) -> None:
+    import cv2
+
+    recording = tmp_path / "session.fif"
+    t0 = time.time()
+    with fake_camera_page(tmp_path, recording, t0) as page:
+        clicked_s, stopped_s, connected_ms = _record_with_the_camera(page, t0)
 
     video = tmp_path / "session.mp4"
     assert video.is_file()
@@ -232,44 +246,22 @@ def test_the_camera_starts_again_after_a_quick_visit_to_another_page(tmp_path: P
     saved, and the camera, mounted anew, starts and records again (streamlit-webrtc must
     not keep the old connection's state; the panel clears one of its stamps, see
     ``camera/panel.py``)."""
-    if not CHROMIUM.exists():
-        pytest.fail("this test needs Debian's chromium: apt-get install -y chromium")
-    from playwright.sync_api import expect, sync_playwright
+    from playwright.sync_api import expect
 
     recording = tmp_path / "session.fif"
-    t0 = time.time()
-    with (
-        camera_page(tmp_path, recording, t0, other_page=True) as url,
-        sync_playwright() as p,
-    ):
-        browser = p.chromium.launch(
-            executable_path=str(CHROMIUM), headless=True, args=[*ARGS, *FAKE_CAMERA]
-        )
-        try:
-            page = browser.new_page(viewport={"width": 1200, "height": 1200})
-            page.add_init_script(CONNECTED_AT_JS)
-            console: list[str] = []
-            page.on("console", lambda m: console.append(f"{time.time() - t0:.2f} {m.text}"))
-            page.goto(url)
-            try:
-                for visit in range(2):
-                    component = page.frame_locator('iframe[title*="streamlit_webrtc"]').first
-                    component.get_by_role("button", name="Start camera").click(timeout=60_000)
-                    expect(page.get_by_text("Recording the camera:")).to_be_visible(timeout=60_000)
-                    page.wait_for_timeout(1500)
-                    if visit == 0:  # away and straight back
-                        page.get_by_role("link", name="Other").click()
-                        expect(page.get_by_text("Nothing to see here.")).to_be_visible()
-                        page.get_by_role("link", name="Camera").click()
-                        expect(page.get_by_role("heading", name="Camera")).to_be_visible()
-                component.get_by_role("button", name="Stop camera").click()
-                expect(page.get_by_text("saved: session-2.mp4")).to_be_visible(timeout=60_000)
-            except AssertionError as exc:
-                raise AssertionError(
-                    f"{exc}\n{_what_happened(page, tmp_path, t0, console)}"
-                ) from None
-        finally:
-            browser.close()
+    with fake_camera_page(tmp_path, recording, time.time(), other_page=True) as page:
+        for visit in range(2):
+            component = page.frame_locator('iframe[title*="streamlit_webrtc"]').first
+            component.get_by_role("button", name="Start camera").click(timeout=60_000)
+            expect(page.get_by_text("Recording the camera:")).to_be_visible(timeout=60_000)
+            page.wait_for_timeout(1500)
+            if visit == 0:  # away and straight back
+                page.get_by_role("link", name="Other").click()
+                expect(page.get_by_text("Nothing to see here.")).to_be_visible()
+                page.get_by_role("link", name="Camera").click()
+                expect(page.get_by_role("heading", name="Camera")).to_be_visible()
+        component.get_by_role("button", name="Stop camera").click()
+        expect(page.get_by_text("saved: session-2.mp4")).to_be_visible(timeout=60_000)
     # the first capture was saved when its connection ended, the second when stopped
     assert (tmp_path / "session.mp4").is_file() and (tmp_path / "session-2.mp4").is_file()
     assert read_link(recording).video == tmp_path / "session-2.mp4"
